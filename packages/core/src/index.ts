@@ -1,0 +1,138 @@
+// @virtual-node/core — a flat list of named exports; one concern per module.
+
+// Entry points
+export {
+  createVirtualNode,
+  createVirtualNodeGroup,
+  type NodeOptions,
+  type SharedOptions,
+  type VirtualNode,
+  type VirtualNodeGroup,
+  type VirtualNodeGroupOptions,
+  type VirtualNodeOptions,
+} from "./virtual-node.js";
+
+// Provider contract
+export {
+  minimalCapabilities,
+  podKey,
+  podRefOf,
+  type CallOptions,
+  type ContainerState,
+  type ContainerStatus,
+  type NodeDescription,
+  type PodPhase,
+  type PodRef,
+  type ProbeHandler,
+  type Provider,
+  type ProviderCapabilities,
+  type ProviderPodStatus,
+  type ProviderPodSummary,
+  type StatusListener,
+} from "./provider.js";
+export type {
+  ResolvedContainer,
+  ResolvedEnvVar,
+  ResolvedFile,
+  ResolvedPod,
+  ResolvedVolume,
+  ValueSource,
+} from "./pod-config.js";
+
+// Errors
+export {
+  AbortedError,
+  ConfigError,
+  describeError,
+  errorCode,
+  ErrorCodes,
+  InvalidInputError,
+  isRetryable,
+  NotFoundError,
+  PermanentError,
+  redactSecrets,
+  RetryableError,
+  throwIfAborted,
+  UnsupportedError,
+  VirtualNodeError,
+  type ErrorCode,
+  type VirtualNodeErrorOptions,
+} from "./errors.js";
+
+// Pod status (pure)
+export {
+  buildPodStatus,
+  computeQOSClass,
+  failedPodStatus,
+  isTerminalPhase,
+  mergePodStatus,
+  pendingWithContainerWaiting,
+  podStatusEqual,
+  terminatedPodStatus,
+  type BuildPodStatusContext,
+  type MergePodStatusOptions,
+  type QOSClass,
+} from "./status.js";
+export { unsupportedFieldsMessage, validatePodAgainstCapabilities, type UnsupportedField } from "./validate.js";
+
+// Pod configuration
+export { expandVars, expandVarsTracked, type ExpandResult } from "./config/expand.js";
+export {
+  createInMemoryConfigSource,
+  type ClusterTrustBundleData,
+  type ClusterTrustBundleQuery,
+  type ConfigSource,
+  type InMemoryConfigSourceData,
+  type ServiceAccountToken,
+  type ServiceAccountTokenRequest,
+} from "./config/source.js";
+export { resolvePodConfig } from "./config/resolve.js";
+
+// Building blocks
+export { WorkQueue, type ShutDownOptions, type SyncHandler, type SyncResult, type WorkQueueMetric, type WorkQueueOptions, type WorkQueueStats } from "./work-queue.js";
+export {
+  Backoff,
+  ItemExponentialRateLimiter,
+  seededRandom,
+  type BackoffOptions,
+  type ItemExponentialRateLimiterOptions,
+  type JitterMode,
+  type RandomSource,
+  type RateLimiter,
+} from "./backoff.js";
+export { createSystemClock, FakeClock, systemClock, type Clock, type SystemClockOptions, type TimerHandle } from "./clock.js";
+export {
+  createEventRecorder,
+  EventReasons,
+  type EventCountPatch,
+  type EventReason,
+  type EventRecorder,
+  type EventRecorderOptions,
+  type EventRecorderStats,
+  type EventSink,
+  type EventType,
+  type InvolvedObject,
+} from "./events.js";
+export { createConsoleLogger, noopLogger, type ConsoleLoggerOptions, type Logger, type LogLevel } from "./logger.js";
+export { createMetrics, type NodeMetrics } from "./metrics.js";
+export { LAST_APPLIED_ANNOTATION, mergeOwnedMap, mergeOwnedTaints, type ShutdownPolicy } from "./node-controller.js";
+
+// Kubernetes access (advanced)
+export { KubeApiError, KubeClient, type KubeClientOptions } from "./kube/client.js";
+export { Reflector, type ReflectorHandlers, type ReflectorOptions } from "./kube/reflector.js";
+export { toMicroTime } from "./kube/api.js";
+export type {
+  ConfigMap,
+  Container,
+  Lease,
+  Node,
+  NodeCondition,
+  ObjectMeta,
+  Pod,
+  PodCondition,
+  PodSpec,
+  PodStatus,
+  Secret,
+  Service,
+  Taint,
+} from "./kube/types.js";

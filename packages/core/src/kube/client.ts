@@ -1,0 +1,421 @@
+/**
+ * A small Kubernetes API client over one multiplexed HTTP/2 connection.
+ *
+ * Why not client-node's generated API classes: every call goes through its ObjectSerializer
+ * (a typed copy of each object in and out), and its informers have stopped for good after errors.
+ * The pod path needs plain JSON, a controlled watch, and connection reuse; HTTP/2 gives one TLS
+ * connection for all requests and watches, like client-go. client-node still loads the kubeconfig
+ * and supplies credentials (certs, tokens, exec plugins), so every auth method it knows works here.
+ */
+import * as http2 from "node:http2";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { AbortedError, redactSecrets } from "../errors.js";
+
+export interface KubeClientOptions {
+  kubeConfig: KubeConfig;
+  /** Sustained requests per second (watches excluded). Default 50, like the kubelet. */
+  qps?: number;
+  /** Burst above `qps`. Default 100. */
+  burst?: number;
+  userAgent?: string;
+  /** Interval of HTTP/2 PINGs that detect a half-open connection. Default 30 s. */
+  pingIntervalMs?: number;
+  /** Called once per completed request, for metrics. */
+  onRequest?: (info: { method: string; resource: string; status: number; durationMs: number }) => void;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** An error answer from the API server, with its `Status` reason (`NotFound`, `Conflict`, `Expired`, ...). */
+export class KubeApiError extends Error {
+  readonly code = "VN_KUBE_API";
+  readonly status: number;
+  readonly reason: string;
+  readonly retryAfterSeconds: number | undefined;
+  constructor(status: number, reason: string, message: string, retryAfterSeconds?: number) {
+    super(redactSecrets(`${status} ${reason}: ${message}`));
+    this.name = "KubeApiError";
+    this.status = status;
+    this.reason = reason;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof KubeApiError && error.status === 404;
+}
+export function isConflict(error: unknown): boolean {
+  return error instanceof KubeApiError && error.status === 409;
+}
+export function isAlreadyExists(error: unknown): boolean {
+  return error instanceof KubeApiError && error.status === 409 && error.reason === "AlreadyExists";
+}
+export function isGone(error: unknown): boolean {
+  return error instanceof KubeApiError && (error.status === 410 || error.reason === "Expired");
+}
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+
+interface Credentials {
+  origin: string;
+  ca?: Buffer | string;
+  cert?: Buffer | string;
+  key?: Buffer | string;
+  rejectUnauthorized: boolean;
+  headers: Record<string, string>;
+  servername?: string;
+}
+
+/** Token bucket for client-side rate limiting; waits rather than fails. */
+class TokenBucket {
+  private tokens: number;
+  private last = Date.now();
+  private waiting: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly qps: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+  async take(): Promise<void> {
+    if (!Number.isFinite(this.qps) || this.qps <= 0) return;
+    this.refill();
+    if (this.tokens >= 1 && this.waiting.length === 0) {
+      this.tokens -= 1;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      this.waiting.push(resolve);
+      this.schedule();
+    });
+  }
+  private refill(): void {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.qps);
+    this.last = now;
+  }
+  private schedule(): void {
+    if (this.timer) return;
+    const delay = Math.max(1, Math.ceil(((1 - this.tokens) / this.qps) * 1000));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.refill();
+      while (this.tokens >= 1 && this.waiting.length > 0) {
+        this.tokens -= 1;
+        this.waiting.shift()?.();
+      }
+      if (this.waiting.length > 0) this.schedule();
+    }, delay);
+  }
+}
+
+const CREDENTIAL_REFRESH_MS = 60_000;
+
+export class KubeClient {
+  readonly kubeConfig: KubeConfig;
+  private session: http2.ClientHttp2Session | undefined;
+  private connecting: Promise<http2.ClientHttp2Session> | undefined;
+  private credentials: Credentials | undefined;
+  private credentialsAt = 0;
+  private readonly bucket: TokenBucket;
+  private readonly options: KubeClientOptions;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(options: KubeClientOptions) {
+    this.options = options;
+    this.kubeConfig = options.kubeConfig;
+    this.bucket = new TokenBucket(options.qps ?? 50, options.burst ?? 100);
+  }
+
+  /** The API server URL. */
+  get server(): string {
+    return this.kubeConfig.getCurrentCluster()?.server ?? "";
+  }
+
+  async get<T>(path: string, options?: RequestOptions): Promise<T> {
+    return this.request<T>("GET", path, options);
+  }
+  async create<T>(path: string, body: unknown, options?: RequestOptions): Promise<T> {
+    return this.request<T>("POST", path, { ...options, body });
+  }
+  async replace<T>(path: string, body: unknown, options?: RequestOptions): Promise<T> {
+    return this.request<T>("PUT", path, { ...options, body });
+  }
+  async patch<T>(path: string, body: unknown, contentType: string, options?: RequestOptions): Promise<T> {
+    return this.request<T>("PATCH", path, { ...options, body, contentType });
+  }
+  async delete<T>(path: string, body?: unknown, options?: RequestOptions): Promise<T> {
+    return this.request<T>("DELETE", path, { ...options, body });
+  }
+
+  /** One JSON request. Throws {@link KubeApiError} for non-2xx answers. */
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    await this.bucket.take();
+    const started = performance.now();
+    const { status, body, headers } = await this.exchange(method, path, options);
+    this.options.onRequest?.({
+      method,
+      resource: resourceOf(path),
+      status,
+      durationMs: performance.now() - started,
+    });
+    if (status >= 200 && status < 300) return (body.length === 0 ? undefined : JSON.parse(body)) as T;
+    throw toApiError(status, body, headers);
+  }
+
+  /**
+   * Streams a watch. Calls `onEvent` per event; resolves when the server ends the watch
+   * (timeout), rejects on transport errors or an error status. Abort with `signal`.
+   */
+  async watch(
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    onEvent: (type: WatchEventType, object: unknown) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const session = await this.connect();
+    const creds = await this.creds();
+    const stream = session.request({
+      ":method": "GET",
+      ":path": withQuery(path, { ...query, watch: "true" }),
+      accept: "application/json",
+      "user-agent": this.options.userAgent ?? "virtual-node",
+      ...creds.headers,
+    });
+    const abort = (): void => {
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let status = 0;
+        let buffered = "";
+        let errorBody = "";
+        stream.setEncoding("utf8");
+        stream.on("response", (h) => {
+          status = Number(h[":status"]);
+        });
+        stream.on("data", (chunk: string) => {
+          if (status !== 200) {
+            errorBody += chunk;
+            return;
+          }
+          buffered += chunk;
+          let newline = buffered.indexOf("\n");
+          while (newline >= 0) {
+            const line = buffered.slice(0, newline);
+            buffered = buffered.slice(newline + 1);
+            if (line.trim().length > 0) {
+              try {
+                const event = JSON.parse(line) as { type: WatchEventType; object: unknown };
+                onEvent(event.type, event.object);
+              } catch (error) {
+                // A handler error (e.g. a 410 ERROR event) ends this watch; the caller decides.
+                status = -1;
+                stream.close(http2.constants.NGHTTP2_CANCEL);
+                reject(error as Error);
+                return;
+              }
+            }
+            newline = buffered.indexOf("\n");
+          }
+        });
+        stream.on("end", () => {
+          if (status === -1) return;
+          if (status !== 200) reject(toApiError(status, errorBody, {}));
+          else resolve();
+        });
+        stream.on("close", () => {
+          if (status === -1) return;
+          if (signal.aborted) reject(new AbortedError("watch aborted"));
+          else if (status === 200) resolve();
+          else reject(toApiError(status || 503, errorBody, {}, "watch stream closed"));
+        });
+        stream.on("error", reject);
+      });
+    } finally {
+      signal.removeEventListener("abort", abort);
+    }
+  }
+
+  /** Closes the connection; in-flight requests fail. */
+  close(): void {
+    this.closed = true;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.session?.close();
+    this.session = undefined;
+  }
+
+  private async exchange(
+    method: string,
+    path: string,
+    options: RequestOptions,
+  ): Promise<{ status: number; body: string; headers: http2.IncomingHttpHeaders }> {
+    if (options.signal?.aborted === true) throw new AbortedError();
+    const session = await this.connect();
+    const creds = await this.creds();
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: http2.OutgoingHttpHeaders = {
+      ":method": method,
+      ":path": withQuery(path, options.query),
+      accept: "application/json",
+      "user-agent": this.options.userAgent ?? "virtual-node",
+      ...creds.headers,
+    };
+    if (payload !== undefined) headers["content-type"] = options.contentType ?? "application/json";
+    return new Promise((resolve, reject) => {
+      const stream = session.request(headers, { endStream: payload === undefined });
+      const onAbort = (): void => {
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+        reject(new AbortedError());
+      };
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      let responseHeaders: http2.IncomingHttpHeaders = {};
+      const chunks: Buffer[] = [];
+      stream.on("response", (h) => {
+        responseHeaders = h;
+      });
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("end", () => {
+        options.signal?.removeEventListener("abort", onAbort);
+        resolve({
+          status: Number(responseHeaders[":status"] ?? 0),
+          body: Buffer.concat(chunks).toString("utf8"),
+          headers: responseHeaders,
+        });
+      });
+      stream.on("error", (err) => {
+        options.signal?.removeEventListener("abort", onAbort);
+        reject(err);
+      });
+      if (payload !== undefined) stream.end(payload);
+    });
+  }
+
+  private async creds(): Promise<Credentials> {
+    const now = Date.now();
+    if (this.credentials && now - this.credentialsAt < CREDENTIAL_REFRESH_MS) return this.credentials;
+    const opts: { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string; headers?: Record<string, string>; rejectUnauthorized?: boolean; servername?: string } = {};
+    await this.kubeConfig.applyToHTTPSOptions(opts as Parameters<KubeConfig["applyToHTTPSOptions"]>[0]);
+    const cluster = this.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error("kubeconfig has no current cluster");
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
+    this.credentials = {
+      origin: new URL(cluster.server).origin,
+      ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
+      rejectUnauthorized: !(cluster.skipTLSVerify === true),
+      headers,
+      servername: cluster.tlsServerName,
+    };
+    this.credentialsAt = now;
+    return this.credentials;
+  }
+
+  private async connect(): Promise<http2.ClientHttp2Session> {
+    if (this.closed) throw new AbortedError("client closed");
+    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+    this.connecting ??= this.openSession().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async openSession(): Promise<http2.ClientHttp2Session> {
+    const creds = await this.creds();
+    const session = http2.connect(creds.origin, {
+      ca: creds.ca,
+      cert: creds.cert,
+      key: creds.key,
+      rejectUnauthorized: creds.rejectUnauthorized,
+      ...(creds.servername === undefined ? {} : { servername: creds.servername }),
+      minVersion: "TLSv1.2",
+    });
+    await new Promise<void>((resolve, reject) => {
+      session.once("connect", () => {
+        resolve();
+      });
+      session.once("error", reject);
+    });
+    session.on("error", () => {
+      // The 'close' that follows clears the session; callers see their stream errors.
+    });
+    const forget = (): void => {
+      if (this.session === session) this.session = undefined;
+    };
+    session.on("close", forget);
+    session.on("goaway", forget);
+    session.unref();
+    this.session = session;
+    this.startPing();
+    return session;
+  }
+
+  private startPing(): void {
+    if (this.pingTimer) return;
+    const interval = this.options.pingIntervalMs ?? 30_000;
+    this.pingTimer = setInterval(() => {
+      const session = this.session;
+      if (!session || session.closed) return;
+      const deadline = setTimeout(() => {
+        // No PING answer: the connection is half-open. Destroying it fails every watch on it,
+        // and the reflectors re-list on a new one.
+        session.destroy(new Error("HTTP/2 ping timeout"));
+      }, interval);
+      deadline.unref();
+      session.ping((err) => {
+        clearTimeout(deadline);
+        if (err) session.destroy(err);
+      });
+    }, interval);
+    this.pingTimer.unref();
+  }
+}
+
+function withQuery(path: string, query: RequestOptions["query"]): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const qs = params.toString();
+  return qs.length === 0 ? path : `${path}${path.includes("?") ? "&" : "?"}${qs}`;
+}
+
+function toApiError(
+  status: number,
+  body: string,
+  headers: http2.IncomingHttpHeaders,
+  fallback = "request failed",
+): KubeApiError {
+  let reason = "Unknown";
+  let message = fallback;
+  try {
+    const parsed = JSON.parse(body) as { reason?: string; message?: string };
+    reason = parsed.reason ?? reason;
+    message = parsed.message ?? message;
+  } catch {
+    if (body.length > 0) message = body.slice(0, 500);
+  }
+  const retryAfter = Number(headers["retry-after"]);
+  return new KubeApiError(status, reason, message, Number.isFinite(retryAfter) ? retryAfter : undefined);
+}
+
+/** `pods`, `pods/status`, `leases`, ... for metrics labels, from an API path. */
+export function resourceOf(path: string): string {
+  const clean = path.split("?")[0] ?? path;
+  const parts = clean.split("/").filter((p) => p.length > 0);
+  // /api/v1/namespaces/ns/pods/name/status  or /apis/group/v1/namespaces/ns/leases/name
+  const start = parts[0] === "api" ? 2 : 3;
+  const rest = parts.slice(start);
+  if (rest[0] === "namespaces" && rest.length > 2) rest.splice(0, 2);
+  const resource = rest[0] ?? "unknown";
+  return rest.length > 2 ? `${resource}/${rest[2] ?? ""}` : resource;
+}

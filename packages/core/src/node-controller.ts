@@ -1,0 +1,397 @@
+/**
+ * Node lifecycle: register (or adopt) the Node, keep its status and heartbeats current, recreate it
+ * when deleted, and leave it as configured on shutdown.
+ *
+ * Adoption keeps what others added: labels, annotations and taints are merged three ways
+ * (desired, current, and what we applied last time — remembered in an annotation, like
+ * `kubectl apply`), so a label another controller set survives, and one we dropped is removed.
+ */
+import { describeError } from "./errors.js";
+import type { EventRecorder } from "./events.js";
+import { isAlreadyExists, isConflict, isNotFound, KubeApiError, type KubeClient } from "./kube/client.js";
+import { paths, toTime } from "./kube/api.js";
+import type { Node, NodeCondition, Taint } from "./kube/types.js";
+import type { Logger } from "./logger.js";
+import type { NodeDescription, Provider } from "./provider.js";
+
+export const LAST_APPLIED_ANNOTATION = "virtual-node.io/last-applied";
+
+export type ShutdownPolicy = "leave" | "notReady" | "cordon" | "delete";
+
+export interface NodeControllerOptions {
+  client: KubeClient;
+  nodeName: string;
+  provider: Provider;
+  logger: Logger;
+  events?: EventRecorder;
+  /** Extra labels on the Node. */
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Taints; default `virtual-kubelet.io/provider=<name>:NoSchedule`. */
+  taints: Taint[];
+  internalIP: string;
+  kubeletPort: number;
+  kubeletVersion: string;
+  /** How often to ping the provider and check for changes. Default 10 s. */
+  pingIntervalMs: number;
+  /** Report status at least this often even when nothing changed. Default 5 min. */
+  statusReportIntervalMs: number;
+  shutdown: ShutdownPolicy;
+}
+
+interface LastApplied {
+  labels: string[];
+  annotations: string[];
+  taints: string[];
+}
+
+const taintId = (t: Taint): string => `${t.key}:${t.effect}`;
+
+/** Labels a kubelet with the Node identity may not set on itself (NodeRestriction admission). */
+const RESTRICTED_LABEL = /^(?:[^/]*\.)?(kubernetes\.io|k8s\.io)\//;
+const ALLOWED_RESTRICTED = new Set([
+  "kubernetes.io/hostname",
+  "kubernetes.io/arch",
+  "kubernetes.io/os",
+  "beta.kubernetes.io/arch",
+  "beta.kubernetes.io/os",
+  "beta.kubernetes.io/instance-type",
+  "node.kubernetes.io/instance-type",
+  "failure-domain.beta.kubernetes.io/region",
+  "failure-domain.beta.kubernetes.io/zone",
+  "topology.kubernetes.io/region",
+  "topology.kubernetes.io/zone",
+]);
+const isRestrictedLabel = (k: string): boolean =>
+  RESTRICTED_LABEL.test(k) && !ALLOWED_RESTRICTED.has(k) && !k.startsWith("kubelet.kubernetes.io/") && !k.startsWith("node.kubernetes.io/");
+
+/**
+ * Merge maps three ways: keys we applied before but no longer want are removed; keys others own are kept.
+ */
+export function mergeOwnedMap(
+  current: Record<string, string> | undefined,
+  desired: Record<string, string>,
+  previouslyApplied: readonly string[],
+): Record<string, string> {
+  const out: Record<string, string> = { ...current };
+  for (const key of previouslyApplied) if (!(key in desired)) delete out[key];
+  return Object.assign(out, desired);
+}
+
+export function mergeOwnedTaints(current: Taint[] | undefined, desired: Taint[], previouslyApplied: readonly string[]): Taint[] {
+  const desiredIds = new Set(desired.map(taintId));
+  const kept = (current ?? []).filter((t) => !desiredIds.has(taintId(t)) && !previouslyApplied.includes(taintId(t)));
+  return [...kept, ...desired];
+}
+
+export class NodeController {
+  private node: Node | undefined;
+  private readonly options: NodeControllerOptions;
+  private lastReport = 0;
+  private lastReported = "";
+  private providerError: string | undefined;
+  private description: NodeDescription = {};
+  private droppedLabels = new Set<string>();
+  private readonly readyWaiters: (() => void)[] = [];
+  private registered = false;
+  /** Set when a watch reports the Node deleted, so the next loop recreates it at once. */
+  private wakeUp: (() => void) | undefined;
+
+  constructor(options: NodeControllerOptions) {
+    this.options = options;
+  }
+
+  get uid(): string | undefined {
+    return this.node?.metadata?.uid;
+  }
+
+  get current(): Node | undefined {
+    return this.node;
+  }
+
+  /** Resolves once the Node is registered and its first status written. */
+  async registeredOnce(): Promise<void> {
+    if (this.registered) return;
+    await new Promise<void>((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  /** Called by the shared node watch. */
+  observe(node: Node | undefined): void {
+    if (node === undefined) {
+      this.options.logger.warn({}, "node object deleted; recreating it");
+      this.node = undefined;
+      this.wakeUp?.();
+      return;
+    }
+    if (this.node?.metadata?.uid === node.metadata?.uid) this.node = node;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      let delay = this.options.pingIntervalMs;
+      try {
+        await this.tick(signal);
+        failures = 0;
+      } catch (error) {
+        if (signal.aborted) break;
+        failures++;
+        delay = Math.min(this.options.pingIntervalMs, 250 * 2 ** failures);
+        this.options.logger.warn({ error: describeError(error), retryInMs: delay }, "node sync failed");
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, delay);
+        function done(): void {
+          clearTimeout(t);
+          signal.removeEventListener("abort", done);
+          resolve();
+        }
+        this.wakeUp = done;
+        signal.addEventListener("abort", done, { once: true });
+      });
+      this.wakeUp = undefined;
+    }
+  }
+
+  /** One pass: ping, describe, register if needed, report status if changed or due. */
+  async tick(signal: AbortSignal): Promise<void> {
+    const { provider } = this.options;
+    const previousError = this.providerError;
+    try {
+      await provider.ping?.({ signal });
+      this.providerError = undefined;
+    } catch (error) {
+      this.providerError = describeError(error);
+    }
+    if (provider.describeNode && this.providerError === undefined) {
+      try {
+        this.description = await provider.describeNode(this.options.nodeName, { signal });
+      } catch (error) {
+        this.providerError = describeError(error);
+      }
+    }
+    if (previousError !== this.providerError && this.node) {
+      this.options.events?.event(this.ref(), this.providerError ? "Warning" : "Normal", this.providerError ? "NodeNotReady" : "NodeReady",
+        this.providerError ? `Node is not ready: ${this.providerError}` : "Node is ready");
+    }
+    if (this.node === undefined) await this.register(signal);
+    const status = this.desiredStatus(new Date());
+    const fingerprint = JSON.stringify({ ...status, conditions: status.conditions?.map((c) => [c.type, c.status, c.reason, c.message]) });
+    const due = Date.now() - this.lastReport >= this.options.statusReportIntervalMs;
+    if (fingerprint !== this.lastReported || due) {
+      await this.writeStatus(status, signal);
+      this.lastReported = fingerprint;
+      this.lastReport = Date.now();
+    }
+    if (!this.registered) {
+      this.registered = true;
+      for (const w of this.readyWaiters.splice(0)) w();
+    }
+  }
+
+  /** Applies the shutdown policy. */
+  async shutdown(signal: AbortSignal): Promise<void> {
+    const { client, nodeName } = this.options;
+    switch (this.options.shutdown) {
+      case "leave":
+        return;
+      case "delete":
+        try {
+          await client.delete(paths.node(nodeName), undefined, { signal });
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+        return;
+      case "cordon":
+        await client.patch(paths.node(nodeName), { spec: { unschedulable: true } }, "application/merge-patch+json", { signal });
+        return;
+      case "notReady": {
+        const status = this.desiredStatus(new Date(), { reason: "KubeletStopped", message: "virtual-node agent stopped" });
+        await this.writeStatus(status, signal);
+        return;
+      }
+    }
+  }
+
+  private ref(): { kind: string; apiVersion: string; name: string; uid: string; namespace: string } {
+    return { kind: "Node", apiVersion: "v1", name: this.options.nodeName, uid: this.options.nodeName, namespace: "" };
+  }
+
+  private desiredLabels(): Record<string, string> {
+    const d = this.description;
+    const labels: Record<string, string> = {
+      type: "virtual-kubelet",
+      "kubernetes.io/role": "agent",
+      "kubernetes.io/os": d.operatingSystem ?? "linux",
+      "kubernetes.io/arch": d.architecture ?? "amd64",
+      "kubernetes.io/hostname": this.options.nodeName,
+      ...(d.instanceType === undefined ? {} : { "node.kubernetes.io/instance-type": d.instanceType }),
+      ...(d.region === undefined ? {} : { "topology.kubernetes.io/region": d.region }),
+      ...(d.zone === undefined ? {} : { "topology.kubernetes.io/zone": d.zone }),
+      ...d.labels,
+      ...this.options.labels,
+    };
+    for (const k of this.droppedLabels) delete labels[k];
+    return labels;
+  }
+
+  private desiredTaints(): Taint[] {
+    return [...this.options.taints, ...(this.description.taints ?? [])];
+  }
+
+  private async register(signal: AbortSignal): Promise<void> {
+    const { client, nodeName } = this.options;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const labels = this.desiredLabels();
+      const annotations = { ...this.description.annotations, ...this.options.annotations };
+      const taints = this.desiredTaints();
+      const applied: LastApplied = {
+        labels: Object.keys(labels),
+        annotations: Object.keys(annotations),
+        taints: taints.map(taintId),
+      };
+      let current: Node | undefined;
+      try {
+        current = await client.get<Node>(paths.node(nodeName), { signal });
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+      try {
+        if (current === undefined) {
+          const body: Node = {
+            apiVersion: "v1",
+            kind: "Node",
+            metadata: {
+              name: nodeName,
+              labels,
+              annotations: { ...annotations, [LAST_APPLIED_ANNOTATION]: JSON.stringify(applied) },
+            },
+            spec: { taints },
+          };
+          this.node = await client.create<Node>(paths.nodes, body, { signal });
+          this.options.logger.info({ node: nodeName }, "registered node");
+          this.options.events?.event(this.ref(), "Normal", "RegisteredNode", `Node ${nodeName} registered`);
+        } else {
+          const previous = parseLastApplied(current.metadata?.annotations?.[LAST_APPLIED_ANNOTATION]);
+          const next: Node = {
+            ...current,
+            metadata: {
+              ...current.metadata,
+              labels: mergeOwnedMap(current.metadata?.labels, labels, previous.labels),
+              annotations: {
+                ...mergeOwnedMap(current.metadata?.annotations, annotations, previous.annotations),
+                [LAST_APPLIED_ANNOTATION]: JSON.stringify(applied),
+              },
+            },
+            spec: { ...current.spec, taints: mergeOwnedTaints(current.spec?.taints, taints, previous.taints) },
+          };
+          this.node = await client.replace<Node>(paths.node(nodeName), next, { signal });
+          this.options.logger.info({ node: nodeName }, "adopted existing node");
+        }
+        return;
+      } catch (error) {
+        if (isConflict(error) || isAlreadyExists(error)) continue;
+        if (this.dropRestrictedLabels(error)) continue;
+        throw error;
+      }
+    }
+    throw new Error(`could not register node ${nodeName}: kept conflicting`);
+  }
+
+  /**
+   * With the Node identity, NodeRestriction refuses labels such as `kubernetes.io/role`.
+   * Drop those (once, with a warning) rather than fail to register.
+   */
+  private dropRestrictedLabels(error: unknown): boolean {
+    if (!(error instanceof KubeApiError) || error.status !== 403 || !/label/i.test(error.message)) return false;
+    const restricted = Object.keys(this.desiredLabels()).filter(isRestrictedLabel);
+    if (restricted.length === 0) return false;
+    for (const k of restricted) this.droppedLabels.add(k);
+    this.options.logger.warn({ labels: restricted }, "NodeRestriction refused these labels; registering without them");
+    return true;
+  }
+
+  private desiredStatus(now: Date, notReady?: { reason: string; message: string }): NonNullable<Node["status"]> {
+    const d = this.description;
+    const capacity = { cpu: "1000", memory: "4Ti", pods: "1000", "ephemeral-storage": "1Ti", ...d.capacity };
+    const allocatable = { ...capacity, ...d.allocatable };
+    const heartbeat = toTime(now);
+    const previous = new Map((this.node?.status?.conditions ?? []).map((c) => [c.type, c]));
+    const condition = (type: string, status: string, reason: string, message: string): NodeCondition => {
+      const prev = previous.get(type);
+      return {
+        type,
+        status,
+        reason,
+        message,
+        lastHeartbeatTime: heartbeat as unknown as Date,
+        lastTransitionTime: (prev?.status === status ? prev.lastTransitionTime : heartbeat) as Date,
+      };
+    };
+    const failure =
+      notReady ?? (this.providerError === undefined ? undefined : { reason: "ProviderUnhealthy", message: this.providerError });
+    const conditions: NodeCondition[] = [
+      failure
+        ? condition("Ready", "False", failure.reason, failure.message)
+        : condition("Ready", "True", "KubeletReady", "virtual-node is ready"),
+      condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "provider has sufficient memory"),
+      condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "provider has no disk pressure"),
+      condition("PIDPressure", "False", "KubeletHasSufficientPID", "provider has sufficient PID available"),
+      ...(d.conditions ?? []).map((c) => condition(c.type, c.status, c.reason ?? c.type, c.message ?? "")),
+    ];
+    return {
+      capacity,
+      allocatable,
+      conditions,
+      addresses: d.addresses ?? [
+        { type: "InternalIP", address: this.options.internalIP },
+        { type: "Hostname", address: this.options.nodeName },
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: this.options.kubeletPort } },
+      nodeInfo: {
+        machineID: this.options.nodeName,
+        systemUUID: this.options.nodeName,
+        bootID: "",
+        kernelVersion: d.kernelVersion ?? "",
+        osImage: d.osImage ?? "",
+        containerRuntimeVersion: d.containerRuntimeVersion ?? `${this.options.provider.name}://virtual-node`,
+        kubeletVersion: this.options.kubeletVersion,
+        kubeProxyVersion: "",
+        operatingSystem: d.operatingSystem ?? "linux",
+        architecture: d.architecture ?? "amd64",
+      },
+    };
+  }
+
+  private async writeStatus(status: NonNullable<Node["status"]>, signal: AbortSignal): Promise<void> {
+    const { client, nodeName } = this.options;
+    try {
+      this.node = await client.patch<Node>(
+        paths.nodeStatus(nodeName),
+        { status },
+        "application/strategic-merge-patch+json",
+        { signal },
+      );
+    } catch (error) {
+      if (isNotFound(error)) {
+        this.node = undefined;
+        await this.register(signal);
+        this.node = await client.patch<Node>(paths.nodeStatus(nodeName), { status }, "application/strategic-merge-patch+json", {
+          signal,
+        });
+        return;
+      }
+      throw error;
+    }
+  }
+}
+
+function parseLastApplied(raw: string | undefined): LastApplied {
+  if (raw === undefined) return { labels: [], annotations: [], taints: [] };
+  try {
+    const parsed = JSON.parse(raw) as Partial<LastApplied>;
+    return { labels: parsed.labels ?? [], annotations: parsed.annotations ?? [], taints: parsed.taints ?? [] };
+  } catch {
+    return { labels: [], annotations: [], taints: [] };
+  }
+}

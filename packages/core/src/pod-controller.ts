@@ -1,0 +1,564 @@
+/**
+ * The pod's path: watch → queue → provider → status.
+ *
+ * Watch handlers only enqueue `namespace/name`. One sync per key at a time (the work queue
+ * guarantees it) compares three things — the API pod, what the provider holds (`tracked`), and
+ * the provider's latest status — and does the one step that brings them together:
+ * create, update, delete, write status, or delete the API object.
+ *
+ * Status arrives from a poller (batched when the provider can) or by push; either way it lands in
+ * `tracked` and the key is enqueued. Status is written only when it changed.
+ */
+import { trace, SpanStatusCode } from "@opentelemetry/api";
+import {
+  ConfigError,
+  describeError,
+  errorCode,
+  InvalidInputError,
+  isRetryable,
+  PermanentError,
+  UnsupportedError,
+} from "./errors.js";
+import type { EventRecorder } from "./events.js";
+import { isConflict, isNotFound, type KubeClient } from "./kube/client.js";
+import { paths } from "./kube/api.js";
+import type { Pod, PodStatus } from "./kube/types.js";
+import type { Logger } from "./logger.js";
+import type { NodeMetrics } from "./metrics.js";
+import type { ResolvedPod } from "./pod-config.js";
+import { podKey, podRefOf, type PodRef, type Provider, type ProviderPodStatus } from "./provider.js";
+import {
+  buildPodStatus,
+  failedPodStatus,
+  isTerminalPhase,
+  mergePodStatus,
+  pendingWithContainerWaiting,
+  podStatusEqual,
+  terminatedPodStatus,
+} from "./status.js";
+import { unsupportedFieldsMessage, validatePodAgainstCapabilities } from "./validate.js";
+import { WorkQueue } from "./work-queue.js";
+import { ItemExponentialRateLimiter } from "./backoff.js";
+
+const tracer = trace.getTracer("@virtual-node/core");
+
+export interface PodControllerOptions {
+  client: KubeClient;
+  nodeName: string;
+  provider: Provider;
+  logger: Logger;
+  metrics: NodeMetrics;
+  events: EventRecorder;
+  /** Reads the informer cache. */
+  getPod: (key: string) => Pod | undefined;
+  /** True once the pod informer has listed. */
+  podsSynced: () => boolean;
+  /** Resolves env, volumes and tokens; throws ConfigError for missing references. */
+  resolvePod: (pod: Pod, signal: AbortSignal) => Promise<ResolvedPod>;
+  concurrency: number;
+  /** Poll interval while pods are starting. Default 1 s. */
+  fastPollMs: number;
+  /** Poll interval when every pod is steady (or when the provider pushes). Default 10 s. */
+  slowPollMs: number;
+  /** How often to list the provider for orphans and lost pods. Default 60 s. */
+  reconcileIntervalMs: number;
+  /** A provider pod without an API pod is deleted only after this long. Default 2 min. */
+  orphanGraceMs: number;
+  hostIP: string;
+  /** Cap of the per-pod retry backoff. Default 60 s. */
+  maxRetryDelayMs: number;
+}
+
+/** What we know the provider holds for a key. */
+interface Tracked {
+  ref: PodRef;
+  /** Latest provider status; undefined = not yet observed. */
+  status?: ProviderPodStatus;
+  /** The provider said it has no such pod (while we thought it had). */
+  missing?: boolean;
+  /** Fingerprint of the mutable spec last sent to the provider. */
+  specHash: string;
+  /** Our status reached a terminal phase: stop polling. */
+  terminal?: boolean;
+}
+
+export class PodController {
+  private readonly options: PodControllerOptions;
+  private readonly queue: WorkQueue;
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly orphanSince = new Map<string, number>();
+  /** API pods seen deleted whose provider pod must still go. */
+  private readonly deletedPods = new Map<string, Pod>();
+  private unsubscribe: (() => void) | undefined;
+  private pollWake: (() => void) | undefined;
+
+  constructor(options: PodControllerOptions) {
+    this.options = options;
+    this.queue = new WorkQueue({
+      concurrency: options.concurrency,
+      name: `pods-${options.nodeName}`,
+      // Pods wait on things that fix themselves (a Secret appears, a throttle ends): retry for
+      // ever, but never slower than once a minute.
+      rateLimiter: new ItemExponentialRateLimiter({ baseMs: 100, maxMs: options.maxRetryDelayMs }),
+      onMetrics: (m) => {
+        if (m.type === "retry") options.metrics.queueRetries.inc();
+      },
+    });
+  }
+
+  /** Informer handlers: enqueue only. */
+  onPodUpsert(pod: Pod): void {
+    this.enqueue(podKey(podRefOf(pod)));
+  }
+
+  onPodDelete(pod: Pod): void {
+    const key = podKey(podRefOf(pod));
+    this.deletedPods.set(key, pod);
+    this.enqueue(key);
+  }
+
+  /** Number of pods this node tracks in its provider. */
+  get trackedCount(): number {
+    return this.tracked.size;
+  }
+
+  /**
+   * Adopts what the provider already runs (after a restart: no duplicates, no restarts), then
+   * processes the queue, polls status and reconciles until `signal` aborts.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    await this.adopt(signal);
+    const { provider, nodeName } = this.options;
+    if (provider.subscribeStatus) {
+      this.unsubscribe = provider.subscribeStatus(nodeName, (ref, status) => {
+        this.observeStatus(ref, status);
+      });
+    }
+    this.queue.process(async (key, sig) => this.sync(key, sig));
+    const loops = [this.pollLoop(signal), this.reconcileLoop(signal)];
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    this.unsubscribe?.();
+    this.pollWake?.();
+    await this.queue.shutDown();
+    await Promise.allSettled(loops);
+  }
+
+  private enqueue(key: string): void {
+    this.options.metrics.queueAdds.inc();
+    this.queue.add(key);
+    this.options.metrics.queueDepth.set(this.queue.len);
+  }
+
+  private async adopt(signal: AbortSignal): Promise<void> {
+    const listed = await this.call("listPods", signal, (o) => this.options.provider.listPods(this.options.nodeName, o));
+    for (const p of listed) {
+      if (p.nodeName !== this.options.nodeName) continue;
+      const key = podKey(p);
+      this.tracked.set(key, { ref: { namespace: p.namespace, name: p.name, uid: p.uid }, status: p.status, specHash: "" });
+      this.enqueue(key);
+    }
+    if (listed.length > 0) this.options.logger.info({ pods: listed.length }, "adopted pods the provider already runs");
+  }
+
+  /** Push or poll delivered a status. */
+  private observeStatus(ref: PodRef, status: ProviderPodStatus | undefined): void {
+    const key = podKey(ref);
+    const t = this.tracked.get(key);
+    if (!t || t.ref.uid !== ref.uid) return;
+    if (status === undefined) {
+      if (!t.missing) {
+        t.missing = true;
+        this.enqueue(key);
+      }
+      return;
+    }
+    if (t.status !== undefined && JSON.stringify(t.status) === JSON.stringify(status)) return;
+    t.status = status;
+    t.missing = false;
+    this.enqueue(key);
+  }
+
+  // ---- sync -------------------------------------------------------------------------------
+
+  private async sync(key: string, signal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    const span = tracer.startSpan("virtual-node.pod.sync", { attributes: { "k8s.pod.key": key, "k8s.node.name": this.options.nodeName } });
+    let result = "ok";
+    try {
+      await this.syncPod(key, signal);
+    } catch (error) {
+      result = "error";
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+      throw error;
+    } finally {
+      span.end();
+      this.options.metrics.syncSeconds.observe({ result }, (performance.now() - started) / 1000);
+      this.options.metrics.queueDepth.set(this.queue.len);
+    }
+  }
+
+  private async syncPod(key: string, signal: AbortSignal): Promise<void> {
+    const pod = this.options.getPod(key);
+    let tracked = this.tracked.get(key);
+
+    if (pod === undefined) {
+      // Gone from the API: make sure the provider lets go too.
+      const deleted = this.deletedPods.get(key);
+      if (tracked) {
+        await this.call("deletePod", signal, (o) => this.options.provider.deletePod(tracked!.ref, 0, o));
+        this.tracked.delete(key);
+      }
+      if (deleted) this.deletedPods.delete(key);
+      return;
+    }
+    this.deletedPods.delete(key);
+    const ref = podRefOf(pod);
+
+    if (tracked && tracked.ref.uid !== ref.uid) {
+      // Same name, new pod: the old one must go first.
+      const old = tracked.ref;
+      await this.call("deletePod", signal, (o) => this.options.provider.deletePod(old, 0, o));
+      this.tracked.delete(key);
+      tracked = undefined;
+    }
+
+    if (pod.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null) {
+      await this.syncDeletion(pod, tracked, signal);
+      return;
+    }
+
+    if (isTerminalPhase(pod.status?.phase)) {
+      // Never re-create a finished pod; release provider resources once their status is recorded.
+      if (tracked) tracked.terminal = true;
+      return;
+    }
+
+    if (tracked === undefined) {
+      await this.createInProvider(pod, key, signal);
+      return;
+    }
+
+    if (tracked.missing === true) {
+      await this.writeStatus(
+        pod,
+        failedPodStatus(pod, "ProviderPodLost", `the provider no longer has pod ${key}; it will not be restarted by this node`, new Date()),
+        signal,
+      );
+      this.options.events.event(podObjectRef(pod), "Warning", "ProviderPodLost", `Provider ${this.options.provider.name} lost the pod`);
+      this.tracked.delete(key);
+      return;
+    }
+
+    const hash = mutableSpecHash(pod);
+    if (tracked.specHash !== "" && tracked.specHash !== hash) {
+      const resolved = await this.options.resolvePod(pod, signal);
+      await this.call("updatePod", signal, (o) => this.options.provider.updatePod(resolved, o));
+      tracked.specHash = hash;
+    } else if (tracked.specHash === "") {
+      tracked.specHash = hash; // adopted: take the current spec as what the provider runs
+    }
+
+    if (tracked.status === undefined) {
+      const status = await this.call("getPodStatus", signal, (o) => this.options.provider.getPodStatus(tracked!.ref, o));
+      if (status === undefined) {
+        tracked.missing = true;
+        this.enqueue(key);
+        return;
+      }
+      tracked.status = status;
+    }
+    const next = mergePodStatus(pod.status, buildPodStatus(pod, tracked.status, this.statusContext()));
+    if (isTerminalPhase(next.phase)) tracked.terminal = true;
+    await this.writeStatus(pod, next, signal);
+  }
+
+  private async createInProvider(pod: Pod, key: string, signal: AbortSignal): Promise<void> {
+    const { provider } = this.options;
+    const problems = validatePodAgainstCapabilities(pod, provider.name, provider.capabilities);
+    if (problems.length > 0) {
+      const message = unsupportedFieldsMessage(problems);
+      this.options.events.event(podObjectRef(pod), "Warning", "UnsupportedPodSpec", message);
+      await this.writeStatus(pod, failedPodStatus(pod, "UnsupportedPodSpec", message, new Date()), signal);
+      return;
+    }
+    let resolved: ResolvedPod;
+    try {
+      resolved = await this.options.resolvePod(pod, signal);
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        this.options.events.event(podObjectRef(pod), "Warning", error.reason, error.message);
+        await this.writeStatus(pod, pendingWithContainerWaiting(pod, "CreateContainerConfigError", error.message, new Date()), signal);
+      }
+      throw error;
+    }
+    const ref = podRefOf(pod);
+    const tracked: Tracked = { ref, specHash: mutableSpecHash(pod) };
+    try {
+      await this.call("createPod", signal, (o) => provider.createPod(resolved, o));
+    } catch (error) {
+      if (!isRetryable(error) || error instanceof InvalidInputError || error instanceof UnsupportedError || error instanceof PermanentError) {
+        const reason = "ProviderFailed";
+        const message = `provider ${provider.name} rejected the pod: ${describeError(error)}`;
+        this.options.events.event(podObjectRef(pod), "Warning", reason, message);
+        await this.writeStatus(pod, failedPodStatus(pod, reason, message, new Date()), signal);
+        return;
+      }
+      // A retryable failure may still have created the pod (crash mid-create): track it so the
+      // next sync sees it through getPodStatus instead of creating a duplicate.
+      this.options.events.event(podObjectRef(pod), "Warning", "ProviderFailed", `create failed, will retry: ${describeError(error)}`);
+      const status = await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)).catch(() => undefined);
+      if (status !== undefined) {
+        this.tracked.set(key, { ...tracked, status });
+        this.enqueue(key);
+        return;
+      }
+      throw error;
+    }
+    this.tracked.set(key, tracked);
+    this.options.logger.debug({ pod: key }, "created pod in provider");
+    this.pollWake?.();
+    // Write the first status (Pending/ContainerCreating) at once; the poller takes over.
+    const status = await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)).catch(() => undefined);
+    if (status !== undefined) tracked.status = status;
+    const next = mergePodStatus(pod.status, buildPodStatus(pod, tracked.status, this.statusContext()));
+    await this.writeStatus(pod, next, signal);
+  }
+
+  private async syncDeletion(pod: Pod, tracked: Tracked | undefined, signal: AbortSignal): Promise<void> {
+    const key = podKey(podRefOf(pod));
+    if (tracked) {
+      const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+      await this.call("deletePod", signal, (o) => this.options.provider.deletePod(tracked.ref, grace, o));
+      this.tracked.delete(key);
+      // Report the containers terminated before the object goes, as the kubelet does.
+      if (!isTerminalPhase(pod.status?.phase)) {
+        await this.writeStatus(pod, terminatedPodStatus(pod, pod.status, new Date()), signal).catch((error: unknown) => {
+          this.options.logger.debug({ pod: key, error: describeError(error) }, "final status write failed");
+        });
+      }
+    }
+    // Provider confirmed (or never had it): remove the API object now, not when the grace period ends.
+    try {
+      await this.options.client.delete(paths.pod(pod.metadata?.namespace ?? "", pod.metadata?.name ?? ""), {
+        apiVersion: "v1",
+        kind: "DeleteOptions",
+        gracePeriodSeconds: 0,
+        preconditions: { uid: pod.metadata?.uid },
+      }, { signal });
+    } catch (error) {
+      if (!isNotFound(error) && !isConflict(error)) throw error;
+    }
+  }
+
+  private async writeStatus(pod: Pod, status: PodStatus, signal: AbortSignal): Promise<void> {
+    if (podStatusEqual(pod.status, status)) return;
+    const ns = pod.metadata?.namespace ?? "";
+    const name = pod.metadata?.name ?? "";
+    const body: Pod = { apiVersion: "v1", kind: "Pod", metadata: pod.metadata, spec: pod.spec, status };
+    try {
+      await this.options.client.replace(paths.podStatus(ns, name), body, { signal });
+      this.options.metrics.statusWrites.inc({ result: "ok" });
+    } catch (error) {
+      if (isNotFound(error)) {
+        this.options.metrics.statusWrites.inc({ result: "notfound" });
+        return;
+      }
+      if (isConflict(error)) {
+        // Our cache is behind: re-read, re-merge and write once more.
+        this.options.metrics.statusWrites.inc({ result: "conflict" });
+        const fresh = await this.options.client.get<Pod>(paths.pod(ns, name), { signal });
+        if (fresh.metadata?.uid !== pod.metadata?.uid) return;
+        const merged = mergePodStatus(fresh.status, status);
+        if (podStatusEqual(fresh.status, merged)) return;
+        await this.options.client.replace(paths.podStatus(ns, name), { ...fresh, status: merged }, { signal });
+        this.options.metrics.statusWrites.inc({ result: "ok" });
+        return;
+      }
+      this.options.metrics.statusWrites.inc({ result: "error" });
+      throw error;
+    }
+  }
+
+  private statusContext(): { now: Date; hostIP: string; runtime: string } {
+    return { now: new Date(), hostIP: this.options.hostIP, runtime: this.options.provider.name };
+  }
+
+  // ---- status polling -------------------------------------------------------------------
+
+  private async pollLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const pending = [...this.tracked.values()].filter((t) => !t.terminal && !t.missing);
+      const starting = pending.some((t) => !isSteady(t.status));
+      const interval =
+        this.options.provider.subscribeStatus !== undefined
+          ? this.options.slowPollMs * 3
+          : starting
+            ? this.options.fastPollMs
+            : this.options.slowPollMs;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, interval);
+        const self = this;
+        function done(): void {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          self.pollWake = undefined;
+          resolve();
+        }
+        this.pollWake = done;
+        signal.addEventListener("abort", done, { once: true });
+      });
+      if (signal.aborted) break;
+      try {
+        await this.pollOnce(signal);
+      } catch (error) {
+        this.options.logger.warn({ error: describeError(error) }, "status poll failed");
+      }
+    }
+  }
+
+  /** One round of status polling: batched when the provider can, else pod by pod. */
+  async pollOnce(signal: AbortSignal): Promise<void> {
+    const refs = [...this.tracked.values()].filter((t) => !t.terminal && !t.missing).map((t) => t.ref);
+    if (refs.length === 0) return;
+    const { provider } = this.options;
+    if (provider.getPodStatuses) {
+      const size = provider.statusBatchSize ?? 100;
+      for (let i = 0; i < refs.length; i += size) {
+        const batch = refs.slice(i, i + size);
+        const results = await this.call("getPodStatuses", signal, (o) => provider.getPodStatuses!(batch, o));
+        for (const ref of batch) this.observeStatus(ref, results.get(podKey(ref)));
+      }
+      return;
+    }
+    const limit = 16;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < refs.length && !signal.aborted) {
+        const ref = refs[next++]!;
+        try {
+          this.observeStatus(ref, await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)));
+        } catch (error) {
+          this.options.logger.debug({ pod: podKey(ref), error: describeError(error) }, "status poll failed");
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, refs.length) }, worker));
+  }
+
+  // ---- continuous reconcile ---------------------------------------------------------------
+
+  private async reconcileLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.reconcileIntervalMs);
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve();
+        }, { once: true });
+      });
+      if (signal.aborted) break;
+      try {
+        await this.reconcileOnce(signal);
+      } catch (error) {
+        this.options.logger.warn({ error: describeError(error) }, "reconcile failed");
+      }
+    }
+  }
+
+  /**
+   * Compares the provider's pods with the API: adopts unknown ones that match an API pod, and
+   * deletes orphans that carry this node's mark only after `orphanGraceMs` of continuous absence
+   * and only while the pod informer is synced (a watch hiccup never deletes a healthy pod).
+   */
+  async reconcileOnce(signal: AbortSignal, now = Date.now()): Promise<void> {
+    if (!this.options.podsSynced()) return;
+    const listed = await this.call("listPods", signal, (o) => this.options.provider.listPods(this.options.nodeName, o));
+    const seen = new Set<string>();
+    for (const p of listed) {
+      if (p.nodeName !== this.options.nodeName) continue;
+      const key = podKey(p);
+      const id = `${key}@${p.uid}`;
+      seen.add(id);
+      const apiPod = this.options.getPod(key);
+      if (apiPod && apiPod.metadata?.uid === p.uid) {
+        this.orphanSince.delete(id);
+        if (!this.tracked.has(key)) {
+          this.tracked.set(key, { ref: { namespace: p.namespace, name: p.name, uid: p.uid }, status: p.status, specHash: "" });
+          this.enqueue(key);
+        }
+        continue;
+      }
+      const since = this.orphanSince.get(id);
+      if (since === undefined) {
+        this.orphanSince.set(id, now);
+        continue;
+      }
+      if (now - since < this.options.orphanGraceMs) continue;
+      this.options.logger.info({ pod: key, uid: p.uid }, "deleting orphaned provider pod");
+      await this.call("deletePod", signal, (o) => this.options.provider.deletePod(p, 0, o));
+      this.orphanSince.delete(id);
+      const t = this.tracked.get(key);
+      if (t?.ref.uid === p.uid) this.tracked.delete(key);
+    }
+    for (const id of this.orphanSince.keys()) if (!seen.has(id)) this.orphanSince.delete(id);
+    // Pods we track that the provider no longer lists are lost; the sync decides what to do.
+    const listedIds = new Set(listed.map((p) => `${podKey(p)}@${p.uid}`));
+    for (const [key, t] of this.tracked) {
+      if (!t.terminal && !t.missing && !listedIds.has(`${key}@${t.ref.uid}`)) {
+        t.missing = true;
+        this.enqueue(key);
+      }
+    }
+  }
+
+  // ---- provider calls ---------------------------------------------------------------------
+
+  private async call<T>(operation: string, signal: AbortSignal, fn: (options: { signal: AbortSignal }) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const span = tracer.startSpan(`virtual-node.provider.${operation}`, { attributes: { "virtual_node.provider": this.options.provider.name } });
+    try {
+      const result = await fn({ signal });
+      this.options.metrics.providerCalls.inc({ operation, result: "ok" });
+      return result;
+    } catch (error) {
+      this.options.metrics.providerCalls.inc({ operation, result: errorCode(error) });
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+      this.options.metrics.providerSeconds.observe({ operation }, (performance.now() - started) / 1000);
+    }
+  }
+}
+
+/** Fields of a running pod that may change (images, activeDeadlineSeconds, ...) and annotations providers read. */
+export function mutableSpecHash(pod: Pod): string {
+  const spec = pod.spec;
+  return JSON.stringify([
+    spec?.containers.map((c) => c.image),
+    spec?.initContainers?.map((c) => c.image),
+    spec?.activeDeadlineSeconds,
+    spec?.tolerations,
+  ]);
+}
+
+function isSteady(status: ProviderPodStatus | undefined): boolean {
+  if (status === undefined) return false;
+  return status.containers.every((c) => "running" in c.state && c.ready !== false);
+}
+
+export function podObjectRef(pod: Pod): { kind: string; apiVersion: string; namespace: string; name: string; uid: string; resourceVersion?: string } {
+  return {
+    kind: "Pod",
+    apiVersion: "v1",
+    namespace: pod.metadata?.namespace ?? "",
+    name: pod.metadata?.name ?? "",
+    uid: pod.metadata?.uid ?? "",
+    ...(pod.metadata?.resourceVersion === undefined ? {} : { resourceVersion: pod.metadata.resourceVersion }),
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * The provider contract: what a backend (a cloud container service, an HPC site, a simulator)
+ * implements so that core can present it as a Kubernetes node.
+ *
+ * Required: {@link Provider.createPod}, {@link Provider.updatePod}, {@link Provider.deletePod},
+ * {@link Provider.getPodStatus}, {@link Provider.listPods}. Everything else is optional and core
+ * adapts: without {@link Provider.getPodStatuses} it polls pod by pod; without
+ * {@link Provider.subscribeStatus} it polls at all.
+ *
+ * Rules every method follows:
+ * - it honours `options.signal` and rejects with `AbortedError` (or the signal's reason) once aborted;
+ * - it throws the typed errors from `errors.ts` (`NotFoundError`, `InvalidInputError`,
+ *   `UnsupportedError`, `RetryableError` with `retryAfterMs`, `PermanentError`), never bare strings,
+ *   and never puts credentials in messages;
+ * - `createPod` is idempotent (a pod that exists with the same UID is not duplicated) and
+ *   `deletePod` of a missing pod succeeds.
+ */
+import type { Pod, Taint } from "./kube/types.js";
+import type { ResolvedPod } from "./pod-config.js";
+
+/** Every provider call gets one. */
+export interface CallOptions {
+  signal: AbortSignal;
+}
+
+/** Identifies a pod in the provider. `uid` distinguishes a re-created pod with the same name. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+export type PodPhase = "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
+
+export type ContainerState =
+  | { waiting: { reason: string; message?: string } }
+  | { running: { startedAt: Date } }
+  | {
+      terminated: {
+        exitCode: number;
+        reason?: string;
+        message?: string;
+        signal?: number;
+        startedAt?: Date;
+        finishedAt?: Date;
+      };
+    };
+
+/** Status of one container, in provider-neutral form. */
+export interface ContainerStatus {
+  name: string;
+  state: ContainerState;
+  /** The previous run's terminal state, when the provider restarted the container. */
+  lastState?: ContainerState;
+  /** Readiness; core ANDs it with "running". Default: true once running. */
+  ready?: boolean;
+  /** Whether the startup probe passed. Default: true once running. */
+  started?: boolean;
+  restartCount?: number;
+  /** `<runtime>://<id>`, e.g. `aci://…`; core fills `mock://<uid>/<name>` style IDs if absent. */
+  containerID?: string;
+  image?: string;
+  imageID?: string;
+}
+
+/**
+ * What a provider reports about a pod. Core derives the Kubernetes `PodStatus` from it
+ * (phase if absent, conditions, IPs, times) with a pure function (`status.ts`).
+ */
+export interface ProviderPodStatus {
+  /** Optional: when absent core derives it from container states and the restart policy. */
+  phase?: PodPhase;
+  /** A machine-readable reason for the phase, e.g. `ProviderFailed`, `Evicted`. */
+  reason?: string;
+  message?: string;
+  podIPs?: string[];
+  hostIP?: string;
+  startTime?: Date;
+  initContainers?: ContainerStatus[];
+  containers: ContainerStatus[];
+}
+
+/** A pod as the provider lists it: enough to adopt it after a restart or to clean it up. */
+export interface ProviderPodSummary extends PodRef {
+  /** The node name recorded when the pod was created: the ownership mark for orphan cleanup. */
+  nodeName: string;
+  status?: ProviderPodStatus;
+}
+
+/** Which pod features the provider can run. Core rejects a pod that needs more, before any call. */
+export interface ProviderCapabilities {
+  /** Volume kinds, by their field name in `PodSpec.volumes[]` (`configMap`, `secret`, `emptyDir`, `projected`, `downwardAPI`, ...). */
+  volumes: readonly string[];
+  initContainers: boolean;
+  /** Init containers with `restartPolicy: Always`. */
+  sidecarContainers: boolean;
+  ephemeralContainers: boolean;
+  /** Probe handlers supported, per probe kind (`exec`, `httpGet`, `tcpSocket`, `grpc`). */
+  probes: {
+    liveness: readonly ProbeHandler[];
+    readiness: readonly ProbeHandler[];
+    startup: readonly ProbeHandler[];
+  };
+  hostNetwork: boolean;
+  hostPID: boolean;
+  hostIPC: boolean;
+  privileged: boolean;
+  /** securityContext fields supported beyond `privileged` (e.g. `runAsUser`, `capabilities`). */
+  securityContext: readonly string[];
+  restartPolicies: readonly ("Always" | "OnFailure" | "Never")[];
+  portProtocols: readonly ("TCP" | "UDP" | "SCTP")[];
+  /** Extended resource names accepted in requests/limits, e.g. `nvidia.com/gpu`. */
+  extendedResources: readonly string[];
+  /** The provider can replace mounted ConfigMap/Secret files of a running pod (`updatePod` is called). */
+  mountedFileUpdates: boolean;
+  /** The provider knows the pod IP before containers start, so `status.podIP` env can be resolved. */
+  podIPBeforeStart: boolean;
+}
+
+export type ProbeHandler = "exec" | "httpGet" | "tcpSocket" | "grpc";
+
+/** Node description a provider may contribute; core merges it with its own defaults. */
+export interface NodeDescription {
+  capacity?: Record<string, string>;
+  allocatable?: Record<string, string>;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  taints?: Taint[];
+  /** Extra conditions (e.g. `QuotaExhausted`); Ready is owned by core. */
+  conditions?: { type: string; status: "True" | "False" | "Unknown"; reason?: string; message?: string }[];
+  addresses?: { type: string; address: string }[];
+  operatingSystem?: string;
+  architecture?: string;
+  kernelVersion?: string;
+  osImage?: string;
+  containerRuntimeVersion?: string;
+  region?: string;
+  zone?: string;
+  instanceType?: string;
+}
+
+export type StatusListener = (ref: PodRef, status: ProviderPodStatus | undefined) => void;
+
+export interface Provider {
+  /** Short lowercase name, used in the default taint `virtual-kubelet.io/provider=<name>`. */
+  readonly name: string;
+  readonly capabilities: ProviderCapabilities;
+
+  /** Start the pod. Idempotent by UID. May return before containers run. */
+  createPod(pod: ResolvedPod, options: CallOptions): Promise<void>;
+  /** Apply a change of the pod's mutable fields, or of its mounted files. */
+  updatePod(pod: ResolvedPod, options: CallOptions): Promise<void>;
+  /**
+   * Stop the pod, giving containers `gracePeriodSeconds` to exit, and release its resources.
+   * A missing pod is not an error. Resolves once the provider confirms the pod is gone or stopped.
+   */
+  deletePod(ref: PodRef, gracePeriodSeconds: number, options: CallOptions): Promise<void>;
+  /** Current status, or `undefined` when the provider has no such pod (same namespace, name and UID). */
+  getPodStatus(ref: PodRef, options: CallOptions): Promise<ProviderPodStatus | undefined>;
+  /** Every pod the provider holds for `nodeName` (with ownership marks), for adoption and orphan cleanup. */
+  listPods(nodeName: string, options: CallOptions): Promise<ProviderPodSummary[]>;
+
+  /**
+   * Batched status: one call for many pods (ECS DescribeTasks takes 100). Missing pods map to `undefined`.
+   * Core prefers it over `getPodStatus` when present.
+   */
+  getPodStatuses?(refs: readonly PodRef[], options: CallOptions): Promise<Map<string, ProviderPodStatus | undefined>>;
+  /** Largest batch `getPodStatuses` accepts (default 100). */
+  readonly statusBatchSize?: number;
+  /**
+   * Push status: the provider calls `listener` whenever a pod's status changes. Returns an unsubscribe
+   * function. Core still polls slowly as a safety net.
+   */
+  subscribeStatus?(nodeName: string, listener: StatusListener): () => void;
+
+  /** Health of the backend; a rejection sets the node `Ready=False` with the error as message. */
+  ping?(options: CallOptions): Promise<void>;
+  /** Capacity, labels, taints, conditions, addresses, ... Called at start and on each node status report. */
+  describeNode?(nodeName: string, options: CallOptions): Promise<NodeDescription>;
+}
+
+/** Key used by core for a pod: `namespace/name`. */
+export function podKey(ref: { namespace: string; name: string }): string {
+  return `${ref.namespace}/${ref.name}`;
+}
+
+/** The `PodRef` of an API pod. */
+export function podRefOf(pod: Pod): PodRef {
+  return {
+    namespace: pod.metadata?.namespace ?? "default",
+    name: pod.metadata?.name ?? "",
+    uid: pod.metadata?.uid ?? "",
+  };
+}
+
+/** Capabilities of a provider that runs only the basics; spread and override. */
+export const minimalCapabilities: ProviderCapabilities = {
+  volumes: ["emptyDir", "configMap", "secret", "projected", "downwardAPI"],
+  initContainers: false,
+  sidecarContainers: false,
+  ephemeralContainers: false,
+  probes: { liveness: [], readiness: [], startup: [] },
+  hostNetwork: false,
+  hostPID: false,
+  hostIPC: false,
+  privileged: false,
+  securityContext: [],
+  restartPolicies: ["Always", "OnFailure", "Never"],
+  portProtocols: ["TCP"],
+  extendedResources: [],
+  mountedFileUpdates: false,
+  podIPBeforeStart: false,
+};

@@ -1,0 +1,327 @@
+/**
+ * `createVirtualNode` and `createVirtualNodeGroup`: wire a provider to the API server as one node,
+ * or many nodes in one process sharing one connection, one pod watch and one node watch.
+ */
+import * as os from "node:os";
+import { KubeConfig } from "@kubernetes/client-node";
+import type { Registry } from "prom-client";
+import { InvalidInputError, describeError } from "./errors.js";
+import { createEventRecorder, type EventRecorder } from "./events.js";
+import { KubeClient } from "./kube/client.js";
+import { paths } from "./kube/api.js";
+import { createKubeEventSink } from "./kube/event-sink.js";
+import { createKubeConfigSource } from "./kube/config-source.js";
+import { Reflector } from "./kube/reflector.js";
+import type { Node, Pod, Taint } from "./kube/types.js";
+import { NodeLease } from "./lease.js";
+import { createConsoleLogger, type Logger } from "./logger.js";
+import { createMetrics } from "./metrics.js";
+import { NodeController, type ShutdownPolicy } from "./node-controller.js";
+import { PodController } from "./pod-controller.js";
+import type { Provider } from "./provider.js";
+import { resolvePodConfig } from "./config/resolve.js";
+
+/** Options of one virtual node. Every field but `nodeName` and `provider` has a kubelet-like default. */
+export interface NodeOptions {
+  nodeName: string;
+  provider: Provider;
+  /** Extra Node labels (merged with the standard ones). */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Node taints. Default `[{ key: "virtual-kubelet.io/provider", value: provider.name, effect: "NoSchedule" }]`. */
+  taints?: Taint[];
+  /** The InternalIP where this node's kubelet API is reachable. Default: first non-internal IPv4, else 127.0.0.1. */
+  internalIP?: string;
+  /** `daemonEndpoints.kubeletEndpoint.port`. Default 10250. */
+  kubeletPort?: number;
+}
+
+/** Options shared by every node of a process. */
+export interface SharedOptions {
+  /** Default: `KubeConfig.loadFromDefault()` (KUBECONFIG, ~/.kube/config, in-cluster). */
+  kubeConfig?: KubeConfig;
+  logger?: Logger;
+  /** prom-client registry for the agent's metrics. Default: a new registry (see `metricsRegistry`). */
+  registry?: Registry;
+  /** Client-side API rate limit. Default 50 QPS, burst 100 (kubelet). */
+  qps?: number;
+  burst?: number;
+  /** Lease duration. Default 40 s. */
+  leaseDurationSeconds?: number;
+  /** Lease renew interval. Default 10 s. */
+  leaseRenewIntervalMs?: number;
+  /** Node status is written on change and at least this often. Default 5 min. */
+  nodeStatusReportIntervalMs?: number;
+  /** Provider ping interval (and node change detection). Default 10 s. */
+  pingIntervalMs?: number;
+  /** Pod syncs running at once, per node. Default 32. */
+  podSyncConcurrency?: number;
+  /** Status poll interval while pods start. Default 1 s. */
+  statusPollFastMs?: number;
+  /** Status poll interval when steady. Default 10 s. */
+  statusPollSlowMs?: number;
+  /** Provider vs API reconcile interval (orphans, lost pods). Default 60 s. */
+  reconcileIntervalMs?: number;
+  /** A provider pod without an API pod is deleted after this long. Default 2 min. */
+  orphanGraceMs?: number;
+  /** Cap of the per-pod retry backoff. Default 60 s. */
+  maxRetryDelayMs?: number;
+  /** What happens to the Node when the agent stops. Default `notReady`. */
+  shutdown?: ShutdownPolicy;
+  /** Reported as `nodeInfo.kubeletVersion`. Default `v1.37.2-virtual-node`. */
+  kubeletVersion?: string;
+}
+
+export type VirtualNodeOptions = NodeOptions & SharedOptions;
+
+export interface VirtualNodeGroupOptions extends SharedOptions {
+  nodes: NodeOptions[];
+}
+
+export interface VirtualNode {
+  readonly nodeName: string;
+  /** Resolves once the Node is registered, the Lease held and the pod informer synced. */
+  readonly ready: Promise<void>;
+  /** The metrics registry in use. */
+  readonly metricsRegistry: Registry;
+  /** Runs until `signal` aborts or `stop()` is called; then applies the shutdown policy. */
+  run(signal?: AbortSignal): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface VirtualNodeGroup {
+  readonly nodes: readonly VirtualNode[];
+  readonly ready: Promise<void>;
+  readonly metricsRegistry: Registry;
+  run(signal?: AbortSignal): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** One virtual node. */
+export function createVirtualNode(options: VirtualNodeOptions): VirtualNode {
+  const group = createVirtualNodeGroup({ ...options, nodes: [options] });
+  const node = group.nodes[0];
+  if (!node) throw new InvalidInputError("internal: group without node");
+  return {
+    nodeName: node.nodeName,
+    ready: group.ready,
+    metricsRegistry: group.metricsRegistry,
+    run: (signal) => group.run(signal),
+    stop: () => group.stop(),
+  };
+}
+
+interface NodeRuntime {
+  nodeName: string;
+  nodeController: NodeController;
+  lease: NodeLease;
+  pods: PodController;
+}
+
+/** Many virtual nodes sharing one API connection, one pod watch and one node watch. */
+export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): VirtualNodeGroup {
+  if (options.nodes.length === 0) throw new InvalidInputError("a node group needs at least one node", { field: "nodes" });
+  const names = new Set<string>();
+  for (const [i, n] of options.nodes.entries()) {
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(n.nodeName) || n.nodeName.length > 253) {
+      throw new InvalidInputError(`nodes[${i}].nodeName ${JSON.stringify(n.nodeName)} is not a valid DNS subdomain`, {
+        field: `nodes[${i}].nodeName`,
+      });
+    }
+    if (names.has(n.nodeName)) throw new InvalidInputError(`duplicate node name ${n.nodeName}`, { field: `nodes[${i}].nodeName` });
+    names.add(n.nodeName);
+  }
+  const kubeConfig = options.kubeConfig ?? loadDefaultKubeConfig();
+  const logger = options.logger ?? createConsoleLogger({ level: "info" });
+  const metrics = createMetrics(options.registry);
+  const registry = metrics.registry;
+  const client = new KubeClient({
+    kubeConfig,
+    qps: options.qps ?? 50,
+    burst: options.burst ?? 100,
+    userAgent: "virtual-node/0.1.0",
+    onRequest: ({ method, resource, status }) => {
+      metrics.apiRequests.inc({ verb: method, resource, code: String(status) });
+    },
+  });
+  const single = options.nodes.length === 1 ? options.nodes[0]?.nodeName : undefined;
+  const runtimes = new Map<string, NodeRuntime>();
+
+  const podReflector = new Reflector<Pod>({
+    client,
+    path: paths.pods,
+    // One node: only its pods. Many: every bound pod, dispatched by nodeName (one watch, not N).
+    fieldSelector: single === undefined ? "spec.nodeName!=" : `spec.nodeName=${single}`,
+    logger: logger.child({ watch: "pods" }),
+    onRestart: (reason) => metrics.informerRestarts.inc({ resource: "pods", reason }),
+    handlers: {
+      onUpsert: (pod) => runtimes.get(pod.spec?.nodeName ?? "")?.pods.onPodUpsert(pod),
+      onDelete: (pod) => runtimes.get(pod.spec?.nodeName ?? "")?.pods.onPodDelete(pod),
+    },
+  });
+  const nodeReflector = new Reflector<Node>({
+    client,
+    path: paths.nodes,
+    ...(single === undefined ? { labelSelector: "type=virtual-kubelet" } : { fieldSelector: `metadata.name=${single}` }),
+    logger: logger.child({ watch: "nodes" }),
+    onRestart: (reason) => metrics.informerRestarts.inc({ resource: "nodes", reason }),
+    handlers: {
+      onUpsert: (node) => runtimes.get(node.metadata?.name ?? "")?.nodeController.observe(node),
+      onDelete: (node) => runtimes.get(node.metadata?.name ?? "")?.nodeController.observe(undefined),
+    },
+  });
+
+  const configSource = createKubeConfigSource(client);
+  const defaultIP = options.nodes.some((n) => n.internalIP === undefined) ? firstExternalIPv4() : "127.0.0.1";
+  const recorders: EventRecorder[] = [];
+
+  for (const n of options.nodes) {
+    const nodeLogger = logger.child({ node: n.nodeName });
+    const events = createEventRecorder({ sink: createKubeEventSink(client), component: "virtual-node", host: n.nodeName, logger: nodeLogger });
+    recorders.push(events);
+    const internalIP = n.internalIP ?? defaultIP;
+    const nodeController = new NodeController({
+      client,
+      nodeName: n.nodeName,
+      provider: n.provider,
+      logger: nodeLogger,
+      events,
+      labels: n.labels ?? {},
+      annotations: n.annotations ?? {},
+      taints: n.taints ?? [{ key: "virtual-kubelet.io/provider", value: n.provider.name, effect: "NoSchedule" }],
+      internalIP,
+      kubeletPort: n.kubeletPort ?? 10250,
+      kubeletVersion: options.kubeletVersion ?? "v1.37.2-virtual-node",
+      pingIntervalMs: options.pingIntervalMs ?? 10_000,
+      statusReportIntervalMs: options.nodeStatusReportIntervalMs ?? 300_000,
+      shutdown: options.shutdown ?? "notReady",
+    });
+    const lease = new NodeLease({
+      client,
+      nodeName: n.nodeName,
+      durationSeconds: options.leaseDurationSeconds ?? 40,
+      renewIntervalMs: options.leaseRenewIntervalMs ?? 10_000,
+      logger: nodeLogger,
+      metrics,
+      nodeUid: () => nodeController.uid,
+    });
+    const pods = new PodController({
+      client,
+      nodeName: n.nodeName,
+      provider: n.provider,
+      logger: nodeLogger,
+      metrics,
+      events,
+      getPod: (key) => {
+        const pod = podReflector.store.get(key);
+        return pod?.spec?.nodeName === n.nodeName ? pod : undefined;
+      },
+      podsSynced: () => podReflector.hasSynced,
+      resolvePod: async (pod, signal) => {
+        const { resolved } = await resolvePodConfig(pod, {
+          source: configSource,
+          nodeName: n.nodeName,
+          hostIP: internalIP,
+          signal,
+          now: new Date(),
+        });
+        return resolved;
+      },
+      concurrency: options.podSyncConcurrency ?? 32,
+      fastPollMs: options.statusPollFastMs ?? 1_000,
+      slowPollMs: options.statusPollSlowMs ?? 10_000,
+      reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
+      orphanGraceMs: options.orphanGraceMs ?? 120_000,
+      maxRetryDelayMs: options.maxRetryDelayMs ?? 60_000,
+      hostIP: internalIP,
+    });
+    runtimes.set(n.nodeName, { nodeName: n.nodeName, nodeController, lease, pods });
+  }
+
+  let resolveReady!: () => void;
+  let rejectReady!: (e: unknown) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  ready.catch(() => undefined);
+  const stopController = new AbortController();
+  let running: Promise<void> | undefined;
+
+  async function runAll(outer?: AbortSignal): Promise<void> {
+    const signal = outer ? AbortSignal.any([outer, stopController.signal]) : stopController.signal;
+    const work = new AbortController();
+    const stopWork = (): void => work.abort();
+    signal.addEventListener("abort", stopWork, { once: true });
+    // Keep the event loop alive while running, whatever timers are unref'd.
+    const keepAlive = setInterval(() => undefined, 60_000);
+    try {
+      const tasks: Promise<unknown>[] = [nodeReflector.run(work.signal)];
+      for (const r of runtimes.values()) {
+        tasks.push(r.nodeController.run(work.signal));
+      }
+      await Promise.all([...runtimes.values()].map((r) => r.nodeController.registeredOnce()));
+      for (const r of runtimes.values()) tasks.push(r.lease.run(work.signal));
+      tasks.push(podReflector.run(work.signal));
+      await podReflector.waitForSync(work.signal);
+      for (const r of runtimes.values()) tasks.push(r.pods.run(work.signal));
+      logger.info({ nodes: runtimes.size }, "virtual node(s) ready");
+      resolveReady();
+      await Promise.allSettled(tasks);
+    } catch (error) {
+      rejectReady(error);
+      if (!signal.aborted) throw error;
+    } finally {
+      clearInterval(keepAlive);
+      signal.removeEventListener("abort", stopWork);
+      const shutdownSignal = AbortSignal.timeout(10_000);
+      await Promise.allSettled(
+        [...runtimes.values()].map(async (r) => {
+          try {
+            await r.nodeController.shutdown(shutdownSignal);
+          } catch (error) {
+            logger.warn({ node: r.nodeName, error: describeError(error) }, "shutdown policy failed");
+          }
+        }),
+      );
+      await Promise.allSettled(recorders.map((r) => r.flush?.()));
+      client.close();
+    }
+  }
+
+  const nodes: VirtualNode[] = [...runtimes.values()].map((r) => ({
+    nodeName: r.nodeName,
+    ready,
+    metricsRegistry: registry,
+    run: (signal) => (running ??= runAll(signal)),
+    stop: async () => {
+      stopController.abort();
+      await running;
+    },
+  }));
+
+  return {
+    nodes,
+    ready,
+    metricsRegistry: registry,
+    run: (signal) => (running ??= runAll(signal)),
+    stop: async () => {
+      stopController.abort();
+      await running?.catch(() => undefined);
+    },
+  };
+}
+
+function loadDefaultKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}
+
+function firstExternalIPv4(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const addr of list ?? []) if (addr.family === "IPv4" && !addr.internal) return addr.address;
+  }
+  return "127.0.0.1";
+}
+

@@ -1,0 +1,8 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: ["packages/*/vitest.config.ts"],
+    globalSetup: ["./packages/testing/src/vitest-global-setup.ts"],
+  },
+});
