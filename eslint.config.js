@@ -13,6 +13,10 @@ export default tseslint.config(
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true, allowBoolean: true }],
       "@typescript-eslint/no-unnecessary-condition": ["error", { allowConstantLoopConditions: true }],
       "@typescript-eslint/consistent-type-imports": "error",
+      // client-node's models are classes, but on the wire (and in our HTTP/2 client) they are plain
+      // JSON shapes; a plain object typed as V1Pod is the normal case, not a bug.
+      "@typescript-eslint/no-unsafe-class-instance-assignment": "off",
+      "@typescript-eslint/no-misused-spread": "off",
       "no-restricted-syntax": [
         "error",
         { selector: "ExportDefaultDeclaration", message: "Named exports only." },

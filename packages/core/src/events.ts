@@ -352,9 +352,7 @@ class Recorder implements EventRecorder {
     observed: Observed,
   ): KubeEvent {
     const namespace = object.namespace ?? "";
-    /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node's model
-       classes are plain data (no methods, no private state) and its serializer takes plain objects;
-       building plain objects keeps the recorder independent of how the sink talks to the API. */
+     
     return {
       metadata: { name: observed.name, namespace: namespace === "" ? "default" : namespace },
       involvedObject: {
@@ -376,7 +374,7 @@ class Recorder implements EventRecorder {
       reportingComponent: this.#component,
       reportingInstance: this.#host,
     };
-    /* eslint-enable @typescript-eslint/no-unsafe-class-instance-assignment */
+     
   }
 
   // Writes start on a microtask so recording never runs sink code on the caller's stack, and

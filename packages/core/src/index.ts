@@ -73,7 +73,11 @@ export {
   type MergePodStatusOptions,
   type QOSClass,
 } from "./status.js";
-export { unsupportedFieldsMessage, validatePodAgainstCapabilities, type UnsupportedField } from "./validate.js";
+export {
+  unsupportedFieldsMessage,
+  validatePodAgainstCapabilities,
+  type UnsupportedField,
+} from "./validate.js";
 
 // Pod configuration
 export { expandVars, expandVarsTracked, type ExpandResult } from "./config/expand.js";
@@ -89,18 +93,37 @@ export {
 export { resolvePodConfig } from "./config/resolve.js";
 
 // Building blocks
-export { WorkQueue, type ShutDownOptions, type SyncHandler, type SyncResult, type WorkQueueMetric, type WorkQueueOptions, type WorkQueueStats } from "./work-queue.js";
+export {
+  WorkQueue,
+  type ShutDownOptions,
+  type SyncHandler,
+  type SyncResult,
+  type WorkQueueMetric,
+  type WorkQueueOptions,
+  type WorkQueueStats,
+} from "./work-queue.js";
 export {
   Backoff,
+  exponentialDelay,
   ItemExponentialRateLimiter,
+  jitteredDelay,
+  retryAfterMs,
   seededRandom,
+  withRetryAfter,
   type BackoffOptions,
   type ItemExponentialRateLimiterOptions,
   type JitterMode,
   type RandomSource,
   type RateLimiter,
 } from "./backoff.js";
-export { createSystemClock, FakeClock, systemClock, type Clock, type SystemClockOptions, type TimerHandle } from "./clock.js";
+export {
+  createSystemClock,
+  FakeClock,
+  systemClock,
+  type Clock,
+  type SystemClockOptions,
+  type TimerHandle,
+} from "./clock.js";
 export {
   createEventRecorder,
   EventReasons,
@@ -113,9 +136,20 @@ export {
   type EventType,
   type InvolvedObject,
 } from "./events.js";
-export { createConsoleLogger, noopLogger, type ConsoleLoggerOptions, type Logger, type LogLevel } from "./logger.js";
+export {
+  createConsoleLogger,
+  noopLogger,
+  type ConsoleLoggerOptions,
+  type Logger,
+  type LogLevel,
+} from "./logger.js";
 export { createMetrics, type NodeMetrics } from "./metrics.js";
-export { LAST_APPLIED_ANNOTATION, mergeOwnedMap, mergeOwnedTaints, type ShutdownPolicy } from "./node-controller.js";
+export {
+  LAST_APPLIED_ANNOTATION,
+  mergeOwnedMap,
+  mergeOwnedTaints,
+  type ShutdownPolicy,
+} from "./node-controller.js";
 
 // Kubernetes access (advanced)
 export { KubeApiError, KubeClient, type KubeClientOptions } from "./kube/client.js";

@@ -10,6 +10,7 @@ import { NODE_LEASE_NAMESPACE, paths, toMicroTime } from "./kube/api.js";
 import type { Lease } from "./kube/types.js";
 import type { Logger } from "./logger.js";
 import type { NodeMetrics } from "./metrics.js";
+import { isAborted, sleepUnlessAborted } from "./sleep.js";
 
 export interface LeaseOptions {
   client: KubeClient;
@@ -43,7 +44,7 @@ export class NodeLease {
         await this.renew(signal);
         failures = 0;
       } catch (error) {
-        if (signal.aborted) break;
+        if (isAborted(signal)) break;
         failures++;
         this.options.metrics?.leaseRenewFailures.inc();
         // Kubelet: 200 ms doubling up to 7 s, then keep trying at the cap.
@@ -67,9 +68,13 @@ export class NodeLease {
         } catch (error) {
           if (!isNotFound(error)) throw error;
           try {
-            this.lease = await client.create<Lease>(paths.leases(NODE_LEASE_NAMESPACE), this.desired(undefined, now), {
-              signal,
-            });
+            this.lease = await client.create<Lease>(
+              paths.leases(NODE_LEASE_NAMESPACE),
+              this.desired(undefined, now),
+              {
+                signal,
+              },
+            );
             this.done(started);
             return;
           } catch (createError) {
@@ -128,17 +133,4 @@ export class NodeLease {
       },
     };
   }
-}
-
-export async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -32,8 +32,16 @@ export function createMetrics(registry: Registry = new Registry()): NodeMetrics 
   const registers = [registry];
   const metrics: NodeMetrics = {
     registry,
-    queueDepth: new Gauge({ name: "virtual_node_queue_depth", help: "Pod keys waiting in the work queue.", registers }),
-    queueAdds: new Counter({ name: "virtual_node_queue_adds_total", help: "Keys added to the work queue.", registers }),
+    queueDepth: new Gauge({
+      name: "virtual_node_queue_depth",
+      help: "Pod keys waiting in the work queue.",
+      registers,
+    }),
+    queueAdds: new Counter({
+      name: "virtual_node_queue_adds_total",
+      help: "Keys added to the work queue.",
+      registers,
+    }),
     queueRetries: new Counter({
       name: "virtual_node_queue_retries_total",
       help: "Keys re-queued with backoff after a failed sync.",

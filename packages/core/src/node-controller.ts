@@ -13,6 +13,7 @@ import { paths, toTime } from "./kube/api.js";
 import type { Node, NodeCondition, Taint } from "./kube/types.js";
 import type { Logger } from "./logger.js";
 import type { NodeDescription, Provider } from "./provider.js";
+import { isAborted, Waker } from "./sleep.js";
 
 export const LAST_APPLIED_ANNOTATION = "virtual-node.io/last-applied";
 
@@ -63,7 +64,10 @@ const ALLOWED_RESTRICTED = new Set([
   "topology.kubernetes.io/zone",
 ]);
 const isRestrictedLabel = (k: string): boolean =>
-  RESTRICTED_LABEL.test(k) && !ALLOWED_RESTRICTED.has(k) && !k.startsWith("kubelet.kubernetes.io/") && !k.startsWith("node.kubernetes.io/");
+  RESTRICTED_LABEL.test(k) &&
+  !ALLOWED_RESTRICTED.has(k) &&
+  !k.startsWith("kubelet.kubernetes.io/") &&
+  !k.startsWith("node.kubernetes.io/");
 
 /**
  * Merge maps three ways: keys we applied before but no longer want are removed; keys others own are kept.
@@ -73,14 +77,20 @@ export function mergeOwnedMap(
   desired: Record<string, string>,
   previouslyApplied: readonly string[],
 ): Record<string, string> {
-  const out: Record<string, string> = { ...current };
-  for (const key of previouslyApplied) if (!(key in desired)) delete out[key];
-  return Object.assign(out, desired);
+  const dropped = new Set(previouslyApplied.filter((key) => !(key in desired)));
+  const kept = Object.entries(current ?? {}).filter(([key]) => !dropped.has(key));
+  return { ...Object.fromEntries(kept), ...desired };
 }
 
-export function mergeOwnedTaints(current: Taint[] | undefined, desired: Taint[], previouslyApplied: readonly string[]): Taint[] {
+export function mergeOwnedTaints(
+  current: Taint[] | undefined,
+  desired: Taint[],
+  previouslyApplied: readonly string[],
+): Taint[] {
   const desiredIds = new Set(desired.map(taintId));
-  const kept = (current ?? []).filter((t) => !desiredIds.has(taintId(t)) && !previouslyApplied.includes(taintId(t)));
+  const kept = (current ?? []).filter(
+    (t) => !desiredIds.has(taintId(t)) && !previouslyApplied.includes(taintId(t)),
+  );
   return [...kept, ...desired];
 }
 
@@ -94,8 +104,8 @@ export class NodeController {
   private droppedLabels = new Set<string>();
   private readonly readyWaiters: (() => void)[] = [];
   private registered = false;
-  /** Set when a watch reports the Node deleted, so the next loop recreates it at once. */
-  private wakeUp: (() => void) | undefined;
+  /** Woken when a watch reports the Node deleted, so the next loop recreates it at once. */
+  private readonly waker = new Waker();
 
   constructor(options: NodeControllerOptions) {
     this.options = options;
@@ -120,7 +130,7 @@ export class NodeController {
     if (node === undefined) {
       this.options.logger.warn({}, "node object deleted; recreating it");
       this.node = undefined;
-      this.wakeUp?.();
+      this.waker.wake();
       return;
     }
     if (this.node?.metadata?.uid === node.metadata?.uid) this.node = node;
@@ -134,22 +144,12 @@ export class NodeController {
         await this.tick(signal);
         failures = 0;
       } catch (error) {
-        if (signal.aborted) break;
+        if (isAborted(signal)) break;
         failures++;
         delay = Math.min(this.options.pingIntervalMs, 250 * 2 ** failures);
         this.options.logger.warn({ error: describeError(error), retryInMs: delay }, "node sync failed");
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, delay);
-        function done(): void {
-          clearTimeout(t);
-          signal.removeEventListener("abort", done);
-          resolve();
-        }
-        this.wakeUp = done;
-        signal.addEventListener("abort", done, { once: true });
-      });
-      this.wakeUp = undefined;
+      await this.waker.sleep(delay, signal);
     }
   }
 
@@ -171,12 +171,19 @@ export class NodeController {
       }
     }
     if (previousError !== this.providerError && this.node) {
-      this.options.events?.event(this.ref(), this.providerError ? "Warning" : "Normal", this.providerError ? "NodeNotReady" : "NodeReady",
-        this.providerError ? `Node is not ready: ${this.providerError}` : "Node is ready");
+      this.options.events?.event(
+        this.ref(),
+        this.providerError ? "Warning" : "Normal",
+        this.providerError ? "NodeNotReady" : "NodeReady",
+        this.providerError ? `Node is not ready: ${this.providerError}` : "Node is ready",
+      );
     }
     if (this.node === undefined) await this.register(signal);
     const status = this.desiredStatus(new Date());
-    const fingerprint = JSON.stringify({ ...status, conditions: status.conditions?.map((c) => [c.type, c.status, c.reason, c.message]) });
+    const fingerprint = JSON.stringify({
+      ...status,
+      conditions: status.conditions?.map((c) => [c.type, c.status, c.reason, c.message]),
+    });
     const due = Date.now() - this.lastReport >= this.options.statusReportIntervalMs;
     if (fingerprint !== this.lastReported || due) {
       await this.writeStatus(status, signal);
@@ -203,10 +210,18 @@ export class NodeController {
         }
         return;
       case "cordon":
-        await client.patch(paths.node(nodeName), { spec: { unschedulable: true } }, "application/merge-patch+json", { signal });
+        await client.patch(
+          paths.node(nodeName),
+          { spec: { unschedulable: true } },
+          "application/merge-patch+json",
+          { signal },
+        );
         return;
       case "notReady": {
-        const status = this.desiredStatus(new Date(), { reason: "KubeletStopped", message: "virtual-node agent stopped" });
+        const status = this.desiredStatus(new Date(), {
+          reason: "KubeletStopped",
+          message: "virtual-node agent stopped",
+        });
         await this.writeStatus(status, signal);
         return;
       }
@@ -214,7 +229,13 @@ export class NodeController {
   }
 
   private ref(): { kind: string; apiVersion: string; name: string; uid: string; namespace: string } {
-    return { kind: "Node", apiVersion: "v1", name: this.options.nodeName, uid: this.options.nodeName, namespace: "" };
+    return {
+      kind: "Node",
+      apiVersion: "v1",
+      name: this.options.nodeName,
+      uid: this.options.nodeName,
+      namespace: "",
+    };
   }
 
   private desiredLabels(): Record<string, string> {
@@ -231,8 +252,7 @@ export class NodeController {
       ...d.labels,
       ...this.options.labels,
     };
-    for (const k of this.droppedLabels) delete labels[k];
-    return labels;
+    return Object.fromEntries(Object.entries(labels).filter(([k]) => !this.droppedLabels.has(k)));
   }
 
   private desiredTaints(): Taint[] {
@@ -283,7 +303,10 @@ export class NodeController {
                 [LAST_APPLIED_ANNOTATION]: JSON.stringify(applied),
               },
             },
-            spec: { ...current.spec, taints: mergeOwnedTaints(current.spec?.taints, taints, previous.taints) },
+            spec: {
+              ...current.spec,
+              taints: mergeOwnedTaints(current.spec?.taints, taints, previous.taints),
+            },
           };
           this.node = await client.replace<Node>(paths.node(nodeName), next, { signal });
           this.options.logger.info({ node: nodeName }, "adopted existing node");
@@ -303,15 +326,22 @@ export class NodeController {
    * Drop those (once, with a warning) rather than fail to register.
    */
   private dropRestrictedLabels(error: unknown): boolean {
-    if (!(error instanceof KubeApiError) || error.status !== 403 || !/label/i.test(error.message)) return false;
+    if (!(error instanceof KubeApiError) || error.status !== 403 || !/label/i.test(error.message))
+      return false;
     const restricted = Object.keys(this.desiredLabels()).filter(isRestrictedLabel);
     if (restricted.length === 0) return false;
     for (const k of restricted) this.droppedLabels.add(k);
-    this.options.logger.warn({ labels: restricted }, "NodeRestriction refused these labels; registering without them");
+    this.options.logger.warn(
+      { labels: restricted },
+      "NodeRestriction refused these labels; registering without them",
+    );
     return true;
   }
 
-  private desiredStatus(now: Date, notReady?: { reason: string; message: string }): NonNullable<Node["status"]> {
+  private desiredStatus(
+    now: Date,
+    notReady?: { reason: string; message: string },
+  ): NonNullable<Node["status"]> {
     const d = this.description;
     const capacity = { cpu: "1000", memory: "4Ti", pods: "1000", "ephemeral-storage": "1Ti", ...d.capacity };
     const allocatable = { ...capacity, ...d.allocatable };
@@ -329,7 +359,10 @@ export class NodeController {
       };
     };
     const failure =
-      notReady ?? (this.providerError === undefined ? undefined : { reason: "ProviderUnhealthy", message: this.providerError });
+      notReady ??
+      (this.providerError === undefined
+        ? undefined
+        : { reason: "ProviderUnhealthy", message: this.providerError });
     const conditions: NodeCondition[] = [
       failure
         ? condition("Ready", "False", failure.reason, failure.message)
@@ -376,9 +409,14 @@ export class NodeController {
       if (isNotFound(error)) {
         this.node = undefined;
         await this.register(signal);
-        this.node = await client.patch<Node>(paths.nodeStatus(nodeName), { status }, "application/strategic-merge-patch+json", {
-          signal,
-        });
+        this.node = await client.patch<Node>(
+          paths.nodeStatus(nodeName),
+          { status },
+          "application/strategic-merge-patch+json",
+          {
+            signal,
+          },
+        );
         return;
       }
       throw error;
@@ -390,7 +428,11 @@ function parseLastApplied(raw: string | undefined): LastApplied {
   if (raw === undefined) return { labels: [], annotations: [], taints: [] };
   try {
     const parsed = JSON.parse(raw) as Partial<LastApplied>;
-    return { labels: parsed.labels ?? [], annotations: parsed.annotations ?? [], taints: parsed.taints ?? [] };
+    return {
+      labels: parsed.labels ?? [],
+      annotations: parsed.annotations ?? [],
+      taints: parsed.taints ?? [],
+    };
   } catch {
     return { labels: [], annotations: [], taints: [] };
   }

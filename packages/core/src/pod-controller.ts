@@ -39,6 +39,7 @@ import {
 import { unsupportedFieldsMessage, validatePodAgainstCapabilities } from "./validate.js";
 import { WorkQueue } from "./work-queue.js";
 import { ItemExponentialRateLimiter } from "./backoff.js";
+import { isAborted, sleepUnlessAborted, Waker } from "./sleep.js";
 
 const tracer = trace.getTracer("@virtual-node/core");
 
@@ -90,7 +91,7 @@ export class PodController {
   /** API pods seen deleted whose provider pod must still go. */
   private readonly deletedPods = new Map<string, Pod>();
   private unsubscribe: (() => void) | undefined;
-  private pollWake: (() => void) | undefined;
+  private readonly pollWaker = new Waker();
 
   constructor(options: PodControllerOptions) {
     this.options = options;
@@ -134,16 +135,12 @@ export class PodController {
         this.observeStatus(ref, status);
       });
     }
-    this.queue.process(async (key, sig) => this.sync(key, sig));
+    const processing = this.queue.process(async (key, sig) => this.sync(key, sig));
     const loops = [this.pollLoop(signal), this.reconcileLoop(signal)];
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener("abort", () => resolve(), { once: true });
-    });
+    await sleepUnlessAborted(Number.MAX_SAFE_INTEGER, signal);
     this.unsubscribe?.();
-    this.pollWake?.();
     await this.queue.shutDown();
-    await Promise.allSettled(loops);
+    await Promise.allSettled([processing, ...loops]);
   }
 
   private enqueue(key: string): void {
@@ -153,14 +150,21 @@ export class PodController {
   }
 
   private async adopt(signal: AbortSignal): Promise<void> {
-    const listed = await this.call("listPods", signal, (o) => this.options.provider.listPods(this.options.nodeName, o));
+    const listed = await this.call("listPods", signal, (o) =>
+      this.options.provider.listPods(this.options.nodeName, o),
+    );
     for (const p of listed) {
       if (p.nodeName !== this.options.nodeName) continue;
       const key = podKey(p);
-      this.tracked.set(key, { ref: { namespace: p.namespace, name: p.name, uid: p.uid }, status: p.status, specHash: "" });
+      this.tracked.set(key, {
+        ref: { namespace: p.namespace, name: p.name, uid: p.uid },
+        status: p.status,
+        specHash: "",
+      });
       this.enqueue(key);
     }
-    if (listed.length > 0) this.options.logger.info({ pods: listed.length }, "adopted pods the provider already runs");
+    if (listed.length > 0)
+      this.options.logger.info({ pods: listed.length }, "adopted pods the provider already runs");
   }
 
   /** Push or poll delivered a status. */
@@ -185,7 +189,9 @@ export class PodController {
 
   private async sync(key: string, signal: AbortSignal): Promise<void> {
     const started = performance.now();
-    const span = tracer.startSpan("virtual-node.pod.sync", { attributes: { "k8s.pod.key": key, "k8s.node.name": this.options.nodeName } });
+    const span = tracer.startSpan("virtual-node.pod.sync", {
+      attributes: { "k8s.pod.key": key, "k8s.node.name": this.options.nodeName },
+    });
     let result = "ok";
     try {
       await this.syncPod(key, signal);
@@ -209,7 +215,8 @@ export class PodController {
       // Gone from the API: make sure the provider lets go too.
       const deleted = this.deletedPods.get(key);
       if (tracked) {
-        await this.call("deletePod", signal, (o) => this.options.provider.deletePod(tracked!.ref, 0, o));
+        const gone = tracked.ref;
+        await this.call("deletePod", signal, (o) => this.options.provider.deletePod(gone, 0, o));
         this.tracked.delete(key);
       }
       if (deleted) this.deletedPods.delete(key);
@@ -226,7 +233,7 @@ export class PodController {
       tracked = undefined;
     }
 
-    if (pod.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null) {
+    if (pod.metadata?.deletionTimestamp) {
       await this.syncDeletion(pod, tracked, signal);
       return;
     }
@@ -245,10 +252,20 @@ export class PodController {
     if (tracked.missing === true) {
       await this.writeStatus(
         pod,
-        failedPodStatus(pod, "ProviderPodLost", `the provider no longer has pod ${key}; it will not be restarted by this node`, new Date()),
+        failedPodStatus(
+          pod,
+          "ProviderPodLost",
+          `the provider no longer has pod ${key}; it will not be restarted by this node`,
+          new Date(),
+        ),
         signal,
       );
-      this.options.events.event(podObjectRef(pod), "Warning", "ProviderPodLost", `Provider ${this.options.provider.name} lost the pod`);
+      this.options.events.event(
+        podObjectRef(pod),
+        "Warning",
+        "ProviderPodLost",
+        `Provider ${this.options.provider.name} lost the pod`,
+      );
       this.tracked.delete(key);
       return;
     }
@@ -263,7 +280,10 @@ export class PodController {
     }
 
     if (tracked.status === undefined) {
-      const status = await this.call("getPodStatus", signal, (o) => this.options.provider.getPodStatus(tracked!.ref, o));
+      const current = tracked.ref;
+      const status = await this.call("getPodStatus", signal, (o) =>
+        this.options.provider.getPodStatus(current, o),
+      );
       if (status === undefined) {
         tracked.missing = true;
         this.enqueue(key);
@@ -271,7 +291,9 @@ export class PodController {
       }
       tracked.status = status;
     }
-    const next = mergePodStatus(pod.status, buildPodStatus(pod, tracked.status, this.statusContext()));
+    const next = mergePodStatus(pod.status, buildPodStatus(pod, tracked.status, this.statusContext()), {
+      spec: pod.spec,
+    });
     if (isTerminalPhase(next.phase)) tracked.terminal = true;
     await this.writeStatus(pod, next, signal);
   }
@@ -291,7 +313,11 @@ export class PodController {
     } catch (error) {
       if (error instanceof ConfigError) {
         this.options.events.event(podObjectRef(pod), "Warning", error.reason, error.message);
-        await this.writeStatus(pod, pendingWithContainerWaiting(pod, "CreateContainerConfigError", error.message, new Date()), signal);
+        await this.writeStatus(
+          pod,
+          pendingWithContainerWaiting(pod, "CreateContainerConfigError", error.message, new Date()),
+          signal,
+        );
       }
       throw error;
     }
@@ -300,7 +326,12 @@ export class PodController {
     try {
       await this.call("createPod", signal, (o) => provider.createPod(resolved, o));
     } catch (error) {
-      if (!isRetryable(error) || error instanceof InvalidInputError || error instanceof UnsupportedError || error instanceof PermanentError) {
+      if (
+        !isRetryable(error) ||
+        error instanceof InvalidInputError ||
+        error instanceof UnsupportedError ||
+        error instanceof PermanentError
+      ) {
         const reason = "ProviderFailed";
         const message = `provider ${provider.name} rejected the pod: ${describeError(error)}`;
         this.options.events.event(podObjectRef(pod), "Warning", reason, message);
@@ -309,8 +340,15 @@ export class PodController {
       }
       // A retryable failure may still have created the pod (crash mid-create): track it so the
       // next sync sees it through getPodStatus instead of creating a duplicate.
-      this.options.events.event(podObjectRef(pod), "Warning", "ProviderFailed", `create failed, will retry: ${describeError(error)}`);
-      const status = await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)).catch(() => undefined);
+      this.options.events.event(
+        podObjectRef(pod),
+        "Warning",
+        "ProviderFailed",
+        `create failed, will retry: ${describeError(error)}`,
+      );
+      const status = await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)).catch(
+        () => undefined,
+      );
       if (status !== undefined) {
         this.tracked.set(key, { ...tracked, status });
         this.enqueue(key);
@@ -320,11 +358,15 @@ export class PodController {
     }
     this.tracked.set(key, tracked);
     this.options.logger.debug({ pod: key }, "created pod in provider");
-    this.pollWake?.();
+    this.pollWaker.wake();
     // Write the first status (Pending/ContainerCreating) at once; the poller takes over.
-    const status = await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)).catch(() => undefined);
+    const status = await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)).catch(
+      () => undefined,
+    );
     if (status !== undefined) tracked.status = status;
-    const next = mergePodStatus(pod.status, buildPodStatus(pod, tracked.status, this.statusContext()));
+    const next = mergePodStatus(pod.status, buildPodStatus(pod, tracked.status, this.statusContext()), {
+      spec: pod.spec,
+    });
     await this.writeStatus(pod, next, signal);
   }
 
@@ -336,19 +378,25 @@ export class PodController {
       this.tracked.delete(key);
       // Report the containers terminated before the object goes, as the kubelet does.
       if (!isTerminalPhase(pod.status?.phase)) {
-        await this.writeStatus(pod, terminatedPodStatus(pod, pod.status, new Date()), signal).catch((error: unknown) => {
-          this.options.logger.debug({ pod: key, error: describeError(error) }, "final status write failed");
-        });
+        await this.writeStatus(pod, terminatedPodStatus(pod, pod.status, new Date()), signal).catch(
+          (error: unknown) => {
+            this.options.logger.debug({ pod: key, error: describeError(error) }, "final status write failed");
+          },
+        );
       }
     }
     // Provider confirmed (or never had it): remove the API object now, not when the grace period ends.
     try {
-      await this.options.client.delete(paths.pod(pod.metadata?.namespace ?? "", pod.metadata?.name ?? ""), {
-        apiVersion: "v1",
-        kind: "DeleteOptions",
-        gracePeriodSeconds: 0,
-        preconditions: { uid: pod.metadata?.uid },
-      }, { signal });
+      await this.options.client.delete(
+        paths.pod(pod.metadata?.namespace ?? "", pod.metadata?.name ?? ""),
+        {
+          apiVersion: "v1",
+          kind: "DeleteOptions",
+          gracePeriodSeconds: 0,
+          preconditions: { uid: pod.metadata?.uid },
+        },
+        { signal },
+      );
     } catch (error) {
       if (!isNotFound(error) && !isConflict(error)) throw error;
     }
@@ -372,9 +420,13 @@ export class PodController {
         this.options.metrics.statusWrites.inc({ result: "conflict" });
         const fresh = await this.options.client.get<Pod>(paths.pod(ns, name), { signal });
         if (fresh.metadata?.uid !== pod.metadata?.uid) return;
-        const merged = mergePodStatus(fresh.status, status);
+        const merged = mergePodStatus(fresh.status, status, { spec: fresh.spec });
         if (podStatusEqual(fresh.status, merged)) return;
-        await this.options.client.replace(paths.podStatus(ns, name), { ...fresh, status: merged }, { signal });
+        await this.options.client.replace(
+          paths.podStatus(ns, name),
+          { ...fresh, status: merged },
+          { signal },
+        );
         this.options.metrics.statusWrites.inc({ result: "ok" });
         return;
       }
@@ -399,19 +451,8 @@ export class PodController {
           : starting
             ? this.options.fastPollMs
             : this.options.slowPollMs;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, interval);
-        const self = this;
-        function done(): void {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", done);
-          self.pollWake = undefined;
-          resolve();
-        }
-        this.pollWake = done;
-        signal.addEventListener("abort", done, { once: true });
-      });
-      if (signal.aborted) break;
+      await this.pollWaker.sleep(interval, signal);
+      if (isAborted(signal)) break;
       try {
         await this.pollOnce(signal);
       } catch (error) {
@@ -425,11 +466,12 @@ export class PodController {
     const refs = [...this.tracked.values()].filter((t) => !t.terminal && !t.missing).map((t) => t.ref);
     if (refs.length === 0) return;
     const { provider } = this.options;
-    if (provider.getPodStatuses) {
+    const batched = provider.getPodStatuses?.bind(provider);
+    if (batched) {
       const size = provider.statusBatchSize ?? 100;
       for (let i = 0; i < refs.length; i += size) {
         const batch = refs.slice(i, i + size);
-        const results = await this.call("getPodStatuses", signal, (o) => provider.getPodStatuses!(batch, o));
+        const results = await this.call("getPodStatuses", signal, (o) => batched(batch, o));
         for (const ref of batch) this.observeStatus(ref, results.get(podKey(ref)));
       }
       return;
@@ -437,12 +479,18 @@ export class PodController {
     const limit = 16;
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < refs.length && !signal.aborted) {
-        const ref = refs[next++]!;
+      for (let ref = refs[next++]; ref !== undefined && !signal.aborted; ref = refs[next++]) {
+        const current = ref;
         try {
-          this.observeStatus(ref, await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)));
+          this.observeStatus(
+            current,
+            await this.call("getPodStatus", signal, (o) => provider.getPodStatus(current, o)),
+          );
         } catch (error) {
-          this.options.logger.debug({ pod: podKey(ref), error: describeError(error) }, "status poll failed");
+          this.options.logger.debug(
+            { pod: podKey(current), error: describeError(error) },
+            "status poll failed",
+          );
         }
       }
     };
@@ -453,14 +501,8 @@ export class PodController {
 
   private async reconcileLoop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.options.reconcileIntervalMs);
-        signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
-      });
-      if (signal.aborted) break;
+      await sleepUnlessAborted(this.options.reconcileIntervalMs, signal);
+      if (isAborted(signal)) break;
       try {
         await this.reconcileOnce(signal);
       } catch (error) {
@@ -476,7 +518,9 @@ export class PodController {
    */
   async reconcileOnce(signal: AbortSignal, now = Date.now()): Promise<void> {
     if (!this.options.podsSynced()) return;
-    const listed = await this.call("listPods", signal, (o) => this.options.provider.listPods(this.options.nodeName, o));
+    const listed = await this.call("listPods", signal, (o) =>
+      this.options.provider.listPods(this.options.nodeName, o),
+    );
     const seen = new Set<string>();
     for (const p of listed) {
       if (p.nodeName !== this.options.nodeName) continue;
@@ -487,7 +531,11 @@ export class PodController {
       if (apiPod && apiPod.metadata?.uid === p.uid) {
         this.orphanSince.delete(id);
         if (!this.tracked.has(key)) {
-          this.tracked.set(key, { ref: { namespace: p.namespace, name: p.name, uid: p.uid }, status: p.status, specHash: "" });
+          this.tracked.set(key, {
+            ref: { namespace: p.namespace, name: p.name, uid: p.uid },
+            status: p.status,
+            specHash: "",
+          });
           this.enqueue(key);
         }
         continue;
@@ -517,9 +565,15 @@ export class PodController {
 
   // ---- provider calls ---------------------------------------------------------------------
 
-  private async call<T>(operation: string, signal: AbortSignal, fn: (options: { signal: AbortSignal }) => Promise<T>): Promise<T> {
+  private async call<T>(
+    operation: string,
+    signal: AbortSignal,
+    fn: (options: { signal: AbortSignal }) => Promise<T>,
+  ): Promise<T> {
     const started = performance.now();
-    const span = tracer.startSpan(`virtual-node.provider.${operation}`, { attributes: { "virtual_node.provider": this.options.provider.name } });
+    const span = tracer.startSpan(`virtual-node.provider.${operation}`, {
+      attributes: { "virtual_node.provider": this.options.provider.name },
+    });
     try {
       const result = await fn({ signal });
       this.options.metrics.providerCalls.inc({ operation, result: "ok" });
@@ -552,7 +606,14 @@ function isSteady(status: ProviderPodStatus | undefined): boolean {
   return status.containers.every((c) => "running" in c.state && c.ready !== false);
 }
 
-export function podObjectRef(pod: Pod): { kind: string; apiVersion: string; namespace: string; name: string; uid: string; resourceVersion?: string } {
+export function podObjectRef(pod: Pod): {
+  kind: string;
+  apiVersion: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion?: string;
+} {
   return {
     kind: "Pod",
     apiVersion: "v1",

@@ -164,7 +164,10 @@ export interface Provider {
    * Batched status: one call for many pods (ECS DescribeTasks takes 100). Missing pods map to `undefined`.
    * Core prefers it over `getPodStatus` when present.
    */
-  getPodStatuses?(refs: readonly PodRef[], options: CallOptions): Promise<Map<string, ProviderPodStatus | undefined>>;
+  getPodStatuses?(
+    refs: readonly PodRef[],
+    options: CallOptions,
+  ): Promise<Map<string, ProviderPodStatus | undefined>>;
   /** Largest batch `getPodStatuses` accepts (default 100). */
   readonly statusBatchSize?: number;
   /**

@@ -16,9 +16,7 @@
  * - `startTime` is set when the pod is first acknowledged and never changes afterwards;
  * - terminal phases are sticky and a terminated container never comes back under `Never` (status_manager).
  */
-/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment, @typescript-eslint/no-misused-spread --
-   client-node's model classes are plain data (no methods, no private state) and its serializer takes plain
-   objects, so statuses are built, copied and spread as plain objects. */
+
 import { isIP } from "node:net";
 import type {
   Container,

@@ -120,15 +120,20 @@ interface NodeRuntime {
 
 /** Many virtual nodes sharing one API connection, one pod watch and one node watch. */
 export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): VirtualNodeGroup {
-  if (options.nodes.length === 0) throw new InvalidInputError("a node group needs at least one node", { field: "nodes" });
+  if (options.nodes.length === 0)
+    throw new InvalidInputError("a node group needs at least one node", { field: "nodes" });
   const names = new Set<string>();
   for (const [i, n] of options.nodes.entries()) {
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(n.nodeName) || n.nodeName.length > 253) {
-      throw new InvalidInputError(`nodes[${i}].nodeName ${JSON.stringify(n.nodeName)} is not a valid DNS subdomain`, {
-        field: `nodes[${i}].nodeName`,
-      });
+      throw new InvalidInputError(
+        `nodes[${i}].nodeName ${JSON.stringify(n.nodeName)} is not a valid DNS subdomain`,
+        {
+          field: `nodes[${i}].nodeName`,
+        },
+      );
     }
-    if (names.has(n.nodeName)) throw new InvalidInputError(`duplicate node name ${n.nodeName}`, { field: `nodes[${i}].nodeName` });
+    if (names.has(n.nodeName))
+      throw new InvalidInputError(`duplicate node name ${n.nodeName}`, { field: `nodes[${i}].nodeName` });
     names.add(n.nodeName);
   }
   const kubeConfig = options.kubeConfig ?? loadDefaultKubeConfig();
@@ -153,7 +158,9 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     // One node: only its pods. Many: every bound pod, dispatched by nodeName (one watch, not N).
     fieldSelector: single === undefined ? "spec.nodeName!=" : `spec.nodeName=${single}`,
     logger: logger.child({ watch: "pods" }),
-    onRestart: (reason) => metrics.informerRestarts.inc({ resource: "pods", reason }),
+    onRestart: (reason) => {
+      metrics.informerRestarts.inc({ resource: "pods", reason });
+    },
     handlers: {
       onUpsert: (pod) => runtimes.get(pod.spec?.nodeName ?? "")?.pods.onPodUpsert(pod),
       onDelete: (pod) => runtimes.get(pod.spec?.nodeName ?? "")?.pods.onPodDelete(pod),
@@ -162,9 +169,13 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
   const nodeReflector = new Reflector<Node>({
     client,
     path: paths.nodes,
-    ...(single === undefined ? { labelSelector: "type=virtual-kubelet" } : { fieldSelector: `metadata.name=${single}` }),
+    ...(single === undefined
+      ? { labelSelector: "type=virtual-kubelet" }
+      : { fieldSelector: `metadata.name=${single}` }),
     logger: logger.child({ watch: "nodes" }),
-    onRestart: (reason) => metrics.informerRestarts.inc({ resource: "nodes", reason }),
+    onRestart: (reason) => {
+      metrics.informerRestarts.inc({ resource: "nodes", reason });
+    },
     handlers: {
       onUpsert: (node) => runtimes.get(node.metadata?.name ?? "")?.nodeController.observe(node),
       onDelete: (node) => runtimes.get(node.metadata?.name ?? "")?.nodeController.observe(undefined),
@@ -177,7 +188,12 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
 
   for (const n of options.nodes) {
     const nodeLogger = logger.child({ node: n.nodeName });
-    const events = createEventRecorder({ sink: createKubeEventSink(client), component: "virtual-node", host: n.nodeName, logger: nodeLogger });
+    const events = createEventRecorder({
+      sink: createKubeEventSink(client),
+      component: "virtual-node",
+      host: n.nodeName,
+      logger: nodeLogger,
+    });
     recorders.push(events);
     const internalIP = n.internalIP ?? defaultIP;
     const nodeController = new NodeController({
@@ -188,7 +204,9 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       events,
       labels: n.labels ?? {},
       annotations: n.annotations ?? {},
-      taints: n.taints ?? [{ key: "virtual-kubelet.io/provider", value: n.provider.name, effect: "NoSchedule" }],
+      taints: n.taints ?? [
+        { key: "virtual-kubelet.io/provider", value: n.provider.name, effect: "NoSchedule" },
+      ],
       internalIP,
       kubeletPort: n.kubeletPort ?? 10250,
       kubeletVersion: options.kubeletVersion ?? "v1.37.2-virtual-node",
@@ -251,7 +269,9 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
   async function runAll(outer?: AbortSignal): Promise<void> {
     const signal = outer ? AbortSignal.any([outer, stopController.signal]) : stopController.signal;
     const work = new AbortController();
-    const stopWork = (): void => work.abort();
+    const stopWork = (): void => {
+      work.abort();
+    };
     signal.addEventListener("abort", stopWork, { once: true });
     // Keep the event loop alive while running, whatever timers are unref'd.
     const keepAlive = setInterval(() => undefined, 60_000);
@@ -284,7 +304,7 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
           }
         }),
       );
-      await Promise.allSettled(recorders.map((r) => r.flush?.()));
+      await Promise.allSettled(recorders.map((r) => r.close()));
       client.close();
     }
   }
@@ -324,4 +344,3 @@ function firstExternalIPv4(): string {
   }
   return "127.0.0.1";
 }
-

@@ -24,7 +24,10 @@ export interface SyncResult {
 export type SyncHandler<K extends string = string> = (
   key: K,
   signal: AbortSignal,
-) => Promise<SyncResult | undefined> | Promise<void>;
+  // `void`, not `undefined`: then `async () => {}` and `cond ? Promise.reject(e) : Promise.resolve()`
+  // both type-check as handlers, which a union of promise types does not allow.
+  // eslint-disable-next-line @typescript-eslint/no-invalid-void-type
+) => Promise<SyncResult | void>;
 
 /**
  * Metric events, one concern each so they map onto counters/histograms directly. The gauges

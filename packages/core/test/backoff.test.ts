@@ -42,20 +42,26 @@ describe("jitteredDelay", () => {
 
   it("keeps every mode inside its documented range", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 10_000 }), fc.double({ min: 0, max: 1, maxExcluded: true }), (exp, r) => {
-        const random = (): number => r;
-        expect(jitteredDelay("none", exp, bounds, random)).toBe(exp);
-        const full = jitteredDelay("full", exp, bounds, random);
-        expect(full).toBeGreaterThanOrEqual(0);
-        expect(full).toBeLessThanOrEqual(exp);
-        const equal = jitteredDelay("equal", exp, bounds, random);
-        expect(equal).toBeGreaterThanOrEqual(Math.floor(exp / 2));
-        expect(equal).toBeLessThanOrEqual(exp);
-        const previousMs = exp;
-        const decorrelated = jitteredDelay("decorrelated", exp, { ...bounds, previousMs }, random);
-        expect(decorrelated).toBeGreaterThanOrEqual(bounds.baseMs);
-        expect(decorrelated).toBeLessThanOrEqual(Math.min(bounds.maxMs, Math.max(bounds.baseMs, 3 * previousMs)));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true }),
+        (exp, r) => {
+          const random = (): number => r;
+          expect(jitteredDelay("none", exp, bounds, random)).toBe(exp);
+          const full = jitteredDelay("full", exp, bounds, random);
+          expect(full).toBeGreaterThanOrEqual(0);
+          expect(full).toBeLessThanOrEqual(exp);
+          const equal = jitteredDelay("equal", exp, bounds, random);
+          expect(equal).toBeGreaterThanOrEqual(Math.floor(exp / 2));
+          expect(equal).toBeLessThanOrEqual(exp);
+          const previousMs = exp;
+          const decorrelated = jitteredDelay("decorrelated", exp, { ...bounds, previousMs }, random);
+          expect(decorrelated).toBeGreaterThanOrEqual(bounds.baseMs);
+          expect(decorrelated).toBeLessThanOrEqual(
+            Math.min(bounds.maxMs, Math.max(bounds.baseMs, 3 * previousMs)),
+          );
+        },
+      ),
     );
   });
 });

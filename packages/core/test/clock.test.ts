@@ -86,7 +86,9 @@ describe("FakeClock", () => {
       clock.setTimeout(again, 1);
     };
     again();
-    expect(() => clock.runAll(100)).toThrow(/more than 100 timers/);
+    expect(() => {
+      clock.runAll(100);
+    }).toThrow(/more than 100 timers/);
   });
 
   it("sleep resolves when time reaches it", async () => {

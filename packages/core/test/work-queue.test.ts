@@ -3,7 +3,12 @@ import { describe, expect, it } from "vitest";
 import { ItemExponentialRateLimiter, seededRandom } from "../src/backoff.js";
 import { FakeClock } from "../src/clock.js";
 import { AbortedError, InvalidInputError, RetryableError } from "../src/errors.js";
-import { WorkQueue, type SyncResult, type WorkQueueMetric, type WorkQueueOptions } from "../src/work-queue.js";
+import {
+  WorkQueue,
+  type SyncResult,
+  type WorkQueueMetric,
+  type WorkQueueOptions,
+} from "../src/work-queue.js";
 
 interface Deferred<T = void> {
   promise: Promise<T>;
@@ -36,7 +41,10 @@ function controlledHandler<K extends string>() {
     const done = deferred<SyncResult | undefined>();
     if (active.has(key)) selfOverlap = true;
     active.set(key, (active.get(key) ?? 0) + 1);
-    maxActive = Math.max(maxActive, [...active.values()].reduce((a, b) => a + b, 0));
+    maxActive = Math.max(
+      maxActive,
+      [...active.values()].reduce((a, b) => a + b, 0),
+    );
     runs.push({ key, signal, done });
     return done.promise.finally(() => {
       const n = (active.get(key) ?? 1) - 1;
@@ -360,7 +368,11 @@ describe("WorkQueue", () => {
     q.add("a");
     q.add("b");
     expect(metrics.filter((m) => m.type === "add")).toHaveLength(3);
-    expect(metrics.filter((m) => m.type === "depth").at(-1)).toEqual({ type: "depth", queue: "pods", depth: 2 });
+    expect(metrics.filter((m) => m.type === "depth").at(-1)).toEqual({
+      type: "depth",
+      queue: "pods",
+      depth: 2,
+    });
 
     clock.advance(40);
     const h = controlledHandler();
@@ -368,17 +380,41 @@ describe("WorkQueue", () => {
     expect(metrics).toContainEqual({ type: "latency", queue: "pods", key: "a", ms: 40 });
 
     clock.advance(25);
-    expect(q.stats()).toEqual({ depth: 1, inFlight: 1, waiting: 0, longestRunningMs: 25, unfinishedWorkMs: 25 });
+    expect(q.stats()).toEqual({
+      depth: 1,
+      inFlight: 1,
+      waiting: 0,
+      longestRunningMs: 25,
+      unfinishedWorkMs: 25,
+    });
     h.runs[0]?.done.reject(new RetryableError("busy", { retryAfterMs: 500 }));
     await flush();
-    expect(metrics).toContainEqual({ type: "workDuration", queue: "pods", key: "a", ms: 25, outcome: "error" });
+    expect(metrics).toContainEqual({
+      type: "workDuration",
+      queue: "pods",
+      key: "a",
+      ms: 25,
+      outcome: "error",
+    });
     expect(metrics).toContainEqual({ type: "retry", queue: "pods", key: "a", delayMs: 500, requeues: 1 });
 
     clock.advance(5);
     h.runs[1]?.done.resolve(undefined);
     await flush();
-    expect(metrics).toContainEqual({ type: "workDuration", queue: "pods", key: "b", ms: 5, outcome: "success" });
-    expect(q.stats()).toEqual({ depth: 0, inFlight: 0, waiting: 1, longestRunningMs: 0, unfinishedWorkMs: 0 });
+    expect(metrics).toContainEqual({
+      type: "workDuration",
+      queue: "pods",
+      key: "b",
+      ms: 5,
+      outcome: "success",
+    });
+    expect(q.stats()).toEqual({
+      depth: 0,
+      inFlight: 0,
+      waiting: 1,
+      longestRunningMs: 0,
+      unfinishedWorkMs: 0,
+    });
     await q.shutDown();
   });
 
@@ -408,7 +444,8 @@ describe("WorkQueue", () => {
           void q.process((key) => {
             if (running.has(key)) violation ??= `${key} ran twice at once`;
             running.add(key);
-            if (running.size > concurrency) violation ??= `${running.size} runs with concurrency ${concurrency}`;
+            if (running.size > concurrency)
+              violation ??= `${running.size} runs with concurrency ${concurrency}`;
             lastStart.set(key, ++seq);
             const done = deferred();
             inFlight.push({ key, done });

@@ -31,7 +31,15 @@ export function containerAnnotation(annotation: MockAnnotationName, container: s
   return `${annotation}.${container}`;
 }
 
-const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, µs: 1e-3, ns: 1e-6 };
+const UNIT_MS: Record<string, number> = {
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+  ms: 1,
+  us: 1e-3,
+  µs: 1e-3,
+  ns: 1e-6,
+};
 
 /**
  * Parses a duration: plain milliseconds (`"1500"`) or a Go duration (`"2s"`, `"1m30s"`, `"250ms"`).
@@ -94,7 +102,8 @@ export function failCreateAnnotation(key: string, value: string): { code: ErrorC
   const [name = "", times] = value.trim().split(":");
   const normalized = name.replace(/^VN_/i, "").replace(/[_-]/g, "").toLowerCase();
   const code = CODE_ALIASES[normalized];
-  if (code === undefined) throw invalid(key, value, "Retryable, Permanent, InvalidInput, Unsupported or NotFound");
+  if (code === undefined)
+    throw invalid(key, value, "Retryable, Permanent, InvalidInput, Unsupported or NotFound");
   if (times === undefined) return { code };
   if (!/^\d+$/.test(times)) throw invalid(key, value, "<code>:<number of attempts>");
   return { code, times: Number(times) };

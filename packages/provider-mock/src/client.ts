@@ -38,7 +38,8 @@ export interface MockCloudClient extends MockCloudApi {
   close(): void;
 }
 
-type ErrorBody = { error?: { code?: string; message?: string; field?: string; retryAfterMs?: number } } | undefined;
+type ErrorBody =
+  { error?: { code?: string; message?: string; field?: string; retryAfterMs?: number } } | undefined;
 
 function path(...segments: string[]): string {
   return `/${segments.map(encodeURIComponent).join("/")}`;
@@ -46,9 +47,15 @@ function path(...segments: string[]): string {
 
 function query(params: Record<string, string | number | boolean | undefined>): string {
   const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== "") search.set(key, String(value));
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== "") search.set(key, String(value));
   const text = search.toString();
   return text === "" ? "" : `?${text}`;
+}
+
+/** Read through a function: TypeScript would otherwise keep the narrowing from before an await. */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
 }
 
 function abortError(signal: AbortSignal | undefined, cause: unknown): AbortedError {
@@ -62,26 +69,35 @@ export function connectMockCloud(url: string | URL, options: MockCloudClientOpti
   const reconnectDelayMs = options.reconnectDelayMs ?? 500;
   const streams = new Set<AbortController>();
 
-  async function request<T>(method: string, target: string, body: unknown, options: MockCallOptions = {}): Promise<T> {
+  async function request<T>(
+    method: string,
+    target: string,
+    body: unknown,
+    options: MockCallOptions = {},
+  ): Promise<T> {
     const { signal } = options;
-    if (signal?.aborted === true) throw abortError(signal, undefined);
+    if (isAborted(signal)) throw abortError(signal, undefined);
     let res: Response;
     try {
       res = await fetch(new URL(target, base), {
         method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+        ...(body === undefined
+          ? {}
+          : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
         ...(signal === undefined ? {} : { signal }),
       });
     } catch (error) {
-      if (signal?.aborted === true) throw abortError(signal, error);
+      if (isAborted(signal)) throw abortError(signal, error);
       throw new RetryableError(`mock cloud unreachable at ${base.origin}`, { cause: error });
     }
     let text: string;
     try {
       text = await res.text();
     } catch (error) {
-      if (signal?.aborted === true) throw abortError(signal, error);
-      throw new RetryableError(`mock cloud connection lost while reading the answer to ${method} ${target}`, { cause: error });
+      if (isAborted(signal)) throw abortError(signal, error);
+      throw new RetryableError(`mock cloud connection lost while reading the answer to ${method} ${target}`, {
+        cause: error,
+      });
     }
     let parsed: unknown;
     try {
@@ -89,11 +105,15 @@ export function connectMockCloud(url: string | URL, options: MockCloudClientOpti
     } catch {
       parsed = undefined;
     }
-    if (!res.ok) throw errorFromHttp(res.status, (parsed as ErrorBody)?.error, res.headers.get("retry-after"));
+    if (!res.ok)
+      throw errorFromHttp(res.status, (parsed as ErrorBody)?.error, res.headers.get("retry-after"));
     return parsed as T;
   }
 
-  async function getOrUndefined<T>(target: string, options: MockCallOptions | undefined): Promise<T | undefined> {
+  async function getOrUndefined<T>(
+    target: string,
+    options: MockCallOptions | undefined,
+  ): Promise<T | undefined> {
     try {
       return await request<T>("GET", target, undefined, options);
     } catch (error) {
@@ -107,7 +127,11 @@ export function connectMockCloud(url: string | URL, options: MockCloudClientOpti
   }
 
   /** Reads one server-sent event stream until it ends; returns normally on end, throws on failure. */
-  async function readEvents(nodeName: string | undefined, listener: MockCloudListener, signal: AbortSignal): Promise<void> {
+  async function readEvents(
+    nodeName: string | undefined,
+    listener: MockCloudListener,
+    signal: AbortSignal,
+  ): Promise<void> {
     const res = await fetch(new URL(`/events${query({ node: nodeName })}`, base), { signal });
     if (!res.ok || res.body === null) throw new Error(`event stream answered HTTP ${res.status}`);
     const decoder = new TextDecoder();
@@ -135,13 +159,20 @@ export function connectMockCloud(url: string | URL, options: MockCloudClientOpti
   return {
     url: base.origin,
 
-    createPod: (spec: MockGroupSpec, o?: MockCallOptions) => request<MockGroupState>("POST", "/pods", spec, o),
+    createPod: (spec: MockGroupSpec, o?: MockCallOptions) =>
+      request<MockGroupState>("POST", "/pods", spec, o),
     updatePod: (spec: MockGroupSpec, o?: MockCallOptions) =>
       request<MockGroupState>("PUT", path("pods", spec.namespace, spec.name), spec, o),
     deletePod: async (ref: MockRef, gracePeriodSeconds: number, o?: MockCallOptions) => {
-      await request<undefined>("DELETE", groupPath(ref) + query({ uid: ref.uid, grace: gracePeriodSeconds }), undefined, o);
+      await request<undefined>(
+        "DELETE",
+        groupPath(ref) + query({ uid: ref.uid, grace: gracePeriodSeconds }),
+        undefined,
+        o,
+      );
     },
-    getPod: (ref: MockRef, o?: MockCallOptions) => getOrUndefined<MockGroupState>(groupPath(ref) + query({ uid: ref.uid }), o),
+    getPod: (ref: MockRef, o?: MockCallOptions) =>
+      getOrUndefined<MockGroupState>(groupPath(ref) + query({ uid: ref.uid }), o),
     listPods: (nodeName: string | undefined, o?: MockCallOptions) =>
       request<MockGroupState[]>("GET", `/pods${query({ node: nodeName })}`, undefined, o),
     getStatuses: async (refs: readonly MockRef[], o?: MockCallOptions) => {
@@ -153,26 +184,43 @@ export function connectMockCloud(url: string | URL, options: MockCloudClientOpti
       request<MockLogLine[]>(
         "GET",
         groupPath(ref, "logs") +
-          query({ uid: ref.uid, container, tailLines: q.tailLines, sinceTime: q.sinceTime, previous: q.previous }),
+          query({
+            uid: ref.uid,
+            container,
+            tailLines: q.tailLines,
+            sinceTime: q.sinceTime,
+            previous: q.previous,
+          }),
         undefined,
         o,
       ),
     stats: (ref: MockRef, o?: MockCallOptions) =>
       request<MockPodStats>("GET", groupPath(ref, "stats") + query({ uid: ref.uid }), undefined, o),
-    exec: (ref: MockRef, container: string, command: readonly string[], input: { stdin?: string } = {}, o?: MockCallOptions) =>
-      request<MockExecResult>("POST", groupPath(ref, "exec"), { uid: ref.uid, container, command, ...input }, o),
+    exec: (
+      ref: MockRef,
+      container: string,
+      command: readonly string[],
+      input: { stdin?: string } = {},
+      o?: MockCallOptions,
+    ) =>
+      request<MockExecResult>(
+        "POST",
+        groupPath(ref, "exec"),
+        { uid: ref.uid, container, command, ...input },
+        o,
+      ),
 
     watch(nodeName: string | undefined, listener: MockCloudListener): () => void {
       const controller = new AbortController();
       streams.add(controller);
       void (async () => {
-        while (!controller.signal.aborted) {
+        while (!isAborted(controller.signal)) {
           try {
             await readEvents(nodeName, listener, controller.signal);
           } catch {
             // Reconnect below; the server sends a fresh `sync` on every connection.
           }
-          if (controller.signal.aborted) break;
+          if (isAborted(controller.signal)) break;
           await clock.sleep(reconnectDelayMs, controller.signal).catch(() => undefined);
         }
       })();
@@ -182,7 +230,8 @@ export function connectMockCloud(url: string | URL, options: MockCloudClientOpti
       };
     },
 
-    getGroup: (namespace: string, name: string) => getOrUndefined<MockGroupInfo>(path("admin", "groups", namespace, name), undefined),
+    getGroup: (namespace: string, name: string) =>
+      getOrUndefined<MockGroupInfo>(path("admin", "groups", namespace, name), undefined),
     listGroups: () => request<MockGroupInfo[]>("GET", "/admin/groups", undefined),
     callStats: () => request<MockCallStats>("GET", "/admin/calls", undefined),
     resetCallStats: async () => {

@@ -7,10 +7,9 @@ import {
   PermanentError,
   RetryableError,
   UnsupportedError,
-  VirtualNodeError,
   errorCode,
 } from "@virtual-node/core";
-import type { ErrorCode } from "@virtual-node/core";
+import type { ErrorCode, VirtualNodeError } from "@virtual-node/core";
 
 export interface ErrorDetails {
   field?: string;

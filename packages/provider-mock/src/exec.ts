@@ -30,7 +30,11 @@ function result(stdout: string, exitCode = 0, stderr = "", durationMs = 0): Mock
  * fractions allowed), `exit N`, `hostname`, `true`, `false`. `sh -c "<command>"` runs the inner
  * command, split on whitespace.
  */
-export function runMockCommand(command: readonly string[], stdin: string, context: MockCommandContext): MockCommandResult {
+export function runMockCommand(
+  command: readonly string[],
+  stdin: string,
+  context: MockCommandContext,
+): MockCommandResult {
   const [program, ...args] = command;
   if (program === undefined || program === "") return result("", 126, "exec: no command\n");
   const base = program.slice(program.lastIndexOf("/") + 1);
@@ -62,7 +66,8 @@ export function runMockCommand(command: readonly string[], stdin: string, contex
     }
     case "exit": {
       const code = args[0] === undefined ? 0 : Number(args[0]);
-      if (!Number.isInteger(code)) return result("", 2, `exit: ${args[0] ?? ""}: numeric argument required\n`);
+      if (!Number.isInteger(code))
+        return result("", 2, `exit: ${args[0] ?? ""}: numeric argument required\n`);
       return result("", ((code % 256) + 256) % 256);
     }
     default:

@@ -107,7 +107,8 @@ class LogRing {
 
   #push(time: number, text: string): void {
     this.lines.push({ time, text, run: this.#run });
-    if (this.lines.length > this.settings.maxLines) this.lines.splice(0, this.lines.length - this.settings.maxLines);
+    if (this.lines.length > this.settings.maxLines)
+      this.lines.splice(0, this.lines.length - this.settings.maxLines);
   }
 }
 
@@ -151,7 +152,8 @@ class ContainerSim {
 }
 
 function knobsOf(spec: MockContainerSpec, kind: Kind, defaults: MockDefaults): Knobs {
-  const defaultRun = kind === "init" ? defaults.initDurationMs : kind === "sidecar" ? null : defaults.runDurationMs;
+  const defaultRun =
+    kind === "init" ? defaults.initDurationMs : kind === "sidecar" ? null : defaults.runDurationMs;
   return {
     runDurationMs: spec.runDurationMs === undefined ? defaultRun : spec.runDurationMs,
     exitCode: spec.exitCode ?? (kind === "main" ? defaults.exitCode : 0),
@@ -199,7 +201,15 @@ export class GroupSim {
       return new ContainerSim(kind, c.image, c, knobsOf(c, kind, settings.defaults), reason, settings.logs);
     });
     this.main = spec.containers.map(
-      (c) => new ContainerSim("main", c.image, c, knobsOf(c, "main", settings.defaults), mainReason, settings.logs),
+      (c) =>
+        new ContainerSim(
+          "main",
+          c.image,
+          c,
+          knobsOf(c, "main", settings.defaults),
+          mainReason,
+          settings.logs,
+        ),
     );
   }
 
@@ -296,7 +306,9 @@ export class GroupSim {
           : `container ${container} is waiting to start: ${c.reason ?? "ContainerCreating"}`,
       );
     }
-    let lines = c.logs.lines.filter((l) => l.run === run && (query.sinceTime === undefined || l.time >= query.sinceTime));
+    let lines = c.logs.lines.filter(
+      (l) => l.run === run && (query.sinceTime === undefined || l.time >= query.sinceTime),
+    );
     if (query.tailLines !== undefined) lines = query.tailLines > 0 ? lines.slice(-query.tailLines) : [];
     return lines.map((l) => ({ time: l.time, text: l.text }));
   }
@@ -313,9 +325,13 @@ export class GroupSim {
       const omega = (2 * Math.PI) / 60;
       const phi = (h % 628) / 100;
       const milli = baseMilli + amp * Math.sin(omega * elapsedS + phi);
-      const integral = baseMilli * elapsedS + (amp / omega) * (Math.cos(phi) - Math.cos(omega * elapsedS + phi));
+      const integral =
+        baseMilli * elapsedS + (amp / omega) * (Math.cos(phi) - Math.cos(omega * elapsedS + phi));
       const mib = 1024 * 1024;
-      const memory = (32 + (h % 96)) * mib + (Math.min(elapsedS, 600) / 600) * 16 * mib + 2 * mib * Math.sin(omega * elapsedS);
+      const memory =
+        (32 + (h % 96)) * mib +
+        (Math.min(elapsedS, 600) / 600) * 16 * mib +
+        2 * mib * Math.sin(omega * elapsedS);
       containers.push({
         name: c.name,
         cpuNanoCores: Math.round(milli * 1e6),
@@ -327,7 +343,11 @@ export class GroupSim {
   }
 
   /** Env and state of a container, for exec. */
-  execTarget(container: string): { env: MockContainerSpec["env"]; running: boolean; reason: string | undefined } {
+  execTarget(container: string): {
+    env: MockContainerSpec["env"];
+    running: boolean;
+    reason: string | undefined;
+  } {
     const c = this.#container(container);
     const spec = [...this.spec.initContainers, ...this.spec.containers].find((s) => s.name === container);
     return { env: spec?.env ?? c.spec.env, running: c.state === "running", reason: c.reason };
@@ -335,7 +355,8 @@ export class GroupSim {
 
   #container(name: string): ContainerSim {
     const c = this.#all().find((x) => x.name === name);
-    if (c === undefined) throw new NotFoundError(`container ${name} not found in ${this.spec.namespace}/${this.spec.name}`);
+    if (c === undefined)
+      throw new NotFoundError(`container ${name} not found in ${this.spec.namespace}/${this.spec.name}`);
     return c;
   }
 
@@ -444,7 +465,8 @@ export class GroupSim {
   #scheduleRestart(c: ContainerSim, t: number, termination: MockTermination): void {
     const { initialMs, maxMs, resetAfterMs } = this.settings.backoff;
     if (termination.finishedAt - termination.startedAt >= resetAfterMs) c.backoffStreak = 0;
-    const delay = c.backoffStreak === 0 ? 0 : Math.min(Math.max(1, initialMs) * 2 ** (c.backoffStreak - 1), maxMs);
+    const delay =
+      c.backoffStreak === 0 ? 0 : Math.min(Math.max(1, initialMs) * 2 ** (c.backoffStreak - 1), maxMs);
     c.backoffStreak++;
     c.last = termination;
     c.state = "waiting";

@@ -14,7 +14,13 @@ import {
   failCreateAnnotation,
   runDurationAnnotation,
 } from "./annotations.js";
-import type { MockContainerSpec, MockGroupSpec, MockPort, MockRestartPolicy, MockVolumeSpec } from "./types.js";
+import type {
+  MockContainerSpec,
+  MockGroupSpec,
+  MockPort,
+  MockRestartPolicy,
+  MockVolumeSpec,
+} from "./types.js";
 
 type Annotations = Readonly<Record<string, string>>;
 
@@ -35,14 +41,15 @@ function containerKnob<T>(
   podLevel: boolean,
   parse: (key: string, value: string) => T,
 ): T | undefined {
-  return (
-    readAnnotation(annotations, containerAnnotation(base, container), parse) ??
-    (podLevel ? readAnnotation(annotations, base, parse) : undefined)
-  );
+  const own = readAnnotation(annotations, containerAnnotation(base, container), parse);
+  // `null` (run forever) is a value, so test for undefined rather than using `??`.
+  if (own !== undefined || !podLevel) return own;
+  return readAnnotation(annotations, base, parse);
 }
 
 function restartPolicyOf(value: string | undefined): MockRestartPolicy {
-  if (value === undefined || value === "Always" || value === "OnFailure" || value === "Never") return value ?? "Always";
+  if (value === undefined || value === "Always" || value === "OnFailure" || value === "Never")
+    return value ?? "Always";
   throw new InvalidInputError(`restartPolicy ${JSON.stringify(value)} is not Always, OnFailure or Never`, {
     field: "spec.restartPolicy",
   });
@@ -57,7 +64,11 @@ function portsOf(container: Container, field: string): MockPort[] | undefined {
         field: `${field}.ports[${i}].protocol`,
       });
     }
-    return { containerPort: port.containerPort, protocol, ...(port.name === undefined ? {} : { name: port.name }) };
+    return {
+      containerPort: port.containerPort,
+      protocol,
+      ...(port.name === undefined ? {} : { name: port.name }),
+    };
   });
 }
 
@@ -75,7 +86,12 @@ function containerSpec(
   const spec: MockContainerSpec = {
     name: container.name,
     image: container.image,
-    env: (resolved?.env ?? []).map((v) => ({ name: v.name, value: v.value, secret: v.secret, source: v.source })),
+    env: (resolved?.env ?? []).map((v) => ({
+      name: v.name,
+      value: v.value,
+      secret: v.secret,
+      source: v.source,
+    })),
   };
   const command = resolved?.command ?? container.command;
   const args = resolved?.args ?? container.args;
@@ -85,7 +101,8 @@ function containerSpec(
   if (ports !== undefined) spec.ports = ports;
   if (container.resources?.requests !== undefined || container.resources?.limits !== undefined) {
     spec.resources = {};
-    if (container.resources.requests !== undefined) spec.resources.requests = { ...container.resources.requests };
+    if (container.resources.requests !== undefined)
+      spec.resources.requests = { ...container.resources.requests };
     if (container.resources.limits !== undefined) spec.resources.limits = { ...container.resources.limits };
   }
   if (container.volumeMounts !== undefined) {
@@ -98,13 +115,31 @@ function containerSpec(
   }
   if (kind === "init" && container.restartPolicy === "Always") spec.restartPolicy = "Always";
 
-  const runDuration = containerKnob(annotations, MockAnnotations.runDuration, container.name, main, runDurationAnnotation);
+  const runDuration = containerKnob(
+    annotations,
+    MockAnnotations.runDuration,
+    container.name,
+    main,
+    runDurationAnnotation,
+  );
   if (runDuration !== undefined) spec.runDurationMs = runDuration;
-  const exitCode = containerKnob(annotations, MockAnnotations.exitCode, container.name, main, exitCodeAnnotation);
+  const exitCode = containerKnob(
+    annotations,
+    MockAnnotations.exitCode,
+    container.name,
+    main,
+    exitCodeAnnotation,
+  );
   if (exitCode !== undefined) spec.exitCode = exitCode;
   const ready = containerKnob(annotations, MockAnnotations.ready, container.name, main, booleanAnnotation);
   if (ready !== undefined) spec.ready = ready;
-  const readyDelay = containerKnob(annotations, MockAnnotations.readyDelay, container.name, main, durationAnnotation);
+  const readyDelay = containerKnob(
+    annotations,
+    MockAnnotations.readyDelay,
+    container.name,
+    main,
+    durationAnnotation,
+  );
   if (readyDelay !== undefined) spec.readyDelayMs = readyDelay;
   return spec;
 }
@@ -151,7 +186,9 @@ export function toMockGroupSpec(pod: ResolvedPod, options: ToMockGroupSpecOption
 
   const volumes: MockVolumeSpec[] = pod.volumes.map((v, i) => {
     if (options.capabilities !== undefined && !options.capabilities.volumes.includes(v.kind)) {
-      throw new UnsupportedError(`volume kind ${v.kind} is not supported`, { field: `spec.volumes[${i}].${v.kind}` });
+      throw new UnsupportedError(`volume kind ${v.kind} is not supported`, {
+        field: `spec.volumes[${i}].${v.kind}`,
+      });
     }
     const volume: MockVolumeSpec = {
       name: v.name,

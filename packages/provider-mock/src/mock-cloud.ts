@@ -3,7 +3,14 @@
  * injected clock, with per-call latency and seeded fault injection. In-process it is used
  * directly; `startMockCloudServer` puts it behind HTTP so its state outlives an agent process.
  */
-import { AbortedError, PermanentError, RetryableError, createSystemClock, errorCode, throwIfAborted } from "@virtual-node/core";
+import {
+  AbortedError,
+  PermanentError,
+  RetryableError,
+  createSystemClock,
+  errorCode,
+  throwIfAborted,
+} from "@virtual-node/core";
 import type { Clock, TimerHandle } from "@virtual-node/core";
 import { errorFromCode } from "./errors.js";
 import { runMockCommand } from "./exec.js";
@@ -70,6 +77,8 @@ interface Entry {
 interface Subscription {
   nodeName: string | undefined;
   listener: MockCloudListener;
+  /** Events waiting for the initial sync to be delivered. */
+  backlog: MockCloudEvent[] | undefined;
 }
 
 const ALL_OPERATIONS: readonly MockOperation[] = [
@@ -101,7 +110,7 @@ export class MockCloud implements MockCloudApi {
   readonly #groups = new Map<string, Entry>();
   readonly #failedCreates = new Map<string, number>();
   readonly #subscriptions = new Set<Subscription>();
-  readonly #counts: Partial<Record<MockOperation, number>> = {};
+  readonly #counts = new Map<MockOperation, number>();
   readonly #log: MockCallRecord[] = [];
   readonly #logSize: number;
   #seq = 0;
@@ -135,7 +144,10 @@ export class MockCloud implements MockCloudApi {
         const attempts = (this.#failedCreates.get(spec.uid) ?? 0) + 1;
         this.#failedCreates.set(spec.uid, attempts);
         if (spec.failCreate.times === undefined || attempts <= spec.failCreate.times) {
-          throw errorFromCode(spec.failCreate.code, `mock cloud: create of ${key} failed (requested by fail-create)`);
+          throw errorFromCode(
+            spec.failCreate.code,
+            `mock cloud: create of ${key} failed (requested by fail-create)`,
+          );
         }
       }
       if (existing !== undefined) this.#remove(existing);
@@ -154,7 +166,9 @@ export class MockCloud implements MockCloudApi {
       this.#tick(entry, true);
       const rate = this.#faults.crashOnCreateRate ?? 0;
       if (rate > 0 && this.#faultRandom() < rate) {
-        throw new RetryableError(`mock cloud: connection lost after the create of ${key} was accepted (injected fault)`);
+        throw new RetryableError(
+          `mock cloud: connection lost after the create of ${key} was accepted (injected fault)`,
+        );
       }
       return entry.sim.snapshot();
     });
@@ -164,7 +178,8 @@ export class MockCloud implements MockCloudApi {
     return this.#call("updatePod", spec, options.signal, () => {
       validateGroupSpec(spec);
       const entry = this.#find(spec);
-      if (entry === undefined) throw errorFromCode("VN_NOT_FOUND", `mock cloud: no group ${keyOf(spec)} with uid ${spec.uid}`);
+      if (entry === undefined)
+        throw errorFromCode("VN_NOT_FOUND", `mock cloud: no group ${keyOf(spec)} with uid ${spec.uid}`);
       entry.sim.advance(this.clock.now());
       entry.sim.update(clone(spec), this.clock.now());
       this.#tick(entry, true);
@@ -177,7 +192,8 @@ export class MockCloud implements MockCloudApi {
       validateRef(ref);
       const entry = this.#find(ref);
       if (entry === undefined) return;
-      const graceMs = Number.isFinite(gracePeriodSeconds) && gracePeriodSeconds > 0 ? gracePeriodSeconds * 1000 : 0;
+      const graceMs =
+        Number.isFinite(gracePeriodSeconds) && gracePeriodSeconds > 0 ? gracePeriodSeconds * 1000 : 0;
       const removed = this.#whenRemoved(entry, options.signal);
       entry.sim.advance(this.clock.now());
       entry.sim.beginStop(this.clock.now(), graceMs);
@@ -202,7 +218,10 @@ export class MockCloud implements MockCloudApi {
     );
   }
 
-  getStatuses(refs: readonly MockRef[], options: MockCallOptions = {}): Promise<(MockGroupState | undefined)[]> {
+  getStatuses(
+    refs: readonly MockRef[],
+    options: MockCallOptions = {},
+  ): Promise<(MockGroupState | undefined)[]> {
     return this.#call("getStatuses", undefined, options.signal, () =>
       refs.map((ref, i) => {
         validateRef(ref, `refs[${i}]`);
@@ -220,7 +239,12 @@ export class MockCloud implements MockCloudApi {
     }));
   }
 
-  logs(ref: MockRef, container: string, query: MockLogQuery = {}, options: MockCallOptions = {}): Promise<MockLogLine[]> {
+  logs(
+    ref: MockRef,
+    container: string,
+    query: MockLogQuery = {},
+    options: MockCallOptions = {},
+  ): Promise<MockLogLine[]> {
     return this.#call("logs", ref, options.signal, () => {
       const entry = this.#require(ref);
       this.#tick(entry);
@@ -248,7 +272,10 @@ export class MockCloud implements MockCloudApi {
       this.#tick(entry);
       const target = entry.sim.execTarget(container);
       if (!target.running) {
-        throw errorFromCode("VN_INVALID_INPUT", `container ${container} is not running (${target.reason ?? "waiting"})`);
+        throw errorFromCode(
+          "VN_INVALID_INPUT",
+          `container ${container} is not running (${target.reason ?? "waiting"})`,
+        );
       }
       const result = runMockCommand(command, input.stdin ?? "", { env: target.env, hostname: ref.name });
       if (result.durationMs > 0) await this.clock.sleep(result.durationMs, options.signal);
@@ -257,14 +284,18 @@ export class MockCloud implements MockCloudApi {
   }
 
   watch(nodeName: string | undefined, listener: MockCloudListener): () => void {
-    const subscription: Subscription = { nodeName, listener };
+    // The sync is taken now but delivered asynchronously (never inside the caller's `watch`);
+    // events published meanwhile wait behind it so the listener never sees them out of order.
+    const states = this.#entries()
+      .filter((e) => nodeName === undefined || e.sim.spec.nodeName === nodeName)
+      .map((e) => this.#current(e));
+    const subscription: Subscription = { nodeName, listener, backlog: [{ type: "sync", states }] };
     this.#subscriptions.add(subscription);
     queueMicrotask(() => {
-      if (!this.#subscriptions.has(subscription)) return;
-      const states = this.#entries()
-        .filter((e) => nodeName === undefined || e.sim.spec.nodeName === nodeName)
-        .map((e) => this.#current(e));
-      this.#deliver(subscription, { type: "sync", states });
+      const backlog = subscription.backlog ?? [];
+      subscription.backlog = undefined;
+      for (const event of backlog)
+        if (this.#subscriptions.has(subscription)) this.#deliver(subscription, event);
     });
     return () => {
       this.#subscriptions.delete(subscription);
@@ -283,11 +314,14 @@ export class MockCloud implements MockCloudApi {
   }
 
   callStats(): Promise<MockCallStats> {
-    return Promise.resolve({ counts: { ...this.#counts }, log: this.#log.map((r) => ({ ...r })) });
+    return Promise.resolve({
+      counts: Object.fromEntries(this.#counts),
+      log: this.#log.map((r) => ({ ...r })),
+    });
   }
 
   resetCallStats(): Promise<void> {
-    for (const op of Object.keys(this.#counts)) delete this.#counts[op as MockOperation];
+    this.#counts.clear();
     this.#log.length = 0;
     return Promise.resolve();
   }
@@ -328,9 +362,10 @@ export class MockCloud implements MockCloudApi {
     signal: AbortSignal | undefined,
     body: () => T | Promise<T>,
   ): Promise<T> {
-    this.#counts[op] = (this.#counts[op] ?? 0) + 1;
+    this.#counts.set(op, (this.#counts.get(op) ?? 0) + 1);
     const record: MockCallRecord = { seq: ++this.#seq, op, at: this.clock.now(), outcome: "pending" };
-    if (typeof ref?.namespace === "string" && typeof ref.name === "string") record.key = `${ref.namespace}/${ref.name}`;
+    if (typeof ref?.namespace === "string" && typeof ref.name === "string")
+      record.key = `${ref.namespace}/${ref.name}`;
     this.#log.push(record);
     if (this.#log.length > this.#logSize) this.#log.splice(0, this.#log.length - this.#logSize);
     try {
@@ -400,7 +435,8 @@ export class MockCloud implements MockCloudApi {
     entry.timer = undefined;
     const now = this.clock.now();
     const changed = entry.sim.advance(now);
-    if (changed || force) this.#publish({ type: "status", state: entry.sim.snapshot() }, entry.sim.spec.nodeName);
+    if (changed || force)
+      this.#publish({ type: "status", state: entry.sim.snapshot() }, entry.sim.spec.nodeName);
     if (entry.sim.removed) {
       this.#remove(entry);
       return;
@@ -422,7 +458,10 @@ export class MockCloud implements MockCloudApi {
     this.#groups.delete(keyOf(spec));
     this.#pool.release(entry.sim.podIP);
     this.#publish(
-      { type: "deleted", ref: { namespace: spec.namespace, name: spec.name, uid: spec.uid, nodeName: spec.nodeName } },
+      {
+        type: "deleted",
+        ref: { namespace: spec.namespace, name: spec.name, uid: spec.uid, nodeName: spec.nodeName },
+      },
       spec.nodeName,
     );
     for (const resolve of entry.waiters.splice(0)) resolve();
@@ -443,7 +482,9 @@ export class MockCloud implements MockCloudApi {
 
   #publish(event: MockCloudEvent, nodeName: string): void {
     for (const subscription of this.#subscriptions) {
-      if (subscription.nodeName === undefined || subscription.nodeName === nodeName) this.#deliver(subscription, event);
+      if (subscription.nodeName !== undefined && subscription.nodeName !== nodeName) continue;
+      if (subscription.backlog !== undefined) subscription.backlog.push(event);
+      else this.#deliver(subscription, event);
     }
   }
 

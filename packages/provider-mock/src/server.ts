@@ -25,7 +25,13 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { InvalidInputError, NotFoundError, RetryableError, errorCode } from "@virtual-node/core";
+import {
+  InvalidInputError,
+  NotFoundError,
+  RetryableError,
+  VirtualNodeError,
+  errorCode,
+} from "@virtual-node/core";
 import { httpStatusOf } from "./errors.js";
 import { MockCloud } from "./mock-cloud.js";
 import { validateRef } from "./validate.js";
@@ -77,7 +83,21 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   }
 }
 
-function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+interface Reply {
+  status: number;
+  body?: unknown;
+}
+
+function reply(status: number, body?: unknown): Reply {
+  return { status, body };
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -88,7 +108,11 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
   }
   const text = JSON.stringify(body);
   res
-    .writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers })
+    .writeHead(status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(text),
+      ...headers,
+    })
     .end(text);
 }
 
@@ -101,9 +125,7 @@ function sendError(res: ServerResponse, error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
   const body: Record<string, unknown> = { code: errorCode(error), message };
   const headers: Record<string, string> = {};
-  if (error instanceof Error && typeof (error as { field?: unknown }).field === "string") {
-    body.field = (error as { field: string }).field;
-  }
+  if (error instanceof VirtualNodeError && error.field !== undefined) body.field = error.field;
   if (error instanceof RetryableError && error.retryAfterMs !== undefined) {
     body.retryAfterMs = error.retryAfterMs;
     headers["retry-after"] = String(Math.ceil(error.retryAfterMs / 1000));
@@ -119,7 +141,9 @@ function optionalNumber(value: string | null, name: string): number | undefined 
 }
 
 function refFrom(ns: string, name: string, uid: string | null | undefined): MockRef {
-  return uid === null || uid === undefined || uid === "" ? { namespace: ns, name } : { namespace: ns, name, uid };
+  return uid === null || uid === undefined || uid === ""
+    ? { namespace: ns, name }
+    : { namespace: ns, name, uid };
 }
 
 /** Starts the HTTP front of a mock cloud on loopback. */
@@ -129,48 +153,60 @@ export async function startMockCloudServer(options: MockCloudServerOptions = {})
   const limit = options.maxBodyBytes ?? 16 * 1024 * 1024;
   const streams = new Set<() => void>();
 
-  async function route(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    signal: AbortSignal,
+  ): Promise<Reply | undefined> {
     const url = new URL(req.url ?? "/", "http://mock.invalid");
-    const parts = url.pathname.split("/").filter((p) => p !== "").map(decodeURIComponent);
+    const parts = url.pathname
+      .split("/")
+      .filter((p) => p !== "")
+      .map(decodeURIComponent);
     const q = url.searchParams;
     const method = req.method ?? "GET";
     const call = { signal };
     const [root, a, b, sub] = parts;
 
-    if (method === "GET" && root === "ping" && parts.length === 1) return send(res, 200, await cloud.ping(call));
-    if (method === "GET" && root === "events" && parts.length === 1) return openEvents(req, res, q.get("node") ?? undefined);
+    if (method === "GET" && root === "ping" && parts.length === 1) return reply(200, await cloud.ping(call));
+    if (method === "GET" && root === "events" && parts.length === 1) {
+      openEvents(req, res, q.get("node") ?? undefined);
+      return undefined;
+    }
     if (method === "POST" && root === "statuses" && parts.length === 1) {
       const body = (await readJson(req, limit)) as { refs?: unknown } | undefined;
-      if (!Array.isArray(body?.refs)) throw new InvalidInputError("body must be { refs: [...] }", { field: "refs" });
+      if (!Array.isArray(body?.refs))
+        throw new InvalidInputError("body must be { refs: [...] }", { field: "refs" });
       const refs: unknown[] = body.refs;
       refs.forEach((r, i) => {
         validateRef(r, `refs[${i}]`);
       });
       const states = await cloud.getStatuses(refs as MockRef[], call);
-      return send(res, 200, { states: states.map((s) => s ?? null) });
+      return reply(200, { states: states.map((s) => s ?? null) });
     }
     if (root === "pods") {
-      if (parts.length === 1 && method === "GET") return send(res, 200, await cloud.listPods(q.get("node") ?? undefined, call));
+      if (parts.length === 1 && method === "GET")
+        return reply(200, await cloud.listPods(q.get("node") ?? undefined, call));
       if (parts.length === 1 && method === "POST") {
-        return send(res, 201, await cloud.createPod((await readJson(req, limit)) as MockGroupSpec, call));
+        return reply(201, await cloud.createPod((await readJson(req, limit)) as MockGroupSpec, call));
       }
       if (a !== undefined && b !== undefined && parts.length === 3) {
         const ref = refFrom(a, b, q.get("uid"));
         if (method === "GET") {
           const state = await cloud.getPod(ref, call);
           if (state === undefined) throw new NotFoundError(`mock cloud: no group ${a}/${b}`);
-          return send(res, 200, state);
+          return reply(200, state);
         }
         if (method === "PUT") {
           const spec = (await readJson(req, limit)) as MockGroupSpec | undefined;
           if (spec?.namespace !== a || spec.name !== b) {
             throw new InvalidInputError("body namespace/name must match the path", { field: "name" });
           }
-          return send(res, 200, await cloud.updatePod(spec, call));
+          return reply(200, await cloud.updatePod(spec, call));
         }
         if (method === "DELETE") {
           await cloud.deletePod(ref, optionalNumber(q.get("grace"), "grace") ?? 30, call);
-          return send(res, 204);
+          return reply(204);
         }
       }
       if (a !== undefined && b !== undefined && parts.length === 4) {
@@ -182,38 +218,38 @@ export async function startMockCloudServer(options: MockCloudServerOptions = {})
           if (tailLines !== undefined) query.tailLines = tailLines;
           if (sinceTime !== undefined) query.sinceTime = sinceTime;
           if (q.get("previous") === "true") query.previous = true;
-          return send(res, 200, await cloud.logs(ref, q.get("container") ?? "", query, call));
+          return reply(200, await cloud.logs(ref, q.get("container") ?? "", query, call));
         }
-        if (method === "GET" && sub === "stats") return send(res, 200, await cloud.stats(ref, call));
+        if (method === "GET" && sub === "stats") return reply(200, await cloud.stats(ref, call));
         if (method === "POST" && sub === "exec") {
           const body = (await readJson(req, limit)) as
-            | { uid?: string; container?: unknown; command?: unknown; stdin?: unknown }
-            | undefined;
+            { uid?: string; container?: unknown; command?: unknown; stdin?: unknown } | undefined;
           if (typeof body?.container !== "string" || !Array.isArray(body.command)) {
             throw new InvalidInputError("body must be { container, command: string[], stdin? }");
           }
           const command = (body.command as unknown[]).map(String);
           const input = typeof body.stdin === "string" ? { stdin: body.stdin } : {};
-          return send(res, 200, await cloud.exec(refFrom(a, b, body.uid), body.container, command, input, call));
+          return reply(200, await cloud.exec(refFrom(a, b, body.uid), body.container, command, input, call));
         }
       }
     }
     if (root === "admin") {
-      if (a === "calls" && parts.length === 2 && method === "GET") return send(res, 200, await cloud.callStats());
+      if (a === "calls" && parts.length === 2 && method === "GET") return reply(200, await cloud.callStats());
       if (a === "calls" && parts.length === 2 && method === "DELETE") {
         await cloud.resetCallStats();
-        return send(res, 204);
+        return reply(204);
       }
-      if (a === "groups" && parts.length === 2 && method === "GET") return send(res, 200, await cloud.listGroups());
+      if (a === "groups" && parts.length === 2 && method === "GET")
+        return reply(200, await cloud.listGroups());
       if (a === "groups" && parts.length === 4 && method === "GET") {
         const info = await cloud.getGroup(b ?? "", sub ?? "");
         if (info === undefined) throw new NotFoundError(`mock cloud: no group ${b ?? ""}/${sub ?? ""}`);
-        return send(res, 200, info);
+        return reply(200, info);
       }
       if (a === "faults" && parts.length === 2 && method === "PUT") {
         const body = (await readJson(req, limit)) as Partial<MockCloudSettings> | undefined;
         await cloud.configure(body ?? {});
-        return send(res, 200, cloud.settings);
+        return reply(200, cloud.settings);
       }
     }
     throw new HttpError(404, `no route ${method} ${url.pathname}`);
@@ -247,9 +283,14 @@ export async function startMockCloudServer(options: MockCloudServerOptions = {})
     res.on("close", () => {
       if (!res.writableFinished) controller.abort(new Error("client went away"));
     });
-    route(req, res, controller.signal).catch((error: unknown) => {
-      sendError(res, error);
-    });
+    route(req, res, controller.signal).then(
+      (answer) => {
+        if (answer !== undefined) send(res, answer.status, answer.body);
+      },
+      (error: unknown) => {
+        sendError(res, error);
+      },
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

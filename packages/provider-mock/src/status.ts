@@ -30,7 +30,12 @@ function stateOf(c: MockContainerState): ContainerState {
         finishedAt: c.finishedAt ?? 0,
       });
     case "waiting":
-      return { waiting: { reason: c.reason ?? "ContainerCreating", ...(c.message === undefined ? {} : { message: c.message }) } };
+      return {
+        waiting: {
+          reason: c.reason ?? "ContainerCreating",
+          ...(c.message === undefined ? {} : { message: c.message }),
+        },
+      };
   }
 }
 

@@ -265,7 +265,12 @@ export interface MockCloudApi {
   /** One call for many groups, in the order asked; missing groups are `undefined`. */
   getStatuses(refs: readonly MockRef[], options?: MockCallOptions): Promise<(MockGroupState | undefined)[]>;
   ping(options?: MockCallOptions): Promise<MockCloudInfo>;
-  logs(ref: MockRef, container: string, query?: MockLogQuery, options?: MockCallOptions): Promise<MockLogLine[]>;
+  logs(
+    ref: MockRef,
+    container: string,
+    query?: MockLogQuery,
+    options?: MockCallOptions,
+  ): Promise<MockLogLine[]>;
   stats(ref: MockRef, options?: MockCallOptions): Promise<MockPodStats>;
   exec(
     ref: MockRef,

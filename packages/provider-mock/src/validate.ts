@@ -40,12 +40,17 @@ export function validateGroupSpec(value: unknown): asserts value is MockGroupSpe
   requireString(spec.name, "name");
   requireString(spec.uid, "uid");
   requireString(spec.nodeName, "nodeName");
-  if (spec.restartPolicy !== "Always" && spec.restartPolicy !== "OnFailure" && spec.restartPolicy !== "Never") {
+  if (
+    spec.restartPolicy !== "Always" &&
+    spec.restartPolicy !== "OnFailure" &&
+    spec.restartPolicy !== "Never"
+  ) {
     fail("restartPolicy", "must be Always, OnFailure or Never");
   }
   optionalDuration(spec.startDelayMs, "startDelayMs");
   optionalDuration(spec.stopDelayMs, "stopDelayMs");
-  if (!Array.isArray(spec.containers) || spec.containers.length === 0) fail("containers", "must be a non-empty array");
+  if (!Array.isArray(spec.containers) || spec.containers.length === 0)
+    fail("containers", "must be a non-empty array");
   if (!Array.isArray(spec.initContainers)) fail("initContainers", "must be an array");
   if (!Array.isArray(spec.volumes)) fail("volumes", "must be an array");
   spec.initContainers.forEach((c, i) => {

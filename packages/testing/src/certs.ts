@@ -11,6 +11,7 @@ import {
   ExtendedKeyUsageExtension,
   KeyUsageFlags,
   KeyUsagesExtension,
+  Pkcs10CertificateRequestGenerator,
   SubjectAlternativeNameExtension,
   SubjectKeyIdentifierExtension,
   X509Certificate,
@@ -186,4 +187,37 @@ export interface ServiceAccountKeyPair {
 export async function createServiceAccountKeyPair(): Promise<ServiceAccountKeyPair> {
   const keys = await generateKeyPair();
   return { publicKeyPem: publicKeyToPem(keys.publicKey), privateKeyPem: privateKeyToPem(keys.privateKey) };
+}
+
+export interface CertificateRequestOptions {
+  readonly commonName: string;
+  readonly organizations?: readonly string[];
+  readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
+}
+
+/** A PKCS#10 request ("CERTIFICATE REQUEST" PEM) and its new private key. */
+export interface CertificateRequestAndKey {
+  readonly csrPem: string;
+  readonly keyPem: string;
+}
+
+/**
+ * Creates a PKCS#10 certificate signing request for a fresh ECDSA P-256 key — e.g. the body of a Kubernetes
+ * CertificateSigningRequest for the `kubernetes.io/kubelet-serving` signer (base64 of `csrPem`).
+ */
+export async function createCertificateRequest(options: CertificateRequestOptions): Promise<CertificateRequestAndKey> {
+  const c = crypto();
+  const keys = await generateKeyPair();
+  const names = generalNames(options.dnsNames ?? [], options.ipAddresses ?? []);
+  const request = await Pkcs10CertificateRequestGenerator.create(
+    {
+      name: subjectName(options.commonName, options.organizations),
+      keys,
+      signingAlgorithm: SIGNING_ALGORITHM,
+      extensions: names.length > 0 ? [new SubjectAlternativeNameExtension(names, false)] : [],
+    },
+    c,
+  );
+  return { csrPem: request.toString("pem") + "\n", keyPem: privateKeyToPem(keys.privateKey) };
 }

@@ -32,11 +32,14 @@ export {
 } from "./binaries.js";
 export {
   createCertificateAuthority,
+  createCertificateRequest,
   createServiceAccountKeyPair,
   issueCertificate,
   loadCertificateAuthority,
   type CertificateAndKey,
   type CertificateAuthority,
+  type CertificateRequestAndKey,
+  type CertificateRequestOptions,
   type CertificateUsage,
   type IssueCertificateOptions,
   type ServiceAccountKeyPair,

@@ -64,7 +64,10 @@ export interface ConfigSource {
    * The ClusterTrustBundles a query selects; `[]` when none. Required by `clusterTrustBundle`
    * projections that are not optional.
    */
-  getClusterTrustBundles?(query: ClusterTrustBundleQuery, signal: AbortSignal): Promise<ClusterTrustBundleData[]>;
+  getClusterTrustBundles?(
+    query: ClusterTrustBundleQuery,
+    signal: AbortSignal,
+  ): Promise<ClusterTrustBundleData[]>;
 }
 
 export interface InMemoryConfigSourceData {
@@ -115,7 +118,8 @@ export function createInMemoryConfigSource(data: InMemoryConfigSourceData): Conf
 }
 
 function settle<T>(signal: AbortSignal, get: () => T): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+  if (signal.aborted)
+    return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
   return Promise.resolve(get());
 }
 

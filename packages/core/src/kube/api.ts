@@ -66,7 +66,11 @@ export async function updateWithRetry<T extends { metadata?: { resourceVersion?:
   }
 }
 
-export async function getOrUndefined<T>(client: KubeClient, path: string, signal?: AbortSignal): Promise<T | undefined> {
+export async function getOrUndefined<T>(
+  client: KubeClient,
+  path: string,
+  signal?: AbortSignal,
+): Promise<T | undefined> {
   try {
     return await client.get<T>(path, { signal });
   } catch (error) {

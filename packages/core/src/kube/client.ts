@@ -220,7 +220,7 @@ export class KubeClient {
                 // A handler error (e.g. a 410 ERROR event) ends this watch; the caller decides.
                 status = -1;
                 stream.close(http2.constants.NGHTTP2_CANCEL);
-                reject(error as Error);
+                reject(error instanceof Error ? error : new Error(String(error)));
                 return;
               }
             }
@@ -291,7 +291,7 @@ export class KubeClient {
           headers: responseHeaders,
         });
       });
-      stream.on("error", (err) => {
+      stream.on("error", (err: Error) => {
         options.signal?.removeEventListener("abort", onAbort);
         reject(err);
       });
@@ -302,7 +302,14 @@ export class KubeClient {
   private async creds(): Promise<Credentials> {
     const now = Date.now();
     if (this.credentials && now - this.credentialsAt < CREDENTIAL_REFRESH_MS) return this.credentials;
-    const opts: { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string; headers?: Record<string, string>; rejectUnauthorized?: boolean; servername?: string } = {};
+    const opts: {
+      ca?: Buffer | string;
+      cert?: Buffer | string;
+      key?: Buffer | string;
+      headers?: Record<string, string>;
+      rejectUnauthorized?: boolean;
+      servername?: string;
+    } = {};
     await this.kubeConfig.applyToHTTPSOptions(opts as Parameters<KubeConfig["applyToHTTPSOptions"]>[0]);
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error("kubeconfig has no current cluster");
@@ -313,7 +320,7 @@ export class KubeClient {
       ca: opts.ca,
       cert: opts.cert,
       key: opts.key,
-      rejectUnauthorized: !(cluster.skipTLSVerify === true),
+      rejectUnauthorized: !cluster.skipTLSVerify,
       headers,
       servername: cluster.tlsServerName,
     };

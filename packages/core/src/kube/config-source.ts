@@ -19,18 +19,26 @@ interface TokenRequestResult {
 }
 
 interface ClusterTrustBundleList {
-  items?: { metadata?: { name?: string; labels?: Record<string, string> }; spec?: { signerName?: string; trustBundle?: string } }[];
+  items?: {
+    metadata?: { name?: string; labels?: Record<string, string> };
+    spec?: { signerName?: string; trustBundle?: string };
+  }[];
 }
 
 export function createKubeConfigSource(client: KubeClient): ConfigSource {
   return {
-    getConfigMap: (namespace, name, signal) => getOrUndefined<ConfigMap>(client, paths.configMap(namespace, name), signal),
-    getSecret: (namespace, name, signal) => getOrUndefined<Secret>(client, paths.secret(namespace, name), signal),
+    getConfigMap: (namespace, name, signal) =>
+      getOrUndefined<ConfigMap>(client, paths.configMap(namespace, name), signal),
+    getSecret: (namespace, name, signal) =>
+      getOrUndefined<Secret>(client, paths.secret(namespace, name), signal),
     async listServices(namespace, signal): Promise<Service[]> {
       const list = await client.get<{ items?: Service[] }>(paths.services(namespace), { signal });
       return list.items ?? [];
     },
-    async requestServiceAccountToken(request: ServiceAccountTokenRequest, signal): Promise<ServiceAccountToken> {
+    async requestServiceAccountToken(
+      request: ServiceAccountTokenRequest,
+      signal,
+    ): Promise<ServiceAccountToken> {
       const issuedAt = new Date();
       const result = await client.create<TokenRequestResult>(
         paths.serviceAccountToken(request.namespace, request.serviceAccountName),
@@ -40,7 +48,12 @@ export function createKubeConfigSource(client: KubeClient): ConfigSource {
           spec: {
             ...(request.audiences === undefined ? {} : { audiences: request.audiences }),
             expirationSeconds: request.expirationSeconds,
-            boundObjectRef: { apiVersion: "v1", kind: "Pod", name: request.boundPod.name, uid: request.boundPod.uid },
+            boundObjectRef: {
+              apiVersion: "v1",
+              kind: "Pod",
+              name: request.boundPod.name,
+              uid: request.boundPod.uid,
+            },
           },
         },
         { signal },
@@ -53,7 +66,10 @@ export function createKubeConfigSource(client: KubeClient): ConfigSource {
     async getClusterTrustBundles(query: ClusterTrustBundleQuery, signal): Promise<ClusterTrustBundleData[]> {
       let list: ClusterTrustBundleList;
       try {
-        list = await client.get<ClusterTrustBundleList>("/apis/certificates.k8s.io/v1beta1/clustertrustbundles", { signal });
+        list = await client.get<ClusterTrustBundleList>(
+          "/apis/certificates.k8s.io/v1beta1/clustertrustbundles",
+          { signal },
+        );
       } catch (error) {
         if (isNotFound(error)) return []; // API not enabled on this cluster
         throw error;
@@ -62,10 +78,18 @@ export function createKubeConfigSource(client: KubeClient): ConfigSource {
       for (const item of list.items ?? []) {
         const name = item.metadata?.name ?? "";
         const signerName = item.spec?.signerName;
-        if ("name" in query ? name !== query.name : signerName !== query.signerName || !matches(query.labelSelector, item.metadata?.labels ?? {})) {
+        if (
+          "name" in query
+            ? name !== query.name
+            : signerName !== query.signerName || !matches(query.labelSelector, item.metadata?.labels ?? {})
+        ) {
           continue;
         }
-        out.push({ name, ...(signerName === undefined ? {} : { signerName }), trustBundle: item.spec?.trustBundle ?? "" });
+        out.push({
+          name,
+          ...(signerName === undefined ? {} : { signerName }),
+          trustBundle: item.spec?.trustBundle ?? "",
+        });
       }
       return out;
     },
@@ -73,7 +97,10 @@ export function createKubeConfigSource(client: KubeClient): ConfigSource {
 }
 
 function matches(
-  selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] },
+  selector: {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  },
   labels: Record<string, string>,
 ): boolean {
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;

@@ -23,7 +23,8 @@ export function createKubeEventSink(client: KubeClient): EventSink {
           "application/merge-patch+json",
         );
       } catch (error) {
-        if (isNotFound(error)) throw new NotFoundError(`event ${ns}/${name} no longer exists`, { cause: error });
+        if (isNotFound(error))
+          throw new NotFoundError(`event ${ns}/${name} no longer exists`, { cause: error });
         throw error;
       }
     },

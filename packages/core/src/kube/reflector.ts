@@ -10,6 +10,7 @@
  */
 import { AbortedError, describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { isAborted, sleepUnlessAborted } from "../sleep.js";
 import { isGone, KubeApiError, type KubeClient, type WatchEventType } from "./client.js";
 
 export interface KubeObject {
@@ -90,7 +91,7 @@ export class Reflector<T extends KubeObject> {
         await this.watchOnce(signal);
         failures = 0;
       } catch (error) {
-        if (signal.aborted) break;
+        if (isAborted(signal)) break;
         if (isGone(error)) {
           needList = true;
           this.options.onRestart?.("expired");
@@ -107,7 +108,7 @@ export class Reflector<T extends KubeObject> {
         );
         // After repeated failures the resourceVersion may be too old anyway: re-list.
         if (failures >= 3) needList = true;
-        await sleep(delay, signal);
+        await sleepUnlessAborted(delay, signal);
       }
     }
   }
@@ -157,11 +158,11 @@ export class Reflector<T extends KubeObject> {
     signal.addEventListener("abort", onOuterAbort, { once: true });
     const silence = this.options.silenceTimeoutMs ?? 180_000;
     let lastEvent = Date.now();
-    let stalled = false;
+    const state = { stalled: false };
     const watchdog = setInterval(
       () => {
         if (Date.now() - lastEvent > silence) {
-          stalled = true;
+          state.stalled = true;
           watchAbort.abort();
         }
       },
@@ -185,7 +186,8 @@ export class Reflector<T extends KubeObject> {
         watchAbort.signal,
       );
     } catch (error) {
-      if (stalled && !signal.aborted) throw new Error(`watch silent for ${silence} ms`, { cause: error });
+      if (state.stalled && !signal.aborted)
+        throw new Error(`watch silent for ${silence} ms`, { cause: error });
       throw error;
     } finally {
       clearInterval(watchdog);
@@ -212,18 +214,4 @@ export class Reflector<T extends KubeObject> {
     this.store.set(key, object);
     this.options.handlers.onUpsert(object, previous);
   }
-}
-
-async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

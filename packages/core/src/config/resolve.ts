@@ -1,0 +1,1281 @@
+/**
+ * Kubelet-equivalent resolution of a pod's configuration: env vars (`envFrom`, `env`, `valueFrom`,
+ * service links, `$(VAR)` expansion), `command`/`args` expansion, and the files of `configMap`,
+ * `secret`, `downwardAPI` and `projected` volumes.
+ *
+ * Pure logic: everything it reads from the cluster comes through the injected {@link ConfigSource},
+ * so it runs the same in core, in providers' tests and in the conformance suite.
+ */
+import { ConfigError, UnsupportedError, throwIfAborted } from "../errors.js";
+import type { ConfigMap, Container, Pod, Secret, Volume } from "../kube/types.js";
+import type {
+  ResolvedContainer,
+  ResolvedEnvVar,
+  ResolvedFile,
+  ResolvedPod,
+  ResolvedVolume,
+} from "../pod-config.js";
+import { podRefOf } from "../provider.js";
+import { expandVarsTracked } from "./expand.js";
+import type { TrackedVar } from "./expand.js";
+import type {
+  ClusterTrustBundleData,
+  ClusterTrustBundleQuery,
+  ConfigSource,
+  ServiceAccountToken,
+  ServiceAccountTokenRequest,
+} from "./source.js";
+import type {
+  DownwardAPIVolumeFile,
+  KeyToPath,
+  ObjectFieldSelector,
+  ResourceFieldSelector,
+  ResourceList,
+  Service,
+  VolumeProjection,
+} from "./types.js";
+
+/** Event reasons used in {@link ConfigError.reason} and in warnings. */
+export const ConfigReasons = {
+  MandatoryConfigMapNotFound: "MandatoryConfigMapNotFound",
+  MandatorySecretNotFound: "MandatorySecretNotFound",
+  MandatoryConfigMapKeyNotFound: "MandatoryConfigMapKeyNotFound",
+  MandatorySecretKeyNotFound: "MandatorySecretKeyNotFound",
+  OptionalConfigMapNotFound: "OptionalConfigMapNotFound",
+  OptionalSecretNotFound: "OptionalSecretNotFound",
+  OptionalConfigMapKeyNotFound: "OptionalConfigMapKeyNotFound",
+  OptionalSecretKeyNotFound: "OptionalSecretKeyNotFound",
+  InvalidEnvironmentVariableNames: "InvalidEnvironmentVariableNames",
+  PodIPNotAvailable: "PodIPNotAvailable",
+  HostIPNotAvailable: "HostIPNotAvailable",
+  InvalidFieldPath: "InvalidFieldPath",
+  InvalidResourceFieldRef: "InvalidResourceFieldRef",
+  InvalidVolumeSource: "InvalidVolumeSource",
+  ServiceAccountTokenUnavailable: "ServiceAccountTokenUnavailable",
+  ClusterTrustBundleUnavailable: "ClusterTrustBundleUnavailable",
+  ClusterTrustBundleNotFound: "ClusterTrustBundleNotFound",
+} as const;
+
+export type ConfigReason = (typeof ConfigReasons)[keyof typeof ConfigReasons];
+
+export interface ResolvePodConfigOptions {
+  source: ConfigSource;
+  /** This virtual node's name (`ResolvedPod.nodeName`; `spec.nodeName` when the pod has none). */
+  nodeName: string;
+  /** `status.hostIP`; defaults to `hostIPs[0]`. */
+  hostIP?: string;
+  /** `status.hostIPs`; defaults to `[hostIP]`. */
+  hostIPs?: string[];
+  /**
+   * `status.podIP`, only when known before the containers start (the provider declares
+   * `podIPBeforeStart`). Without it, an env var that needs the pod IP fails with `PodIPNotAvailable`.
+   */
+  podIP?: string;
+  /** `status.podIPs`, primary first; defaults to `[podIP]`. `podIPs[0]` wins over `podIP`. */
+  podIPs?: string[];
+  /**
+   * Node allocatable (`cpu`, `memory`, `ephemeral-storage`): a container without a limit reads it
+   * as its limit in `resourceFieldRef`, like the kubelet. Without it an unset limit reads as 0.
+   */
+  nodeAllocatable?: ResourceList;
+  /**
+   * Which `envFrom` keys count as valid env var names. `strict` (default): `[-._a-zA-Z][-._a-zA-Z0-9]*`,
+   * as kubelets before RelaxedEnvironmentVariableValidation; `relaxed`: any printable ASCII but `=`.
+   */
+  envVarNames?: "strict" | "relaxed";
+  signal: AbortSignal;
+  /** The current time (issue time of tokens the source does not date). */
+  now: Date;
+}
+
+/** Something worth an Event on the pod that does not stop it from starting. */
+export interface ConfigWarning {
+  reason: string;
+  message: string;
+  /** The pod field concerned, e.g. `spec.containers[0].envFrom[1].configMapRef`. */
+  field?: string;
+}
+
+export interface ResolvePodConfigResult {
+  resolved: ResolvedPod;
+  /** Deduplicated, in the order found. */
+  warnings: ConfigWarning[];
+  /** Names (in the pod's namespace) of every ConfigMap and Secret referenced, found or not. */
+  references: { configMaps: Set<string>; secrets: Set<string> };
+  /** When each projected service account token must be refreshed (re-resolve by then), ascending. */
+  tokenExpiries: Date[];
+}
+
+/**
+ * Resolves a pod's env, command/args and volume files the way the kubelet does before it starts
+ * containers. Throws {@link ConfigError} (reason in {@link ConfigReasons}) for what makes the kubelet
+ * report `CreateContainerConfigError`/`FailedMount`, {@link UnsupportedError} for sources that cannot
+ * be resolved before start (`fileKeyRef`, `podCertificate`), and passes source errors through.
+ */
+export async function resolvePodConfig(
+  pod: Pod,
+  options: ResolvePodConfigOptions,
+): Promise<ResolvePodConfigResult> {
+  throwIfAborted(options.signal);
+  return new Resolver(pod, options).run();
+}
+
+/** Kubelet token refresh rule: at 80 % of the token's lifetime, or once it is 24 h old. */
+export function tokenRefreshTime(
+  token: Pick<ServiceAccountToken, "expirationTimestamp" | "issuedAt">,
+  now: Date,
+): Date {
+  const issued = (token.issuedAt ?? now).getTime();
+  const lifetime = Math.max(0, token.expirationTimestamp.getTime() - issued);
+  return new Date(issued + Math.min(lifetime * 0.8, MAX_TOKEN_AGE_MS));
+}
+
+const MAX_TOKEN_AGE_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_MODE = 0o644;
+const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
+const MIN_TOKEN_EXPIRATION_SECONDS = 600;
+const MAX_TOKEN_EXPIRATION_SECONDS = 2 ** 32;
+const MASTER_SERVICE = "kubernetes";
+const MASTER_NAMESPACE = "default";
+
+type ResolvedValue = Omit<ResolvedEnvVar, "name">;
+
+class Resolver {
+  private readonly pod: Pod;
+  private readonly options: ResolvePodConfigOptions;
+  private readonly source: ConfigSource;
+  private readonly signal: AbortSignal;
+  private readonly namespace: string;
+  private readonly warnings: ConfigWarning[] = [];
+  private readonly warningKeys = new Set<string>();
+  private readonly references = { configMaps: new Set<string>(), secrets: new Set<string>() };
+  private readonly configMaps = new Map<string, Promise<ConfigMap | undefined>>();
+  private readonly secrets = new Map<string, Promise<Secret | undefined>>();
+  private readonly tokens = new Map<string, Promise<ServiceAccountToken>>();
+  private readonly tokenExpiries = new Map<string, Date>();
+  private serviceEnvCache: Promise<Map<string, string>> | undefined;
+
+  constructor(pod: Pod, options: ResolvePodConfigOptions) {
+    this.pod = pod;
+    this.options = options;
+    this.source = options.source;
+    this.signal = options.signal;
+    this.namespace = podRefOf(pod).namespace;
+  }
+
+  async run(): Promise<ResolvePodConfigResult> {
+    const spec = this.pod.spec;
+    // Volumes first: the kubelet mounts them before it builds any container's config.
+    const volumes: ResolvedVolume[] = [];
+    for (const [i, volume] of (spec?.volumes ?? []).entries()) {
+      volumes.push(await this.resolveVolume(volume, `spec.volumes[${i}]`));
+    }
+    const initContainers: ResolvedContainer[] = [];
+    for (const [i, container] of (spec?.initContainers ?? []).entries()) {
+      initContainers.push(await this.resolveContainer(container, `spec.initContainers[${i}]`));
+    }
+    const containers: ResolvedContainer[] = [];
+    for (const [i, container] of (spec?.containers ?? []).entries()) {
+      containers.push(await this.resolveContainer(container, `spec.containers[${i}]`));
+    }
+    throwIfAborted(this.signal);
+    return {
+      resolved: {
+        ref: podRefOf(this.pod),
+        pod: this.pod,
+        nodeName: this.options.nodeName,
+        initContainers,
+        containers,
+        volumes,
+      },
+      warnings: this.warnings,
+      references: this.references,
+      tokenExpiries: [...this.tokenExpiries.values()].sort((a, b) => a.getTime() - b.getTime()),
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Containers
+
+  private async resolveContainer(container: Container, field: string): Promise<ResolvedContainer> {
+    const serviceEnv = await this.serviceEnv();
+    // Insertion order is the output order; a redefinition moves the variable to its new place.
+    const env = new Map<string, ResolvedEnvVar>();
+    const define = (variable: ResolvedEnvVar): void => {
+      env.delete(variable.name);
+      env.set(variable.name, variable);
+    };
+
+    for (const [i, envFrom] of (container.envFrom ?? []).entries()) {
+      const prefix = envFrom.prefix ?? "";
+      if (envFrom.configMapRef) {
+        const ref = envFrom.configMapRef;
+        const configMap = await this.requireConfigMap(
+          ref.name ?? "",
+          ref.optional,
+          `${field}.envFrom[${i}].configMapRef`,
+        );
+        if (!configMap) continue;
+        const name = ref.name ?? "";
+        this.defineAll(
+          Object.entries(configMap.data ?? {}),
+          prefix,
+          "configMap",
+          name,
+          `${field}.envFrom[${i}]`,
+          (key, value) => {
+            define({ name: prefix + key, value, secret: false, source: { kind: "configMap", name, key } });
+          },
+        );
+      } else if (envFrom.secretRef) {
+        const ref = envFrom.secretRef;
+        const secret = await this.requireSecret(
+          ref.name ?? "",
+          ref.optional,
+          `${field}.envFrom[${i}].secretRef`,
+        );
+        if (!secret) continue;
+        const name = ref.name ?? "";
+        const entries = [...secretData(secret)].map(([key, bytes]): [string, string] => [
+          key,
+          decodeUtf8(bytes),
+        ]);
+        this.defineAll(entries, prefix, "secret", name, `${field}.envFrom[${i}]`, (key, value) => {
+          define({ name: prefix + key, value, secret: true, source: { kind: "secret", name, key } });
+        });
+      }
+    }
+
+    const lookup = (name: string): TrackedVar | undefined => {
+      const own = env.get(name);
+      if (own) return own;
+      const service = serviceEnv.get(name);
+      return service === undefined ? undefined : { value: service, secret: false };
+    };
+    for (const [i, envVar] of (container.env ?? []).entries()) {
+      const value = envVar.value ?? "";
+      if (value !== "") {
+        const expanded = expandVarsTracked(value, lookup);
+        define({
+          name: envVar.name,
+          value: expanded.value,
+          secret: expanded.usedSecret,
+          source: { kind: "value" },
+        });
+      } else if (envVar.valueFrom) {
+        const resolved = await this.resolveEnvSource(
+          envVar.valueFrom,
+          container,
+          `${field}.env[${i}].valueFrom`,
+        );
+        if (resolved) define({ name: envVar.name, ...resolved });
+      } else {
+        define({ name: envVar.name, value: "", secret: false, source: { kind: "value" } });
+      }
+    }
+
+    // Service variables come last, unless the container defines the same name.
+    const result = [...env.values()];
+    for (const [name, value] of serviceEnv) {
+      if (!env.has(name)) result.push({ name, value, secret: false, source: { kind: "serviceLink" } });
+    }
+
+    const finalEnv = new Map(result.map((v) => [v.name, v]));
+    const expand = (list: string[] | undefined): string[] | undefined =>
+      list === undefined || list.length === 0
+        ? undefined
+        : list.map((s) => expandVarsTracked(s, (name) => finalEnv.get(name)).value);
+    return {
+      name: container.name,
+      env: result,
+      command: expand(container.command),
+      args: expand(container.args),
+    };
+  }
+
+  private defineAll(
+    entries: [string, string][],
+    prefix: string,
+    kind: "configMap" | "secret",
+    name: string,
+    field: string,
+    define: (key: string, value: string) => void,
+  ): void {
+    const invalid: string[] = [];
+    for (const [key, value] of entries.sort(([a], [b]) => compareStrings(a, b))) {
+      if (this.isEnvVarName(prefix + key)) define(key, value);
+      else invalid.push(prefix + key);
+    }
+    if (invalid.length > 0) {
+      this.warn(
+        ConfigReasons.InvalidEnvironmentVariableNames,
+        `Keys [${invalid.sort(compareStrings).join(", ")}] from the EnvFrom ${kind} ${this.namespace}/${name} were skipped since they are considered invalid environment variable names.`,
+        field,
+      );
+    }
+  }
+
+  private isEnvVarName(name: string): boolean {
+    return this.options.envVarNames === "relaxed"
+      ? /^[\x20-\x3c\x3e-\x7e]+$/.test(name)
+      : /^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name);
+  }
+
+  private async resolveEnvSource(
+    from: NonNullable<NonNullable<Container["env"]>[number]["valueFrom"]>,
+    container: Container,
+    field: string,
+  ): Promise<ResolvedValue | undefined> {
+    if (from.fieldRef) {
+      const value = this.envFieldValue(from.fieldRef, `${field}.fieldRef`);
+      return { value, secret: false, source: { kind: "field", fieldPath: from.fieldRef.fieldPath } };
+    }
+    if (from.resourceFieldRef) {
+      const ref = from.resourceFieldRef;
+      const value = this.resourceValue(ref, container, `${field}.resourceFieldRef`, "env");
+      const containerName =
+        ref.containerName !== undefined && ref.containerName !== "" ? ref.containerName : container.name;
+      return { value, secret: false, source: { kind: "resource", resource: ref.resource, containerName } };
+    }
+    if (from.configMapKeyRef) {
+      const { name = "", key, optional } = from.configMapKeyRef;
+      const refField = `${field}.configMapKeyRef`;
+      const configMap = await this.requireConfigMap(name, optional, refField);
+      if (!configMap) return undefined;
+      const value = own(configMap.data, key);
+      if (value === undefined) {
+        this.missingKey("ConfigMap", name, key, optional, refField);
+        return undefined;
+      }
+      return { value, secret: false, source: { kind: "configMap", name, key } };
+    }
+    if (from.secretKeyRef) {
+      const { name = "", key, optional } = from.secretKeyRef;
+      const refField = `${field}.secretKeyRef`;
+      const secret = await this.requireSecret(name, optional, refField);
+      if (!secret) return undefined;
+      const bytes = secretData(secret).get(key);
+      if (bytes === undefined) {
+        this.missingKey("Secret", name, key, optional, refField);
+        return undefined;
+      }
+      return { value: decodeUtf8(bytes), secret: true, source: { kind: "secret", name, key } };
+    }
+    if (from.fileKeyRef) {
+      throw new UnsupportedError(
+        `${field}.fileKeyRef: env vars read from a file written by an init container cannot be resolved before the pod starts`,
+        { field: `${field}.fileKeyRef` },
+      );
+    }
+    throw new UnsupportedError(`${field}: unknown env var source`, { field });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Downward API
+
+  /** `podFieldSelectorRuntimeValue`: the env var flavour, with node and IP fields. */
+  private envFieldValue(selector: ObjectFieldSelector, field: string): string {
+    const apiVersion = selector.apiVersion ?? "v1";
+    if (apiVersion !== "v1" && apiVersion !== "") {
+      throw new ConfigError(
+        ConfigReasons.InvalidFieldPath,
+        `${field}: unsupported pod version: ${apiVersion}`,
+        { field },
+      );
+    }
+    const spec = this.pod.spec;
+    switch (selector.fieldPath) {
+      case "spec.nodeName":
+        return spec?.nodeName !== undefined && spec.nodeName !== "" ? spec.nodeName : this.options.nodeName;
+      case "spec.serviceAccountName":
+        return spec?.serviceAccountName ?? "";
+      case "status.hostIP":
+        return this.hostIPs(field)[0] ?? "";
+      case "status.hostIPs":
+        return this.hostIPs(field).join(",");
+      case "status.podIP":
+        return this.podIPs(field)[0] ?? "";
+      case "status.podIPs":
+        return this.podIPs(field).join(",");
+      default:
+        return this.objectFieldValue(selector.fieldPath, field);
+    }
+  }
+
+  private hostIPs(field: string): string[] {
+    const { hostIP, hostIPs } = this.options;
+    const list = hostIPs !== undefined && hostIPs.length > 0 ? hostIPs : hostIP !== undefined ? [hostIP] : [];
+    const first = hostIP ?? list[0];
+    if (first === undefined || first === "") {
+      throw new ConfigError(
+        ConfigReasons.HostIPNotAvailable,
+        `${field}: status.hostIP is not known: the node has no host IP configured`,
+        { field },
+      );
+    }
+    return [first, ...list.filter((ip) => ip !== first)];
+  }
+
+  private podIPs(field: string): string[] {
+    const { podIP, podIPs } = this.options;
+    const list =
+      podIPs !== undefined && podIPs.length > 0 ? podIPs : podIP !== undefined && podIP !== "" ? [podIP] : [];
+    if (list.length === 0) {
+      throw new ConfigError(
+        ConfigReasons.PodIPNotAvailable,
+        `${field}: the pod IP is not known before the pod starts: the provider does not pre-allocate pod IPs (capabilities.podIPBeforeStart is false), so status.podIP/status.podIPs cannot be put in env vars`,
+        { field },
+      );
+    }
+    return list;
+  }
+
+  /** `fieldpath.ExtractFieldPathAsString`: the metadata fields, also used by downward API volumes. */
+  private objectFieldValue(fieldPath: string, field: string): string {
+    const metadata = this.pod.metadata;
+    const subscripted = splitSubscript(fieldPath);
+    if (subscripted) {
+      const [path, key] = subscripted;
+      if (path === "metadata.annotations" || path === "metadata.labels") {
+        const annotations = path === "metadata.annotations";
+        const problem = qualifiedNameProblem(annotations ? key.toLowerCase() : key);
+        if (problem !== undefined) {
+          throw new ConfigError(
+            ConfigReasons.InvalidFieldPath,
+            `${field}: invalid key subscript in ${fieldPath}: ${problem}`,
+            {
+              field,
+            },
+          );
+        }
+        return own(annotations ? metadata?.annotations : metadata?.labels, key) ?? "";
+      }
+      throw new ConfigError(
+        ConfigReasons.InvalidFieldPath,
+        `${field}: fieldPath "${fieldPath}" does not support subscript`,
+        {
+          field,
+        },
+      );
+    }
+    switch (fieldPath) {
+      case "metadata.annotations":
+        return formatMap(metadata?.annotations ?? {});
+      case "metadata.labels":
+        return formatMap(metadata?.labels ?? {});
+      case "metadata.name":
+        return metadata?.name ?? "";
+      case "metadata.namespace":
+        return this.namespace;
+      case "metadata.uid":
+        return metadata?.uid ?? "";
+      default:
+        throw new ConfigError(
+          ConfigReasons.InvalidFieldPath,
+          `${field}: unsupported fieldPath: ${fieldPath}`,
+          { field },
+        );
+    }
+  }
+
+  /**
+   * `resource.ExtractContainerResourceValue` on a container whose unset limits were filled from
+   * node allocatable. Env: the own container, or a named one (init containers named there are not
+   * defaulted, as in the kubelet); volumes: always a named container, always defaulted.
+   */
+  private resourceValue(
+    selector: ResourceFieldSelector,
+    self: Container | undefined,
+    field: string,
+    use: "env" | "volume",
+  ): string {
+    const fail = (message: string): never => {
+      throw new ConfigError(ConfigReasons.InvalidResourceFieldRef, `${field}: ${message}`, { field });
+    };
+    let container = use === "env" && (selector.containerName ?? "") === "" ? self : undefined;
+    let defaulted = true;
+    if (!container) {
+      const name = selector.containerName ?? "";
+      container = this.pod.spec?.containers.find((c) => c.name === name);
+      if (!container) {
+        container = this.pod.spec?.initContainers?.find((c) => c.name === name);
+        defaulted = use === "volume";
+      }
+      if (!container) return fail(`container ${name} not found`);
+    }
+    const limits: ResourceList = { ...container.resources?.limits };
+    if (defaulted) {
+      const allocatable = this.options.nodeAllocatable ?? {};
+      for (const resource of ["cpu", "memory", "ephemeral-storage"]) {
+        const current = own(limits, resource);
+        const fallback = own(allocatable, resource);
+        if ((current === undefined || parseQuantity(current)?.num === 0n) && fallback !== undefined) {
+          limits[resource] = fallback;
+        }
+      }
+    }
+    const requests: ResourceList = { ...container.resources?.requests };
+
+    let divisor = ONE;
+    if (selector.divisor !== undefined && selector.divisor !== "") {
+      const parsed = parseQuantity(selector.divisor);
+      if (!parsed) return fail(`invalid divisor quantity "${selector.divisor}"`);
+      if (parsed.num !== 0n) divisor = parsed;
+    }
+    const quantity = (list: ResourceList, name: string): Quantity => {
+      const raw = own(list, name);
+      if (raw === undefined) return ZERO;
+      return parseQuantity(raw) ?? fail(`invalid quantity "${raw}" for ${name}`);
+    };
+    const dot = selector.resource.indexOf(".");
+    const kind = selector.resource.slice(0, dot);
+    const name = selector.resource.slice(dot + 1);
+    const list = kind === "limits" ? limits : kind === "requests" ? requests : undefined;
+    if (dot <= 0 || list === undefined) return fail(`unsupported container resource : ${selector.resource}`);
+    let ratio: number;
+    if (name === "cpu") {
+      ratio = toNumber(milliValue(quantity(list, name))) / toNumber(milliValue(divisor));
+    } else if (name === "memory" || name === "ephemeral-storage" || name.startsWith("hugepages-")) {
+      ratio = toNumber(integerValue(quantity(list, name))) / toNumber(integerValue(divisor));
+    } else {
+      return fail(`unsupported container resource : ${selector.resource}`);
+    }
+    const rounded = Math.ceil(ratio);
+    if (!Number.isFinite(rounded)) return fail(`divisor "${selector.divisor ?? ""}" is too small`);
+    return BigInt(rounded).toString();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Service links
+
+  private serviceEnv(): Promise<Map<string, string>> {
+    this.serviceEnvCache ??= this.loadServiceEnv();
+    return this.serviceEnvCache;
+  }
+
+  /** `getServiceEnvVarMap`: the master service always, the namespace's services unless disabled. */
+  private async loadServiceEnv(): Promise<Map<string, string>> {
+    const env = new Map<string, string>();
+    const listServices = this.source.listServices?.bind(this.source);
+    if (!listServices) return env;
+    const enableServiceLinks = this.pod.spec?.enableServiceLinks !== false;
+    const namespaces = new Set([MASTER_NAMESPACE]);
+    if (enableServiceLinks) namespaces.add(this.namespace);
+    const byName = new Map<string, Service>();
+    for (const namespace of namespaces) {
+      throwIfAborted(this.signal);
+      for (const service of await listServices(namespace, this.signal)) {
+        const clusterIP = service.spec?.clusterIP ?? "";
+        if (clusterIP === "" || clusterIP === "None") continue;
+        const name = service.metadata?.name ?? "";
+        const serviceNamespace = service.metadata?.namespace ?? namespace;
+        if (serviceNamespace === MASTER_NAMESPACE && name === MASTER_SERVICE) {
+          if (!byName.has(name)) byName.set(name, service);
+        } else if (serviceNamespace === this.namespace && enableServiceLinks) {
+          byName.set(name, service);
+        }
+      }
+    }
+    for (const name of [...byName.keys()].sort(compareStrings)) {
+      const service = byName.get(name);
+      if (service) for (const [key, value] of serviceLinkVars(service)) env.set(key, value);
+    }
+    return env;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Volumes
+
+  private async resolveVolume(volume: Volume, field: string): Promise<ResolvedVolume> {
+    const kind = volumeKind(volume);
+    const name = volume.name;
+    const payload = new Payload(field);
+    switch (kind) {
+      case "emptyDir": {
+        const source = volume.emptyDir;
+        const emptyDir: { medium?: string; sizeLimit?: string } = {};
+        if (source?.medium !== undefined) emptyDir.medium = source.medium;
+        if (source?.sizeLimit !== undefined) emptyDir.sizeLimit = source.sizeLimit;
+        return { name, kind, files: [], emptyDir };
+      }
+      case "configMap": {
+        const source = volume.configMap;
+        const objectName = source?.name ?? "";
+        const sourceField = `${field}.configMap`;
+        const configMap = await this.requireConfigMap(objectName, source?.optional, sourceField);
+        if (configMap) {
+          const defaultMode = source?.defaultMode ?? DEFAULT_MODE;
+          this.configMapFiles(
+            payload,
+            configMap,
+            objectName,
+            source?.items,
+            defaultMode,
+            source?.optional,
+            sourceField,
+          );
+        }
+        break;
+      }
+      case "secret": {
+        const source = volume.secret;
+        const objectName = source?.secretName ?? "";
+        const sourceField = `${field}.secret`;
+        const secret = await this.requireSecret(objectName, source?.optional, sourceField);
+        if (secret) {
+          const defaultMode = source?.defaultMode ?? DEFAULT_MODE;
+          this.secretFiles(
+            payload,
+            secret,
+            objectName,
+            source?.items,
+            defaultMode,
+            source?.optional,
+            sourceField,
+          );
+        }
+        break;
+      }
+      case "downwardAPI": {
+        const source = volume.downwardAPI;
+        this.downwardAPIFiles(
+          payload,
+          source?.items,
+          source?.defaultMode ?? DEFAULT_MODE,
+          `${field}.downwardAPI`,
+        );
+        break;
+      }
+      case "projected": {
+        const source = volume.projected;
+        const defaultMode = source?.defaultMode ?? DEFAULT_MODE;
+        for (const [i, projection] of (source?.sources ?? []).entries()) {
+          await this.projectionFiles(payload, projection, defaultMode, `${field}.projected.sources[${i}]`);
+        }
+        break;
+      }
+      default:
+        // Other kinds carry no files; whether the provider supports them is checked elsewhere.
+        break;
+    }
+    return { name, kind, files: payload.files() };
+  }
+
+  private configMapFiles(
+    payload: Payload,
+    configMap: ConfigMap,
+    name: string,
+    items: KeyToPath[] | undefined,
+    defaultMode: number,
+    optional: boolean | undefined,
+    field: string,
+  ): void {
+    if (items === undefined || items.length === 0) {
+      for (const [key, value] of sortedEntries(configMap.data))
+        payload.add(key, encodeUtf8(value), defaultMode, false);
+      for (const [key, value] of sortedEntries(configMap.binaryData))
+        payload.add(key, decodeBase64(value), defaultMode, false);
+      return;
+    }
+    for (const [i, item] of items.entries()) {
+      const text = own(configMap.data, item.key);
+      const binary = text === undefined ? own(configMap.binaryData, item.key) : undefined;
+      if (text === undefined && binary === undefined) {
+        this.missingKey("ConfigMap", name, item.key, optional, `${field}.items[${i}]`);
+        continue;
+      }
+      const content = text !== undefined ? encodeUtf8(text) : decodeBase64(binary ?? "");
+      payload.add(item.path, content, item.mode ?? defaultMode, false, `${field}.items[${i}]`);
+    }
+  }
+
+  private secretFiles(
+    payload: Payload,
+    secret: Secret,
+    name: string,
+    items: KeyToPath[] | undefined,
+    defaultMode: number,
+    optional: boolean | undefined,
+    field: string,
+  ): void {
+    const data = secretData(secret);
+    if (items === undefined || items.length === 0) {
+      for (const key of [...data.keys()].sort(compareStrings))
+        payload.add(key, data.get(key) ?? new Uint8Array(), defaultMode, true);
+      return;
+    }
+    for (const [i, item] of items.entries()) {
+      const content = data.get(item.key);
+      if (content === undefined) {
+        this.missingKey("Secret", name, item.key, optional, `${field}.items[${i}]`);
+        continue;
+      }
+      payload.add(item.path, content, item.mode ?? defaultMode, true, `${field}.items[${i}]`);
+    }
+  }
+
+  private downwardAPIFiles(
+    payload: Payload,
+    items: DownwardAPIVolumeFile[] | undefined,
+    defaultMode: number,
+    field: string,
+  ): void {
+    for (const [i, item] of (items ?? []).entries()) {
+      const itemField = `${field}.items[${i}]`;
+      let value = "";
+      if (item.fieldRef) value = this.objectFieldValue(item.fieldRef.fieldPath, `${itemField}.fieldRef`);
+      else if (item.resourceFieldRef) {
+        value = this.resourceValue(
+          item.resourceFieldRef,
+          undefined,
+          `${itemField}.resourceFieldRef`,
+          "volume",
+        );
+      }
+      payload.add(item.path, encodeUtf8(value), item.mode ?? defaultMode, false, itemField);
+    }
+  }
+
+  private async projectionFiles(
+    payload: Payload,
+    projection: VolumeProjection,
+    defaultMode: number,
+    field: string,
+  ): Promise<void> {
+    if (projection.secret) {
+      const { name = "", items, optional } = projection.secret;
+      const secret = await this.requireSecret(name, optional, `${field}.secret`);
+      if (secret) this.secretFiles(payload, secret, name, items, defaultMode, optional, `${field}.secret`);
+    } else if (projection.configMap) {
+      const { name = "", items, optional } = projection.configMap;
+      const configMap = await this.requireConfigMap(name, optional, `${field}.configMap`);
+      if (configMap)
+        this.configMapFiles(payload, configMap, name, items, defaultMode, optional, `${field}.configMap`);
+    } else if (projection.downwardAPI) {
+      this.downwardAPIFiles(payload, projection.downwardAPI.items, defaultMode, `${field}.downwardAPI`);
+    } else if (projection.serviceAccountToken) {
+      const sourceField = `${field}.serviceAccountToken`;
+      const token = await this.serviceAccountToken(projection.serviceAccountToken, sourceField);
+      payload.add(
+        projection.serviceAccountToken.path,
+        encodeUtf8(token.token),
+        this.privateFileMode(defaultMode),
+        true,
+        sourceField,
+      );
+    } else if (projection.clusterTrustBundle) {
+      const sourceField = `${field}.clusterTrustBundle`;
+      const content = await this.clusterTrustBundle(projection.clusterTrustBundle, sourceField);
+      if (content)
+        payload.add(
+          projection.clusterTrustBundle.path,
+          content,
+          this.privateFileMode(defaultMode),
+          false,
+          sourceField,
+        );
+    } else if (projection.podCertificate) {
+      throw new UnsupportedError(`${field}.podCertificate: pod certificate projections are not supported`, {
+        field: `${field}.podCertificate`,
+      });
+    }
+  }
+
+  /** Token and trust bundle files: 0600 when the kubelet would hand them to an fsUser/fsGroup. */
+  private privateFileMode(defaultMode: number): number {
+    const spec = this.pod.spec;
+    if (spec?.securityContext?.fsGroup !== undefined) return 0o600;
+    const containers = [
+      ...(spec?.initContainers ?? []),
+      ...(spec?.containers ?? []),
+      ...(spec?.ephemeralContainers ?? []),
+    ];
+    let user: number | undefined;
+    for (const container of containers) {
+      const runAsUser = container.securityContext?.runAsUser ?? spec?.securityContext?.runAsUser;
+      if (runAsUser === undefined || (user !== undefined && user !== runAsUser)) return defaultMode;
+      user = runAsUser;
+    }
+    return user === undefined ? defaultMode : 0o600;
+  }
+
+  private async serviceAccountToken(
+    projection: NonNullable<VolumeProjection["serviceAccountToken"]>,
+    field: string,
+  ): Promise<ServiceAccountToken> {
+    const requestToken = this.source.requestServiceAccountToken?.bind(this.source);
+    if (!requestToken) {
+      throw new ConfigError(
+        ConfigReasons.ServiceAccountTokenUnavailable,
+        `${field}: service account tokens cannot be issued: the config source has no TokenRequest support`,
+        { field },
+      );
+    }
+    const expirationSeconds = projection.expirationSeconds ?? DEFAULT_TOKEN_EXPIRATION_SECONDS;
+    if (
+      !Number.isInteger(expirationSeconds) ||
+      expirationSeconds < MIN_TOKEN_EXPIRATION_SECONDS ||
+      expirationSeconds > MAX_TOKEN_EXPIRATION_SECONDS
+    ) {
+      throw new ConfigError(
+        ConfigReasons.InvalidVolumeSource,
+        `${field}: expirationSeconds ${expirationSeconds} is outside [${MIN_TOKEN_EXPIRATION_SECONDS}, ${MAX_TOKEN_EXPIRATION_SECONDS}]`,
+        { field },
+      );
+    }
+    const spec = this.pod.spec;
+    const request: ServiceAccountTokenRequest = {
+      namespace: this.namespace,
+      serviceAccountName: spec?.serviceAccountName ?? spec?.serviceAccount ?? "default",
+      expirationSeconds,
+      boundPod: { name: this.pod.metadata?.name ?? "", uid: this.pod.metadata?.uid ?? "" },
+    };
+    if (projection.audience !== undefined && projection.audience !== "")
+      request.audiences = [projection.audience];
+    // One token per (audiences, lifetime), like the kubelet's token manager cache.
+    const key = JSON.stringify([request.audiences ?? [], expirationSeconds]);
+    let pending = this.tokens.get(key);
+    if (!pending) {
+      throwIfAborted(this.signal);
+      pending = requestToken(request, this.signal);
+      this.tokens.set(key, pending);
+    }
+    const token = await pending;
+    this.tokenExpiries.set(key, tokenRefreshTime(token, this.options.now));
+    return token;
+  }
+
+  private async clusterTrustBundle(
+    projection: NonNullable<VolumeProjection["clusterTrustBundle"]>,
+    field: string,
+  ): Promise<Uint8Array | undefined> {
+    const optional = projection.optional === true;
+    let query: ClusterTrustBundleQuery | undefined;
+    if (projection.name !== undefined && projection.name !== "") {
+      query = { name: projection.name };
+    } else if (projection.signerName !== undefined && projection.signerName !== "") {
+      // An absent selector matches nothing (an empty one matches everything).
+      if (projection.labelSelector)
+        query = { signerName: projection.signerName, labelSelector: projection.labelSelector };
+    } else {
+      throw new ConfigError(
+        ConfigReasons.InvalidVolumeSource,
+        `${field}: ClusterTrustBundle projection requires either name or signerName to be set`,
+        { field },
+      );
+    }
+    let bundles: ClusterTrustBundleData[] = [];
+    if (query) {
+      const getBundles = this.source.getClusterTrustBundles?.bind(this.source);
+      if (!getBundles) {
+        const message = `${field}: ClusterTrustBundles cannot be read: the config source does not provide them`;
+        if (!optional) throw new ConfigError(ConfigReasons.ClusterTrustBundleUnavailable, message, { field });
+        this.warn(
+          ConfigReasons.ClusterTrustBundleUnavailable,
+          `${message}; the optional file is left empty`,
+          field,
+        );
+        return new Uint8Array();
+      }
+      throwIfAborted(this.signal);
+      bundles = await getBundles(query, this.signal);
+      if ("signerName" in query) {
+        const signer = query.signerName;
+        bundles = bundles.filter((b) => b.signerName === signer);
+      }
+    }
+    if (bundles.length === 0) {
+      const what =
+        projection.name !== undefined && projection.name !== ""
+          ? `ClusterTrustBundle ${projection.name} not found`
+          : `signerName ${projection.signerName ?? ""} and labelSelector matched zero ClusterTrustBundles`;
+      if (!optional)
+        throw new ConfigError(ConfigReasons.ClusterTrustBundleNotFound, `${field}: ${what}`, { field });
+      this.warn(
+        ConfigReasons.ClusterTrustBundleNotFound,
+        `${field}: ${what}; the optional file is left empty`,
+        field,
+      );
+      return new Uint8Array();
+    }
+    return normalizeTrustAnchors(bundles);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Objects
+
+  private async requireConfigMap(
+    name: string,
+    optional: boolean | undefined,
+    field: string,
+  ): Promise<ConfigMap | undefined> {
+    this.references.configMaps.add(name);
+    let pending = this.configMaps.get(name);
+    if (!pending) {
+      throwIfAborted(this.signal);
+      pending = this.source.getConfigMap(this.namespace, name, this.signal);
+      this.configMaps.set(name, pending);
+    }
+    const configMap = await pending;
+    if (configMap) return configMap;
+    const message = `couldn't get ConfigMap ${this.namespace}/${name}: not found`;
+    if (optional !== true)
+      throw new ConfigError(ConfigReasons.MandatoryConfigMapNotFound, message, { field });
+    this.warn(
+      ConfigReasons.OptionalConfigMapNotFound,
+      `optional ConfigMap ${this.namespace}/${name} not found; skipped`,
+      field,
+    );
+    return undefined;
+  }
+
+  private async requireSecret(
+    name: string,
+    optional: boolean | undefined,
+    field: string,
+  ): Promise<Secret | undefined> {
+    this.references.secrets.add(name);
+    let pending = this.secrets.get(name);
+    if (!pending) {
+      throwIfAborted(this.signal);
+      pending = this.source.getSecret(this.namespace, name, this.signal);
+      this.secrets.set(name, pending);
+    }
+    const secret = await pending;
+    if (secret) return secret;
+    const message = `couldn't get Secret ${this.namespace}/${name}: not found`;
+    if (optional !== true) throw new ConfigError(ConfigReasons.MandatorySecretNotFound, message, { field });
+    this.warn(
+      ConfigReasons.OptionalSecretNotFound,
+      `optional Secret ${this.namespace}/${name} not found; skipped`,
+      field,
+    );
+    return undefined;
+  }
+
+  private missingKey(
+    kind: "ConfigMap" | "Secret",
+    name: string,
+    key: string,
+    optional: boolean | undefined,
+    field: string,
+  ): void {
+    const message = `couldn't find key ${key} in ${kind} ${this.namespace}/${name}`;
+    if (optional !== true) {
+      const reason =
+        kind === "ConfigMap"
+          ? ConfigReasons.MandatoryConfigMapKeyNotFound
+          : ConfigReasons.MandatorySecretKeyNotFound;
+      throw new ConfigError(reason, message, { field });
+    }
+    const reason =
+      kind === "ConfigMap"
+        ? ConfigReasons.OptionalConfigMapKeyNotFound
+        : ConfigReasons.OptionalSecretKeyNotFound;
+    this.warn(reason, `${message} (optional; skipped)`, field);
+  }
+
+  private warn(reason: string, message: string, field: string): void {
+    const key = `${reason}\u0000${message}\u0000${field}`;
+    if (this.warningKeys.has(key)) return;
+    this.warningKeys.add(key);
+    this.warnings.push({ reason, message, field });
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+// Volume files
+
+/** Files of one volume keyed by cleaned path; a later source wins (projected volumes). */
+class Payload {
+  private readonly field: string;
+  private readonly byPath = new Map<string, ResolvedFile>();
+
+  constructor(field: string) {
+    this.field = field;
+  }
+
+  add(path: string, content: Uint8Array, mode: number, secret: boolean, field = this.field): void {
+    const problem = pathProblem(path);
+    if (problem !== undefined) {
+      throw new ConfigError(
+        ConfigReasons.InvalidVolumeSource,
+        `${field}: invalid path ${JSON.stringify(path)}: ${problem}`,
+        {
+          field,
+        },
+      );
+    }
+    const clean = cleanPath(path);
+    this.byPath.set(clean, { path: clean, content, mode, secret });
+  }
+
+  files(): ResolvedFile[] {
+    return [...this.byPath.values()].sort((a, b) => compareStrings(a.path, b.path));
+  }
+}
+
+/** The kubelet atomic writer's path rules. */
+function pathProblem(path: string): string | undefined {
+  if (path === "") return "must not be empty";
+  if (path.startsWith("/")) return "must be a relative path";
+  if (encodeUtf8(path).length > 4096) return "must be less than or equal to 4096 characters";
+  const items = path.split("/");
+  for (const item of items) {
+    if (item === "..") return "must not contain '..'";
+    if (encodeUtf8(item).length > 255) return "file names must be less than or equal to 255 characters";
+  }
+  const first = items[0] ?? "";
+  if (first.startsWith("..") && first.length > 2) return "must not start with '..'";
+  if (cleanPath(path) === "") return "must name a file";
+  return undefined;
+}
+
+/** `path.Clean` for paths that passed {@link pathProblem} (relative, no `..` elements). */
+function cleanPath(path: string): string {
+  return path
+    .split("/")
+    .filter((part) => part !== "" && part !== ".")
+    .join("/");
+}
+
+function volumeKind(volume: Volume): string {
+  for (const [key, value] of Object.entries(volume)) {
+    if (key !== "name" && value !== undefined && value !== null) return key;
+  }
+  // The API defaults a volume without a source to an emptyDir.
+  return "emptyDir";
+}
+
+// -----------------------------------------------------------------------------------------------
+// Service links
+
+/** `envvars.FromServices` for one service: `<NAME>_SERVICE_HOST`, `_SERVICE_PORT[_<PORT>]`, docker links. */
+function serviceLinkVars(service: Service): [string, string][] {
+  const clusterIP = service.spec?.clusterIP ?? "";
+  const ports = service.spec?.ports ?? [];
+  const first = ports[0];
+  if (first === undefined) return [];
+  const prefix = envVarNameOf(service.metadata?.name ?? "");
+  const vars: [string, string][] = [
+    [`${prefix}_SERVICE_HOST`, clusterIP],
+    [`${prefix}_SERVICE_PORT`, String(first.port)],
+  ];
+  for (const port of ports) {
+    if (port.name !== undefined && port.name !== "") {
+      vars.push([`${prefix}_SERVICE_PORT_${envVarNameOf(port.name)}`, String(port.port)]);
+    }
+  }
+  const host = clusterIP.includes(":") ? `[${clusterIP}]` : clusterIP;
+  for (const [i, port] of ports.entries()) {
+    const protocol = port.protocol !== undefined && port.protocol !== "" ? port.protocol : "TCP";
+    const url = `${protocol.toLowerCase()}://${host}:${port.port}`;
+    if (i === 0) vars.push([`${prefix}_PORT`, url]);
+    const portPrefix = `${prefix}_PORT_${port.port}_${protocol.toUpperCase()}`;
+    vars.push(
+      [portPrefix, url],
+      [`${portPrefix}_PROTO`, protocol.toLowerCase()],
+      [`${portPrefix}_PORT`, String(port.port)],
+      [`${portPrefix}_ADDR`, clusterIP],
+    );
+  }
+  return vars;
+}
+
+function envVarNameOf(name: string): string {
+  return name.replaceAll("-", "_").toUpperCase();
+}
+
+// -----------------------------------------------------------------------------------------------
+// Field paths
+
+/** `metadata.labels['key']` → `["metadata.labels", "key"]`. */
+function splitSubscript(fieldPath: string): [string, string] | undefined {
+  if (!fieldPath.endsWith("']")) return undefined;
+  const body = fieldPath.slice(0, -2);
+  const open = body.indexOf("['");
+  if (open <= 0) return undefined;
+  return [body.slice(0, open), body.slice(open + 2)];
+}
+
+const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Why `value` is not a qualified name (`[prefix/]name`), or `undefined` when it is one. */
+function qualifiedNameProblem(value: string): string | undefined {
+  const parts = value.split("/");
+  if (parts.length > 2) return "a qualified name must have at most one '/'";
+  const name = parts.length === 2 ? (parts[1] ?? "") : value;
+  if (parts.length === 2) {
+    const prefix = parts[0] ?? "";
+    if (prefix === "") return "prefix part must be non-empty";
+    if (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))
+      return "prefix part must be a DNS-1123 subdomain";
+  }
+  if (name === "") return "name part must be non-empty";
+  if (name.length > 63) return "name part must be no more than 63 characters";
+  if (!QUALIFIED_NAME.test(name)) {
+    return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+  }
+  return undefined;
+}
+
+/** The kubelet's downward API map format: sorted `key="value"` lines, values quoted like Go's `%q`. */
+function formatMap(map: Record<string, string>): string {
+  return Object.keys(map)
+    .sort(compareStrings)
+    .map((key) => `${key}=${goQuote(map[key] ?? "")}`)
+    .join("\n");
+}
+
+const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
+const GO_ESCAPES: Record<number, string> = {
+  7: "\\a",
+  8: "\\b",
+  9: "\\t",
+  10: "\\n",
+  11: "\\v",
+  12: "\\f",
+  13: "\\r",
+};
+
+/** Go's `strconv.Quote`. */
+function goQuote(value: string): string {
+  let out = '"';
+  for (const char of value) {
+    const code = char.codePointAt(0) ?? 0;
+    if (char === '"' || char === "\\") out += `\\${char}`;
+    else if (code >= 0x20 && code < 0x7f) out += char;
+    else if (GO_ESCAPES[code] !== undefined) out += GO_ESCAPES[code];
+    else if (code < 0x20 || code === 0x7f) out += `\\x${hex(code, 2)}`;
+    else if (code >= 0xd800 && code <= 0xdfff)
+      out += "\ufffd"; // a lone surrogate reads as U+FFFD in Go
+    else if (PRINTABLE.test(char)) out += char;
+    else if (code < 0x10000) out += `\\u${hex(code, 4)}`;
+    else out += `\\U${hex(code, 8)}`;
+  }
+  return `${out}"`;
+}
+
+function hex(code: number, width: number): string {
+  return code.toString(16).padStart(width, "0");
+}
+
+// -----------------------------------------------------------------------------------------------
+// Quantities (exact rationals, like resource.Quantity)
+
+interface Quantity {
+  num: bigint;
+  /** Always positive. */
+  den: bigint;
+}
+
+const ZERO: Quantity = { num: 0n, den: 1n };
+const ONE: Quantity = { num: 1n, den: 1n };
+const QUANTITY = /^([+-]?)(?:(\d+)(?:\.(\d*))?|\.(\d+))(?:([KMGTPE]i)|([numkMGTPE])|[eE]([+-]?\d{1,4}))?$/;
+const BINARY_POWER: Record<string, bigint> = { Ki: 10n, Mi: 20n, Gi: 30n, Ti: 40n, Pi: 50n, Ei: 60n };
+const DECIMAL_POWER: Record<string, number> = { n: -9, u: -6, m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+
+function parseQuantity(text: string): Quantity | undefined {
+  const match = QUANTITY.exec(text.trim());
+  if (!match) return undefined;
+  const [, sign, whole, fraction, bareFraction, binary, decimal, exponent] = match;
+  const digits = (whole ?? "") + (fraction ?? bareFraction ?? "");
+  let num = BigInt(digits === "" ? "0" : digits);
+  let den = 10n ** BigInt((fraction ?? bareFraction ?? "").length);
+  if (binary !== undefined) num *= 2n ** (BINARY_POWER[binary] ?? 0n);
+  const power =
+    decimal !== undefined ? (DECIMAL_POWER[decimal] ?? 0) : exponent !== undefined ? Number(exponent) : 0;
+  if (power >= 0) num *= 10n ** BigInt(power);
+  else den *= 10n ** BigInt(-power);
+  return { num: sign === "-" ? -num : num, den };
+}
+
+/** `Quantity.Value()`: rounded up to an integer. */
+function integerValue(q: Quantity): bigint {
+  return ceilDiv(q.num, q.den);
+}
+
+/** `Quantity.MilliValue()`: thousandths, rounded up. */
+function milliValue(q: Quantity): bigint {
+  return ceilDiv(q.num * 1000n, q.den);
+}
+
+function ceilDiv(num: bigint, den: bigint): bigint {
+  const quotient = num / den; // truncates toward zero: already the ceiling for negatives
+  return num % den !== 0n && num > 0n ? quotient + 1n : quotient;
+}
+
+function toNumber(value: bigint): number {
+  return Number(value);
+}
+
+// -----------------------------------------------------------------------------------------------
+// Trust bundles
+
+const PEM_BLOCK = /-----BEGIN ([^\r\n-][^\r\n]*?)-----\r?\n([\s\S]*?)-----END \1-----/g;
+
+/** Deduplicated certificates of all bundles, in a stable (sorted) order, as PEM. */
+function normalizeTrustAnchors(bundles: ClusterTrustBundleData[]): Uint8Array {
+  const anchors = new Map<string, Uint8Array>();
+  for (const bundle of bundles) {
+    for (const match of bundle.trustBundle.matchAll(PEM_BLOCK)) {
+      const body = (match[2] ?? "")
+        .split(/\r?\n/)
+        .filter((line) => !line.includes(":"))
+        .join("")
+        .replace(/\s+/g, "");
+      const der = decodeBase64(body);
+      if (der.length > 0) anchors.set(Buffer.from(der).toString("base64"), der);
+    }
+  }
+  const sorted = [...anchors.values()].sort((a, b) => Buffer.compare(a, b));
+  let pem = "";
+  for (const der of sorted) {
+    const base64 = Buffer.from(der).toString("base64");
+    pem += "-----BEGIN CERTIFICATE-----\n";
+    for (let i = 0; i < base64.length; i += 64) pem += `${base64.slice(i, i + 64)}\n`;
+    pem += "-----END CERTIFICATE-----\n";
+  }
+  return encodeUtf8(pem);
+}
+
+// -----------------------------------------------------------------------------------------------
+// Data helpers
+
+/** `record[key]` for own keys only (a key such as `constructor` must not reach the prototype). */
+function own(record: Record<string, string> | undefined, key: string): string | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+function sortedEntries(record: Record<string, string> | undefined): [string, string][] {
+  return Object.entries(record ?? {}).sort(([a], [b]) => compareStrings(a, b));
+}
+
+/** A Secret's values as bytes: base64 `data`, overlaid by `stringData` when a source provides it. */
+function secretData(secret: Secret): Map<string, Uint8Array> {
+  const data = new Map<string, Uint8Array>();
+  for (const [key, value] of sortedEntries(secret.data)) data.set(key, decodeBase64(value));
+  for (const [key, value] of sortedEntries(secret.stringData)) data.set(key, encodeUtf8(value));
+  return data;
+}
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+function encodeUtf8(text: string): Uint8Array {
+  return utf8Encoder.encode(text);
+}
+
+function decodeUtf8(bytes: Uint8Array): string {
+  return utf8Decoder.decode(bytes);
+}
+
+function decodeBase64(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, "base64"));
+}
+
+/** Byte-wise (code unit) order, like Go's `sort.Strings` for ASCII keys. */
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

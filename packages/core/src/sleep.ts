@@ -1,0 +1,42 @@
+/**
+ * Sleeps for controller loops: they end early (never throw) when the loop's signal aborts, and
+ * a `Waker` lets another part of the controller cut the current sleep short ("work arrived").
+ */
+
+/** Resolves after `ms`, or at once when `signal` aborts. Never rejects. */
+export async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  await new Waker().sleep(ms, signal);
+}
+
+export class Waker {
+  #wake: (() => void) | undefined;
+
+  /** Resolves after `ms`, when `wake()` is called, or when `signal` aborts. */
+  async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        if (this.#wake === done) this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Ends the current sleep, if any. */
+  wake(): void {
+    this.#wake?.();
+  }
+}
+
+/**
+ * `signal.aborted`, read through a call: TypeScript narrows the property after a loop condition
+ * and would treat a re-check after an `await` as always false.
+ */
+export function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
