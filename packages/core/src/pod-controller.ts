@@ -39,7 +39,7 @@ import {
 import { unsupportedFieldsMessage, validatePodAgainstCapabilities } from "./validate.js";
 import { WorkQueue } from "./work-queue.js";
 import { ItemExponentialRateLimiter } from "./backoff.js";
-import { isAborted, sleepUnlessAborted, Waker } from "./sleep.js";
+import { isAborted, sleepUnlessAborted, untilAborted, Waker } from "./sleep.js";
 
 const tracer = trace.getTracer("@virtual-node/core");
 
@@ -137,7 +137,7 @@ export class PodController {
     }
     const processing = this.queue.process(async (key, sig) => this.sync(key, sig));
     const loops = [this.pollLoop(signal), this.reconcileLoop(signal)];
-    await sleepUnlessAborted(Number.MAX_SAFE_INTEGER, signal);
+    await untilAborted(signal);
     this.unsubscribe?.();
     await this.queue.shutDown();
     await Promise.allSettled([processing, ...loops]);

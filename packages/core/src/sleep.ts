@@ -40,3 +40,17 @@ export class Waker {
 export function isAborted(signal: AbortSignal): boolean {
   return signal.aborted;
 }
+
+/** Resolves when `signal` aborts. */
+export async function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  await new Promise<void>((resolve) => {
+    signal.addEventListener(
+      "abort",
+      () => {
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

@@ -340,8 +340,8 @@ async function buildCache(
   );
   progress.line(
     spec.kind === "kubernetes"
-      ? "a cold Kubernetes build takes a long time (tens of minutes on 2 cores); later runs reuse the cache"
-      : "a cold etcd build takes a few minutes; later runs reuse the cache",
+      ? "a cold Kubernetes build takes about 10 minutes on 2 cores (plus module downloads); later runs reuse the cache"
+      : "a cold etcd build takes about a minute; later runs reuse the cache",
   );
   await rm(paths.stampFile, { force: true });
   await rm(paths.binDir, { recursive: true, force: true });

@@ -206,7 +206,9 @@ export interface CertificateRequestAndKey {
  * Creates a PKCS#10 certificate signing request for a fresh ECDSA P-256 key — e.g. the body of a Kubernetes
  * CertificateSigningRequest for the `kubernetes.io/kubelet-serving` signer (base64 of `csrPem`).
  */
-export async function createCertificateRequest(options: CertificateRequestOptions): Promise<CertificateRequestAndKey> {
+export async function createCertificateRequest(
+  options: CertificateRequestOptions,
+): Promise<CertificateRequestAndKey> {
   const c = crypto();
   const keys = await generateKeyPair();
   const names = generalNames(options.dnsNames ?? [], options.ipAddresses ?? []);

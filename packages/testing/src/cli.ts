@@ -5,8 +5,8 @@ import { parseArgs } from "node:util";
 
 import { DEFAULT_REQUIRED_BINARIES, defaultCacheRoot, resolveBinaries } from "./binaries.js";
 import { startControlPlane, type OptionalComponent } from "./control-plane.js";
-import { TestingError } from "./errors.js";
-import { formatDuration, stderrProgress } from "./progress.js";
+import { ErrorCode, TestingError, isTestingError } from "./errors.js";
+import { formatDuration, formatKiB, stderrProgress } from "./progress.js";
 import { ETCD_VERSION, KUBERNETES_VERSION } from "./versions.js";
 
 const USAGE = `Usage: virtual-node-testing <command> [options]
@@ -52,12 +52,12 @@ async function build(): Promise<void> {
     const rss = built.stamp.build.peakRssKiB;
     print(
       `  built ${built.spec.kind} ${built.spec.version} in ${formatDuration(built.stamp.build.totalSeconds * 1000)}` +
-        (rss === null ? "" : `, peak RSS ${(rss / 1024 / 1024).toFixed(2)} GiB`),
+        (rss === null ? "" : `, peak RSS ${formatKiB(rss)}`),
     );
   }
 }
 
-async function start(args: readonly string[]): Promise<void> {
+async function start(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
     options: {
@@ -91,21 +91,30 @@ async function start(args: readonly string[]): Promise<void> {
   const keepAlive = setInterval(() => undefined, 1 << 30);
 
   try {
-    const cp = await startControlPlane({
-      components,
-      apiServerRequestLimits: !values["no-request-limits"],
-      keepTempDir: values.keep,
-      progress: stderrProgress(),
-      resolve: { progress: stderrProgress() },
-      signal: abort.signal,
-      ...(values["node-monitor-grace-period"] === undefined
-        ? {}
-        : { nodeMonitorGracePeriod: values["node-monitor-grace-period"] }),
-      ...(values["node-monitor-period"] === undefined
-        ? {}
-        : { nodeMonitorPeriod: values["node-monitor-period"] }),
-      ...(values.verbosity === undefined ? {} : { verbosity: Number(values.verbosity) }),
-    });
+    let cp;
+    try {
+      cp = await startControlPlane({
+        components,
+        apiServerRequestLimits: !values["no-request-limits"],
+        keepTempDir: values.keep,
+        progress: stderrProgress(),
+        resolve: { progress: stderrProgress() },
+        signal: abort.signal,
+        ...(values["node-monitor-grace-period"] === undefined
+          ? {}
+          : { nodeMonitorGracePeriod: values["node-monitor-grace-period"] }),
+        ...(values["node-monitor-period"] === undefined
+          ? {}
+          : { nodeMonitorPeriod: values["node-monitor-period"] }),
+        ...(values.verbosity === undefined ? {} : { verbosity: Number(values.verbosity) }),
+      });
+    } catch (error) {
+      if (isTestingError(error, ErrorCode.Aborted)) {
+        process.stderr.write("start-up interrupted; everything started so far was stopped\n");
+        return 130;
+      }
+      throw error;
+    }
     let kubeconfig = cp.kubeconfigPath;
     if (values.kubeconfig !== undefined) {
       kubeconfig = resolve(values.kubeconfig);
@@ -131,6 +140,7 @@ async function start(args: readonly string[]): Promise<void> {
     process.stderr.write("stopping control plane…\n");
     await cp.stop();
     process.stderr.write(values.keep ? `stopped; files kept in ${cp.tempDir}\n` : "stopped\n");
+    return 0;
   } finally {
     clearInterval(keepAlive);
     process.off("SIGINT", onSignal);
@@ -145,8 +155,7 @@ async function main(argv: readonly string[]): Promise<number> {
       await build();
       return 0;
     case "start":
-      await start(rest);
-      return 0;
+      return start(rest);
     case undefined:
     case "-h":
     case "--help":

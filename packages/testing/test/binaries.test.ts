@@ -12,6 +12,7 @@ import {
   inspectCache,
   resolveBinaries,
   resolveFromEnvironment,
+  type CacheDecision,
   type CacheStamp,
   type ObservedBinary,
 } from "../src/binaries.js";
@@ -29,6 +30,11 @@ function envWithoutGo(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { PATH: "/nonexistent-bin", HOME: "/nonexistent-home", ...extra };
 }
 
+/** The rebuild reason of a decision ("" when the cache would be used). */
+function reasonOf(decision: CacheDecision): string {
+  return decision.action === "rebuild" ? decision.reason : "";
+}
+
 async function rejection(promise: Promise<unknown>): Promise<TestingError> {
   try {
     await promise;
@@ -44,7 +50,11 @@ describe("resolveFromEnvironment", () => {
     const assets = await tempDir();
     await writeFakeAssets(assets, ["etcd", "kube-apiserver", "kubectl"], VERSIONS);
     const found = resolveFromEnvironment({ KUBEBUILDER_ASSETS: assets });
-    expect(found.etcd).toEqual({ path: join(assets, "etcd"), source: "kubebuilder-assets", variable: "KUBEBUILDER_ASSETS" });
+    expect(found.etcd).toEqual({
+      path: join(assets, "etcd"),
+      source: "kubebuilder-assets",
+      variable: "KUBEBUILDER_ASSETS",
+    });
     expect(found["kube-apiserver"]?.source).toBe("kubebuilder-assets");
     expect(found.kubectl?.source).toBe("kubebuilder-assets");
     expect(found["kube-controller-manager"]).toBeUndefined();
@@ -65,7 +75,11 @@ describe("resolveFromEnvironment", () => {
       TEST_ASSET_KUBE_APISERVER: taApiserver,
     });
     expect(found.etcd).toEqual({ path: vn, source: "env", variable: "VIRTUAL_NODE_ETCD" });
-    expect(found["kube-apiserver"]).toEqual({ path: taApiserver, source: "env", variable: "TEST_ASSET_KUBE_APISERVER" });
+    expect(found["kube-apiserver"]).toEqual({
+      path: taApiserver,
+      source: "env",
+      variable: "TEST_ASSET_KUBE_APISERVER",
+    });
     expect(found["kube-scheduler"]?.source).toBe("kubebuilder-assets");
 
     const withoutVn = resolveFromEnvironment({ KUBEBUILDER_ASSETS: assets, TEST_ASSET_ETCD: ta });
@@ -181,7 +195,8 @@ describe("cache validation", () => {
     build: { totalSeconds: 1, peakRssKiB: null, steps: {} },
   });
   const allGood = Object.fromEntries(KUBERNETES_CACHE.binaries.map((n) => [n, good(n, KUBERNETES_VERSION)]));
-  const decide = (stamp: string | undefined, observed = allGood) => decideCacheAction(KUBERNETES_CACHE, stamp, observed);
+  const decide = (stamp: string | undefined, observed = allGood) =>
+    decideCacheAction(KUBERNETES_CACHE, stamp, observed);
 
   it("uses a cache whose stamp, hashes and versions all match", () => {
     expect(decide(JSON.stringify(stampFor()))).toEqual({ action: "use" });
@@ -191,7 +206,12 @@ describe("cache validation", () => {
     ["a missing stamp", undefined, allGood, /no stamp/],
     ["a stamp that is not JSON", "{not json", allGood, /not valid JSON/],
     ["a stamp with the wrong shape", JSON.stringify({ hello: 1 }), allGood, /unexpected shape/],
-    ["a stamp for another version", JSON.stringify(stampFor("v1.36.0")), allGood, /expected kubernetes v1\.37\.2/],
+    [
+      "a stamp for another version",
+      JSON.stringify(stampFor("v1.36.0")),
+      allGood,
+      /expected kubernetes v1\.37\.2/,
+    ],
     [
       "a missing binary",
       JSON.stringify(stampFor()),
@@ -229,7 +249,7 @@ describe("cache validation", () => {
 
     await writeFile(paths.binary("kube-scheduler"), "#!/bin/sh\necho corrupted\n");
     const corrupted = await inspectCache(cacheRoot, KUBERNETES_CACHE);
-    expect(corrupted.decision).toMatchObject({ action: "rebuild", reason: expect.stringMatching(/kube-scheduler/) });
+    expect(reasonOf(corrupted.decision)).toMatch(/kube-scheduler/);
 
     await writeFakeCache(cacheRoot, KUBERNETES_CACHE);
     await writeFile(paths.stampFile, (await readFile(paths.stampFile, "utf8")).slice(0, 20));
@@ -239,10 +259,7 @@ describe("cache validation", () => {
   it("rejects binaries that report the wrong version even with a matching stamp", async () => {
     const cacheRoot = await tempDir();
     await writeFakeCache(cacheRoot, ETCD_CACHE, { binaryVersion: "v3.5.0" });
-    expect((await inspectCache(cacheRoot, ETCD_CACHE)).decision).toMatchObject({
-      action: "rebuild",
-      reason: expect.stringMatching(/etcd Version: 3\.5\.0/),
-    });
+    expect(reasonOf((await inspectCache(cacheRoot, ETCD_CACHE)).decision)).toMatch(/etcd Version: 3\.5\.0/);
   });
 
   it("an invalid cache without go is an error naming the reason", async () => {

@@ -64,7 +64,10 @@ describe("control-plane start-up failures", () => {
   it("retries a component on a new port when its port was taken", async () => {
     const dir = await tempDir();
     const etcd = await fakeEtcd(dir, true);
-    const apiserver = await writeScript(join(dir, "kube-apiserver"), 'echo "fake apiserver: boom" >&2; exit 3');
+    const apiserver = await writeScript(
+      join(dir, "kube-apiserver"),
+      'echo "fake apiserver: boom" >&2; exit 3',
+    );
     const base = join(dir, "base");
     const error = await rejection(
       startControlPlane({
@@ -110,7 +113,12 @@ describe("control-plane start-up failures", () => {
       abort.abort();
     }, 1000);
     const error = await rejection(
-      startControlPlane({ binaries: { etcd, kubeApiserver: apiserver }, components: [], baseDir: dir, signal: abort.signal }),
+      startControlPlane({
+        binaries: { etcd, kubeApiserver: apiserver },
+        components: [],
+        baseDir: dir,
+        signal: abort.signal,
+      }),
     );
     expect(error.code).toBe(ErrorCode.Aborted);
   });

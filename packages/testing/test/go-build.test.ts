@@ -3,7 +3,13 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { ETCD_CACHE, KUBERNETES_CACHE, cachePaths, ensureCachedBinaries, type CacheStamp } from "../src/binaries.js";
+import {
+  ETCD_CACHE,
+  KUBERNETES_CACHE,
+  cachePaths,
+  ensureCachedBinaries,
+  type CacheStamp,
+} from "../src/binaries.js";
 import { ErrorCode, TestingError } from "../src/errors.js";
 import {
   BUILD_LOG_TAIL_LINES,
@@ -78,7 +84,9 @@ describe("versions and go.mod generation", () => {
     expect(goMod).toContain("module virtualnode.local/k8s-build\n");
     expect(goMod).toContain("go 1.26.0\n");
     expect(goMod).toContain("require k8s.io/kubernetes v1.37.2\n");
-    expect(goMod).toContain("replace (\n\tk8s.io/api => k8s.io/api v0.37.2\n\tk8s.io/client-go => k8s.io/client-go v0.37.2\n)\n");
+    expect(goMod).toContain(
+      "replace (\n\tk8s.io/api => k8s.io/api v0.37.2\n\tk8s.io/client-go => k8s.io/client-go v0.37.2\n)\n",
+    );
   });
 
   it("parses /usr/bin/time -v output and compares versions", () => {
@@ -163,7 +171,8 @@ describe("building the cache (with a fake go)", () => {
       FAKE_GO_LOG: goLog,
       FAKE_K8S_GOMOD: goModPath,
     };
-    const invocations = async () => (await readFile(goLog, "utf8").catch(() => "")).trim().split("\n").filter(Boolean);
+    const invocations = async () =>
+      (await readFile(goLog, "utf8").catch(() => "")).trim().split("\n").filter(Boolean);
     return { cacheRoot: join(dir, "cache"), env, invocations };
   }
 
@@ -183,7 +192,9 @@ describe("building the cache (with a fake go)", () => {
       "k8s.io/kubernetes/cmd/kube-scheduler",
       "k8s.io/kubernetes/cmd/kubectl",
     ]);
-    expect(calls[3]).toContain(`-trimpath -ldflags ${EXPECTED_LDFLAGS} -o ${paths.binDir}/.kube-apiserver.tmp-`);
+    expect(calls[3]).toContain(
+      `-trimpath -ldflags ${EXPECTED_LDFLAGS} -o ${paths.binDir}/.kube-apiserver.tmp-`,
+    );
 
     const goMod = await readFile(join(paths.srcDir, "go.mod"), "utf8");
     expect(goMod).toContain("\tk8s.io/kubectl => k8s.io/kubectl v0.37.2\n");
@@ -205,7 +216,11 @@ describe("building the cache (with a fake go)", () => {
     expect(progress.lines.some((l) => l.startsWith("built kubernetes v1.37.2"))).toBe(true);
 
     const before = (await invocations()).length;
-    const second = await ensureCachedBinaries(KUBERNETES_CACHE, { cacheRoot, env, progress: silentProgress() });
+    const second = await ensureCachedBinaries(KUBERNETES_CACHE, {
+      cacheRoot,
+      env,
+      progress: silentProgress(),
+    });
     expect(second.built).toBe(false);
     expect((await invocations()).length).toBe(before);
   });
@@ -235,8 +250,8 @@ describe("building the cache (with a fake go)", () => {
     const release = await acquireLock(paths.lockFile, { timeoutMs: 1000 });
     await release();
     // and the next attempt builds successfully
-    expect((await ensureCachedBinaries(KUBERNETES_CACHE, { cacheRoot, env, progress: silentProgress() })).built).toBe(
-      true,
-    );
+    expect(
+      (await ensureCachedBinaries(KUBERNETES_CACHE, { cacheRoot, env, progress: silentProgress() })).built,
+    ).toBe(true);
   });
 });

@@ -12,7 +12,13 @@ import type { ControlPlaneHandle } from "../src/control-plane.js";
 import type { ClientIdentity } from "../src/identity.js";
 import { model } from "../src/kube-objects.js";
 import { useControlPlane } from "../src/shared-control-plane.js";
-import { NODE_LEASE_NAMESPACE, VIRTUAL_NODE_TAINT, failureStatus, nodeLease, readyNode } from "./helpers/kube.js";
+import {
+  NODE_LEASE_NAMESPACE,
+  VIRTUAL_NODE_TAINT,
+  failureStatus,
+  nodeLease,
+  readyNode,
+} from "./helpers/kube.js";
 import { eventually, randomSuffix } from "./helpers/temp.js";
 
 const suffix = randomSuffix();
@@ -26,7 +32,9 @@ function podUsingSecret(name: string, node: string, secret: string): V1Pod {
     spec: {
       nodeName: node,
       tolerations: [{ ...VIRTUAL_NODE_TAINT, operator: "Equal" }],
-      containers: [{ name: "app", image: "registry.invalid/app:1", volumeMounts: [{ name: "s", mountPath: "/s" }] }],
+      containers: [
+        { name: "app", image: "registry.invalid/app:1", volumeMounts: [{ name: "s", mountPath: "/s" }] },
+      ],
       volumes: [{ name: "s", secret: { secretName: secret } }],
     },
   });
@@ -59,7 +67,10 @@ describe("a node identity is limited by the Node authorizer and NodeRestriction"
       admin.readNamespacedServiceAccount({ name: "default", namespace }),
     );
     await admin.createNamespacedPod({ namespace, body: podUsingSecret("bound-here", nodeName, "mine") });
-    await admin.createNamespacedPod({ namespace, body: podUsingSecret("bound-elsewhere", otherNode, "not-mine") });
+    await admin.createNamespacedPod({
+      namespace,
+      body: podUsingSecret("bound-elsewhere", otherNode, "not-mine"),
+    });
   });
 
   afterAll(async () => {
@@ -85,16 +96,29 @@ describe("a node identity is limited by the Node authorizer and NodeRestriction"
     if (ready !== undefined) ready.message = `heartbeat ${Date.now()}`;
     const updated = await asNode.replaceNodeStatus({ name: nodeName, body: own });
     expect(updated.metadata?.resourceVersion).not.toBe(own.metadata?.resourceVersion);
-    updated.metadata = { ...updated.metadata, labels: { ...updated.metadata?.labels, "virtual-node.test/touched": "yes" } };
+    updated.metadata = {
+      ...updated.metadata,
+      labels: { ...updated.metadata?.labels, "virtual-node.test/touched": "yes" },
+    };
     const relabelled = await asNode.replaceNode({ name: nodeName, body: updated });
     expect(relabelled.metadata?.labels?.["virtual-node.test/touched"]).toBe("yes");
   });
 
   it("creates, reads and renews its own Lease", async () => {
-    await asNodeCoordination.createNamespacedLease({ namespace: NODE_LEASE_NAMESPACE, body: nodeLease(nodeName) });
-    const lease = await asNodeCoordination.readNamespacedLease({ name: nodeName, namespace: NODE_LEASE_NAMESPACE });
+    await asNodeCoordination.createNamespacedLease({
+      namespace: NODE_LEASE_NAMESPACE,
+      body: nodeLease(nodeName),
+    });
+    const lease = await asNodeCoordination.readNamespacedLease({
+      name: nodeName,
+      namespace: NODE_LEASE_NAMESPACE,
+    });
     if (lease.spec !== undefined) lease.spec.renewTime = new V1MicroTime();
-    await asNodeCoordination.replaceNamespacedLease({ name: nodeName, namespace: NODE_LEASE_NAMESPACE, body: lease });
+    await asNodeCoordination.replaceNamespacedLease({
+      name: nodeName,
+      namespace: NODE_LEASE_NAMESPACE,
+      body: lease,
+    });
   });
 
   it("cannot read or modify another node, nor create its Lease", async () => {
@@ -106,7 +130,10 @@ describe("a node identity is limited by the Node authorizer and NodeRestriction"
     expect(await failureStatus(asNode.replaceNodeStatus({ name: otherNode, body: other }))).toBe(403);
     expect(
       await failureStatus(
-        asNodeCoordination.createNamespacedLease({ namespace: NODE_LEASE_NAMESPACE, body: nodeLease(otherNode) }),
+        asNodeCoordination.createNamespacedLease({
+          namespace: NODE_LEASE_NAMESPACE,
+          body: nodeLease(otherNode),
+        }),
       ),
     ).toBe(403);
   });

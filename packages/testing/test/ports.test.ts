@@ -40,9 +40,9 @@ describe("ports", () => {
 
   it("recognises bind failures in component logs", () => {
     expect(isAddressInUse("listen tcp 127.0.0.1:6443: bind: address already in use")).toBe(true);
-    expect(isAddressInUse('{"level":"fatal","msg":"listen tcp 127.0.0.1:2379: bind: address already in use"}')).toBe(
-      true,
-    );
+    expect(
+      isAddressInUse('{"level":"fatal","msg":"listen tcp 127.0.0.1:2379: bind: address already in use"}'),
+    ).toBe(true);
     expect(isAddressInUse("serving securely on 127.0.0.1:6443")).toBe(false);
   });
 });

@@ -19,11 +19,21 @@ interface Report {
   strategy: string;
 }
 
+async function reportOf(args: readonly string[]) {
+  const { child, report } = await spawnNodeReportingJson(args);
+  return { child, report: report as Report };
+}
+
 describe("spawnComponent", () => {
   it("captures output in the log file and stops with SIGTERM", async () => {
     const dir = await tempDir();
     const script = await writeScript(join(dir, "svc"), 'echo "hello from $1"; exec sleep 300');
-    const proc = spawnComponent({ name: "svc", command: script, args: ["svc"], logFile: join(dir, "svc.log") });
+    const proc = spawnComponent({
+      name: "svc",
+      command: script,
+      args: ["svc"],
+      logFile: join(dir, "svc.log"),
+    });
     expect(proc.pid).toBeGreaterThan(0);
     await sleep(200);
     expect(await readFile(join(dir, "svc.log"), "utf8")).toContain("hello from svc");
@@ -35,7 +45,10 @@ describe("spawnComponent", () => {
 
   it("escalates to SIGKILL when SIGTERM is ignored", async () => {
     const dir = await tempDir();
-    const script = await writeScript(join(dir, "stubborn"), "trap '' TERM; echo ready; while :; do sleep 0.1; done");
+    const script = await writeScript(
+      join(dir, "stubborn"),
+      "trap '' TERM; echo ready; while :; do sleep 0.1; done",
+    );
     const proc = spawnComponent({ name: "stubborn", command: script, args: [], logFile: join(dir, "log") });
     await sleep(200);
     const exit = await proc.stop({ timeoutMs: 300 });
@@ -44,7 +57,12 @@ describe("spawnComponent", () => {
 
   it("reports a binary that cannot be started", async () => {
     const dir = await tempDir();
-    const proc = spawnComponent({ name: "ghost", command: join(dir, "missing"), args: [], logFile: join(dir, "log") });
+    const proc = spawnComponent({
+      name: "ghost",
+      command: join(dir, "missing"),
+      args: [],
+      logFile: join(dir, "log"),
+    });
     const exit = await proc.exited;
     // With setpriv the exec failure is reported by setpriv's exit code; without it, as a spawn error.
     expect(exit.code !== 0 || exit.error !== undefined).toBe(true);
@@ -53,7 +71,10 @@ describe("spawnComponent", () => {
 
   it("returns the last lines of the log", async () => {
     const dir = await tempDir();
-    const script = await writeScript(join(dir, "chatty"), 'i=1; while [ $i -le 50 ]; do echo "line $i"; i=$((i+1)); done');
+    const script = await writeScript(
+      join(dir, "chatty"),
+      'i=1; while [ $i -le 50 ]; do echo "line $i"; i=$((i+1)); done',
+    );
     const proc = spawnComponent({ name: "chatty", command: script, args: [], logFile: join(dir, "log") });
     await proc.exited;
     expect((await proc.logTail(3)).split("\n")).toEqual(["line 48", "line 49", "line 50"]);
@@ -65,7 +86,7 @@ describe("no component outlives its parent process", () => {
 
   it.each(strategies)("kills the component when the parent is SIGKILLed (%s)", async (strategy) => {
     const dir = await tempDir();
-    const { child, report } = await spawnNodeReportingJson<Report>(
+    const { child, report } = await reportOf(
       tsChildArgs(SPAWN_AND_WAIT, [strategy, join(dir, "victim.log"), "sleep", "300"]),
     );
     expect(report.strategy).toBe(strategy);
@@ -82,7 +103,7 @@ describe("no component outlives its parent process", () => {
     const { binaries } = await useControlPlane(inject("controlPlane"));
     const dir = await tempDir();
     const [client = 0, peer = 0] = await allocatePorts(2);
-    const { child, report } = await spawnNodeReportingJson<Report>(
+    const { child, report } = await reportOf(
       tsChildArgs(SPAWN_AND_WAIT, [
         "auto",
         join(dir, "etcd.log"),

@@ -87,17 +87,27 @@ describe("the real control plane schedules onto a node it only knows from the AP
     expect(created.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
     expect(created.status?.allocatable).toEqual({ cpu: "8", memory: "32Gi", pods: "110" });
     await coordination.createNamespacedLease({ namespace: NODE_LEASE_NAMESPACE, body: nodeLease(nodeName) });
-    cleanups.push(() => coordination.deleteNamespacedLease({ name: nodeName, namespace: NODE_LEASE_NAMESPACE }));
+    cleanups.push(() =>
+      coordination.deleteNamespacedLease({ name: nodeName, namespace: NODE_LEASE_NAMESPACE }),
+    );
 
     let renewing = true;
+    const isRenewing = (): boolean => renewing; // read through a call: the flag flips while awaiting
     let renewals = 0;
     const renewer = (async () => {
-      while (renewing) {
+      while (isRenewing()) {
         await sleep(2000);
-        if (!renewing) break;
-        const lease = await coordination.readNamespacedLease({ name: nodeName, namespace: NODE_LEASE_NAMESPACE });
+        if (!isRenewing()) break;
+        const lease = await coordination.readNamespacedLease({
+          name: nodeName,
+          namespace: NODE_LEASE_NAMESPACE,
+        });
         if (lease.spec !== undefined) lease.spec.renewTime = new V1MicroTime();
-        await coordination.replaceNamespacedLease({ name: nodeName, namespace: NODE_LEASE_NAMESPACE, body: lease });
+        await coordination.replaceNamespacedLease({
+          name: nodeName,
+          namespace: NODE_LEASE_NAMESPACE,
+          body: lease,
+        });
         renewals++;
       }
     })();
@@ -109,7 +119,9 @@ describe("the real control plane schedules onto a node it only knows from the AP
     // 4. The scheduler binds all 3 pods to it.
     const bound = await eventually("3 pods bound to the node", async () => {
       const pods = await core.listNamespacedPod({ namespace, labelSelector: "app=proof" });
-      return pods.items.length === 3 && pods.items.every((p) => p.spec?.nodeName === nodeName) ? pods.items : undefined;
+      return pods.items.length === 3 && pods.items.every((p) => p.spec?.nodeName === nodeName)
+        ? pods.items
+        : undefined;
     });
     expect(bound.map((p) => p.spec?.nodeName)).toEqual([nodeName, nodeName, nodeName]);
 
@@ -128,17 +140,21 @@ describe("the real control plane schedules onto a node it only knows from the AP
       async () => {
         const current = await core.readNode({ name: nodeName });
         const ready = current.status?.conditions?.find((c) => c.type === "Ready");
-        const tainted = current.spec?.taints?.some((t) => t.key === "node.kubernetes.io/unreachable") === true;
+        const tainted =
+          current.spec?.taints?.some((t) => t.key === "node.kubernetes.io/unreachable") === true;
         return ready?.status === "Unknown" && tainted ? current : undefined;
       },
       { timeoutMs: 90_000, intervalMs: 1000 },
     );
     const ready = lost.status?.conditions?.find((c) => c.type === "Ready");
     expect(ready?.reason).toBe("NodeStatusUnknown");
-    expect(lost.spec?.taints?.map((t) => `${t.key}:${t.effect}`)).toEqual(
-      expect.arrayContaining(["node.kubernetes.io/unreachable:NoSchedule", "node.kubernetes.io/unreachable:NoExecute"]),
-    );
     // Not much later than the 20 s grace period (plus the 2 s monitor period and polling).
     expect(Date.now() - stoppedAt).toBeLessThan(60_000);
+    expect(lost.spec?.taints?.map((t) => `${t.key}:${t.effect}`)).toContain(
+      "node.kubernetes.io/unreachable:NoSchedule",
+    );
+    // The NoExecute variant (which evicts pods) is not asserted: when every node of the cluster is NotReady —
+    // as here when this test runs alone — the node lifecycle controller enters "full disruption" mode and
+    // deliberately stops NoExecute tainting.
   });
 });

@@ -14,6 +14,7 @@ import type {
   ResolvedFile,
   ResolvedPod,
   ResolvedVolume,
+  ValueSource,
 } from "../pod-config.js";
 import { podRefOf } from "../provider.js";
 import { expandVarsTracked } from "./expand.js";
@@ -27,6 +28,7 @@ import type {
 } from "./source.js";
 import type {
   DownwardAPIVolumeFile,
+  EnvFromSource,
   KeyToPath,
   ObjectFieldSelector,
   ResourceFieldSelector,
@@ -207,42 +209,26 @@ class Resolver {
     };
 
     for (const [i, envFrom] of (container.envFrom ?? []).entries()) {
+      const envFromField = `${field}.envFrom[${i}]`;
+      const from = await this.envFromValues(envFrom, envFromField);
+      if (!from) continue;
       const prefix = envFrom.prefix ?? "";
-      if (envFrom.configMapRef) {
-        const ref = envFrom.configMapRef;
-        const configMap = await this.requireConfigMap(
-          ref.name ?? "",
-          ref.optional,
-          `${field}.envFrom[${i}].configMapRef`,
+      const invalid: string[] = [];
+      for (const [key, value] of from.values) {
+        const name = prefix + key;
+        if (!this.isEnvVarName(name)) {
+          invalid.push(name);
+          continue;
+        }
+        const source: ValueSource = { kind: from.kind, name: from.name, key };
+        define({ name, value, secret: from.kind === "secret", source });
+      }
+      if (invalid.length > 0) {
+        this.warn(
+          ConfigReasons.InvalidEnvironmentVariableNames,
+          `Keys [${invalid.sort(compareStrings).join(", ")}] from the EnvFrom ${from.kind} ${this.namespace}/${from.name} were skipped since they are considered invalid environment variable names.`,
+          envFromField,
         );
-        if (!configMap) continue;
-        const name = ref.name ?? "";
-        this.defineAll(
-          Object.entries(configMap.data ?? {}),
-          prefix,
-          "configMap",
-          name,
-          `${field}.envFrom[${i}]`,
-          (key, value) => {
-            define({ name: prefix + key, value, secret: false, source: { kind: "configMap", name, key } });
-          },
-        );
-      } else if (envFrom.secretRef) {
-        const ref = envFrom.secretRef;
-        const secret = await this.requireSecret(
-          ref.name ?? "",
-          ref.optional,
-          `${field}.envFrom[${i}].secretRef`,
-        );
-        if (!secret) continue;
-        const name = ref.name ?? "";
-        const entries = [...secretData(secret)].map(([key, bytes]): [string, string] => [
-          key,
-          decodeUtf8(bytes),
-        ]);
-        this.defineAll(entries, prefix, "secret", name, `${field}.envFrom[${i}]`, (key, value) => {
-          define({ name: prefix + key, value, secret: true, source: { kind: "secret", name, key } });
-        });
       }
     }
 
@@ -293,26 +279,26 @@ class Resolver {
     };
   }
 
-  private defineAll(
-    entries: [string, string][],
-    prefix: string,
-    kind: "configMap" | "secret",
-    name: string,
+  /** The sorted key/value pairs an `envFrom` entry brings, or `undefined` for a missing optional source. */
+  private async envFromValues(
+    envFrom: EnvFromSource,
     field: string,
-    define: (key: string, value: string) => void,
-  ): void {
-    const invalid: string[] = [];
-    for (const [key, value] of entries.sort(([a], [b]) => compareStrings(a, b))) {
-      if (this.isEnvVarName(prefix + key)) define(key, value);
-      else invalid.push(prefix + key);
+  ): Promise<{ kind: "configMap" | "secret"; name: string; values: [string, string][] } | undefined> {
+    if (envFrom.configMapRef) {
+      const { name = "", optional } = envFrom.configMapRef;
+      const configMap = await this.requireConfigMap(name, optional, `${field}.configMapRef`);
+      return configMap && { kind: "configMap", name, values: sortedEntries(configMap.data) };
     }
-    if (invalid.length > 0) {
-      this.warn(
-        ConfigReasons.InvalidEnvironmentVariableNames,
-        `Keys [${invalid.sort(compareStrings).join(", ")}] from the EnvFrom ${kind} ${this.namespace}/${name} were skipped since they are considered invalid environment variable names.`,
-        field,
+    if (envFrom.secretRef) {
+      const { name = "", optional } = envFrom.secretRef;
+      const secret = await this.requireSecret(name, optional, `${field}.secretRef`);
+      if (!secret) return undefined;
+      const values = sortedEntries(
+        Object.fromEntries([...secretData(secret)].map(([key, bytes]) => [key, decodeUtf8(bytes)])),
       );
+      return { kind: "secret", name, values };
     }
+    return undefined;
   }
 
   private isEnvVarName(name: string): boolean {
@@ -909,7 +895,7 @@ class Resolver {
     optional: boolean | undefined,
     field: string,
   ): Promise<ConfigMap | undefined> {
-    this.references.configMaps.add(name);
+    if (name !== "") this.references.configMaps.add(name);
     let pending = this.configMaps.get(name);
     if (!pending) {
       throwIfAborted(this.signal);
@@ -934,7 +920,7 @@ class Resolver {
     optional: boolean | undefined,
     field: string,
   ): Promise<Secret | undefined> {
-    this.references.secrets.add(name);
+    if (name !== "") this.references.secrets.add(name);
     let pending = this.secrets.get(name);
     if (!pending) {
       throwIfAborted(this.signal);

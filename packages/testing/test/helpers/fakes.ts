@@ -24,7 +24,10 @@ export async function writeFakeAssets(
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const name of names) {
-    await writeFakeBinary(join(dir, name), versionLine(name, name === "etcd" ? versions.etcd : versions.kubernetes));
+    await writeFakeBinary(
+      join(dir, name),
+      versionLine(name, name === "etcd" ? versions.etcd : versions.kubernetes),
+    );
   }
 }
 

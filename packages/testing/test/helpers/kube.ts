@@ -3,7 +3,11 @@ import { ApiException, V1MicroTime, type V1Lease, type V1Node } from "@kubernete
 import { model } from "../../src/kube-objects.js";
 
 /** Taint carried by the test nodes (as virtual-kubelet nodes usually do); test pods tolerate it. */
-export const VIRTUAL_NODE_TAINT = { key: "virtual-kubelet.io/provider", value: "test", effect: "NoSchedule" } as const;
+export const VIRTUAL_NODE_TAINT = {
+  key: "virtual-kubelet.io/provider",
+  value: "test",
+  effect: "NoSchedule",
+} as const;
 export const NODE_SELECTOR_LABEL = "virtual-node.test/node";
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";
 
