@@ -178,7 +178,10 @@ export class NodeController {
         this.providerError ? `Node is not ready: ${this.providerError}` : "Node is ready",
       );
     }
-    if (this.node === undefined) await this.register(signal);
+    if (this.node === undefined) {
+      await this.register(signal);
+      this.lastReported = ""; // a new Node object has no status yet
+    }
     const status = this.desiredStatus(new Date());
     const fingerprint = JSON.stringify({
       ...status,
@@ -376,9 +379,12 @@ export class NodeController {
       capacity,
       allocatable,
       conditions,
-      addresses: d.addresses ?? [
+      // InternalIP is where the API server reaches this agent's kubelet API, so ours wins;
+      // the provider may add others (ExternalIP, InternalDNS, ...).
+      addresses: [
         { type: "InternalIP", address: this.options.internalIP },
         { type: "Hostname", address: this.options.nodeName },
+        ...(d.addresses ?? []).filter((a) => a.type !== "InternalIP" && a.type !== "Hostname"),
       ],
       daemonEndpoints: { kubeletEndpoint: { Port: this.options.kubeletPort } },
       nodeInfo: {

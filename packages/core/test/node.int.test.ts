@@ -39,7 +39,7 @@ describe("node lifecycle and lease", () => {
       expect(node.status?.capacity?.cpu).toBeTruthy();
       expect(node.status?.allocatable?.memory).toBeTruthy();
       expect(readyOf(node)).toMatchObject({ status: "True", reason: "KubeletReady" });
-      expect(node.status?.addresses).toContainEqual({ type: "InternalIP", address: "127.0.0.1" });
+      expect(node.status?.addresses?.map((a) => ({ ...a }))).toContainEqual({ type: "InternalIP", address: "127.0.0.1" });
       expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10555);
       expect(node.status?.nodeInfo?.kubeletVersion).toMatch(/^v1\./);
       const lease = await api.coordination.readNamespacedLease({ name: nodeName, namespace: "kube-node-lease" });

@@ -25,7 +25,7 @@ export interface ReflectorHandlers<T> {
 }
 
 export interface ReflectorOptions<T> {
-  client: KubeClient;
+  client: Pick<KubeClient, "get" | "watch">;
   /** Collection path, e.g. `/api/v1/pods`. */
   path: string;
   fieldSelector?: string;
