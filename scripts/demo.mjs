@@ -10,7 +10,9 @@ const nodeName = "virtual-node-demo";
 const namespace = "demo";
 const once = process.argv.includes("--once");
 
-process.stderr.write("starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler)…\n");
+process.stderr.write(
+  "starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler)…\n",
+);
 const cp = await startControlPlane();
 const identity = await cp.nodeIdentity(nodeName);
 const provider = createMockProvider();
@@ -104,7 +106,8 @@ async function render() {
 
 for (;;) {
   const pods = await render();
-  if (once && pods.length >= 8 && pods.every((p) => ["Running", "Succeeded"].includes(p.status?.phase ?? ""))) break;
+  if (once && pods.length >= 8 && pods.every((p) => ["Running", "Succeeded"].includes(p.status?.phase ?? "")))
+    break;
   await new Promise((r) => setTimeout(r, 1000));
 }
 await stop();

@@ -8,7 +8,9 @@ export const config = defineProject({
     alias: {
       "@virtual-node/core": src("core"),
       "@virtual-node/provider-mock": src("provider-mock"),
-      "@virtual-node/testing/conformance": fileURLToPath(new URL("../testing/src/conformance.ts", import.meta.url)),
+      "@virtual-node/testing/conformance": fileURLToPath(
+        new URL("../testing/src/conformance.ts", import.meta.url),
+      ),
       "@virtual-node/testing": src("testing"),
     },
   },

@@ -352,7 +352,7 @@ class Recorder implements EventRecorder {
     observed: Observed,
   ): KubeEvent {
     const namespace = object.namespace ?? "";
-     
+
     return {
       metadata: { name: observed.name, namespace: namespace === "" ? "default" : namespace },
       involvedObject: {
@@ -374,7 +374,6 @@ class Recorder implements EventRecorder {
       reportingComponent: this.#component,
       reportingInstance: this.#host,
     };
-     
   }
 
   // Writes start on a microtask so recording never runs sink code on the caller's stack, and

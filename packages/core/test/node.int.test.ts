@@ -3,7 +3,7 @@
  * controller (the shared control plane runs it with a 20 s grace period).
  */
 import { createMockProvider } from "@virtual-node/provider-mock";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { ControlPlaneHandle } from "@virtual-node/testing";
 import { apis, controlPlane, startNode, uniqueName, waitFor, type Apis } from "./support.js";
 
@@ -22,7 +22,9 @@ describe("node lifecycle and lease", () => {
   it("registers the node with labels, taints, capacity, conditions, addresses and endpoints", async () => {
     const nodeName = uniqueName("vn-reg");
     const identity = await cp.nodeIdentity(nodeName);
-    const running = await startNode(identity.kubeConfig, nodeName, createMockProvider(), { kubeletPort: 10555 });
+    const running = await startNode(identity.kubeConfig, nodeName, createMockProvider(), {
+      kubeletPort: 10555,
+    });
     try {
       const node = await api.core.readNode({ name: nodeName });
       expect(node.metadata?.labels).toMatchObject({
@@ -39,13 +41,23 @@ describe("node lifecycle and lease", () => {
       expect(node.status?.capacity?.cpu).toBeTruthy();
       expect(node.status?.allocatable?.memory).toBeTruthy();
       expect(readyOf(node)).toMatchObject({ status: "True", reason: "KubeletReady" });
-      expect(node.status?.addresses?.map((a) => ({ ...a }))).toContainEqual({ type: "InternalIP", address: "127.0.0.1" });
+      expect(node.status?.addresses?.map((a) => ({ ...a }))).toContainEqual({
+        type: "InternalIP",
+        address: "127.0.0.1",
+      });
       expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10555);
       expect(node.status?.nodeInfo?.kubeletVersion).toMatch(/^v1\./);
-      const lease = await api.coordination.readNamespacedLease({ name: nodeName, namespace: "kube-node-lease" });
+      const lease = await api.coordination.readNamespacedLease({
+        name: nodeName,
+        namespace: "kube-node-lease",
+      });
       expect(lease.spec?.holderIdentity).toBe(nodeName);
       expect(lease.spec?.leaseDurationSeconds).toBe(40);
-      expect(lease.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "Node", name: nodeName, uid: node.metadata?.uid });
+      expect(lease.metadata?.ownerReferences?.[0]).toMatchObject({
+        kind: "Node",
+        name: nodeName,
+        uid: node.metadata?.uid,
+      });
     } finally {
       await running.stop();
     }
@@ -53,14 +65,25 @@ describe("node lifecycle and lease", () => {
 
   it("adopts an existing node and keeps labels, annotations and taints that others added", async () => {
     const nodeName = uniqueName("vn-adopt");
-    const first = await startNode(cp.kubeConfig, nodeName, createMockProvider(), { labels: { team: "a", old: "x" } });
+    const first = await startNode(cp.kubeConfig, nodeName, createMockProvider(), {
+      labels: { team: "a", old: "x" },
+    });
     await first.stop();
     // Someone else labels and taints the node while the agent is down.
     const node = await api.core.readNode({ name: nodeName });
-    node.metadata!.labels = { ...node.metadata?.labels, "example.com/owner": "ops" };
-    node.metadata!.annotations = { ...node.metadata?.annotations, "example.com/note": "keep" };
-    node.spec!.taints = [...(node.spec?.taints ?? []), { key: "example.com/maintenance", effect: "NoSchedule" }];
-    await api.core.replaceNode({ name: nodeName, body: node });
+    const edited = {
+      ...node,
+      metadata: {
+        ...node.metadata,
+        labels: { ...node.metadata?.labels, "example.com/owner": "ops" },
+        annotations: { ...node.metadata?.annotations, "example.com/note": "keep" },
+      },
+      spec: {
+        ...node.spec,
+        taints: [...(node.spec?.taints ?? []), { key: "example.com/maintenance", effect: "NoSchedule" }],
+      },
+    };
+    await api.core.replaceNode({ name: nodeName, body: edited });
 
     const second = await startNode(cp.kubeConfig, nodeName, createMockProvider(), { labels: { team: "b" } });
     try {
@@ -94,16 +117,25 @@ describe("node lifecycle and lease", () => {
         { timeoutMs: 30_000 },
       );
       await waitFor("lease owned by the new node", async () => {
-        const l = await api.coordination.readNamespacedLease({ name: nodeName, namespace: "kube-node-lease" });
+        const l = await api.coordination.readNamespacedLease({
+          name: nodeName,
+          namespace: "kube-node-lease",
+        });
         return l.metadata?.ownerReferences?.[0]?.uid === after.metadata?.uid;
       });
 
-      const lease = await api.coordination.readNamespacedLease({ name: nodeName, namespace: "kube-node-lease" });
+      const lease = await api.coordination.readNamespacedLease({
+        name: nodeName,
+        namespace: "kube-node-lease",
+      });
       await api.coordination.deleteNamespacedLease({ name: nodeName, namespace: "kube-node-lease" });
       const renewed = await waitFor(
         "lease recreated",
         async () => {
-          const l = await api.coordination.readNamespacedLease({ name: nodeName, namespace: "kube-node-lease" });
+          const l = await api.coordination.readNamespacedLease({
+            name: nodeName,
+            namespace: "kube-node-lease",
+          });
           return l.metadata?.uid !== lease.metadata?.uid ? l : undefined;
         },
         { timeoutMs: 20_000 },
@@ -140,10 +172,10 @@ describe("node lifecycle and lease", () => {
     const nodeName = uniqueName("vn-ping");
     const provider = createMockProvider();
     let healthy = true;
-    const originalPing = provider.ping?.bind(provider);
+    const originalPing = provider.ping.bind(provider);
     provider.ping = async (options) => {
       if (!healthy) throw new Error("backend unreachable");
-      await originalPing?.(options);
+      await originalPing(options);
     };
     const running = await startNode(cp.kubeConfig, nodeName, provider);
     try {
@@ -154,7 +186,10 @@ describe("node lifecycle and lease", () => {
       });
       expect(notReady.reason).toBe("ProviderUnhealthy");
       healthy = true;
-      await waitFor("Ready=True again", async () => readyOf(await api.core.readNode({ name: nodeName }))?.status === "True");
+      await waitFor(
+        "Ready=True again",
+        async () => readyOf(await api.core.readNode({ name: nodeName }))?.status === "True",
+      );
     } finally {
       await running.stop();
     }

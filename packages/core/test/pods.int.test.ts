@@ -85,7 +85,12 @@ describe("pods on a virtual node (real control plane, Node identity)", () => {
       expect(pod.status?.hostIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       expect(pod.status?.startTime).toBeDefined();
       const types = Object.fromEntries((pod.status?.conditions ?? []).map((c) => [c.type, c.status]));
-      expect(types).toMatchObject({ PodScheduled: "True", Initialized: "True", ContainersReady: "True", Ready: "True" });
+      expect(types).toMatchObject({
+        PodScheduled: "True",
+        Initialized: "True",
+        ContainersReady: "True",
+        Ready: "True",
+      });
       expect(pod.status?.containerStatuses?.[0]?.state?.running).toBeDefined();
       expect(pod.status?.containerStatuses?.[0]?.containerID).toBeTruthy();
     }
@@ -121,7 +126,10 @@ describe("pods on a virtual node (real control plane, Node identity)", () => {
         backoffLimit: 0,
         template: {
           metadata: {
-            annotations: { [MockAnnotations.runDuration]: "1s", [MockAnnotations.exitCode]: String(exitCode) },
+            annotations: {
+              [MockAnnotations.runDuration]: "1s",
+              [MockAnnotations.exitCode]: String(exitCode),
+            },
           },
           spec: podSpecFor(nodeName, { restartPolicy: "Never" }),
         },
@@ -131,14 +139,20 @@ describe("pods on a virtual node (real control plane, Node identity)", () => {
     await api.batch.createNamespacedJob({ namespace, body: job("bad", 3) });
     const ok = await waitFor(
       "job ok pod Succeeded",
-      async () => (await listPods(api, namespace)).find((p) => p.metadata?.labels?.["job-name"] === "ok" && p.status?.phase === "Succeeded"),
+      async () =>
+        (await listPods(api, namespace)).find(
+          (p) => p.metadata?.labels?.["job-name"] === "ok" && p.status?.phase === "Succeeded",
+        ),
       { timeoutMs: 60_000 },
     );
     expect(ok.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(0);
     expect(ok.status?.containerStatuses?.[0]?.state?.terminated?.reason).toBe("Completed");
     const bad = await waitFor(
       "job bad pod Failed",
-      async () => (await listPods(api, namespace)).find((p) => p.metadata?.labels?.["job-name"] === "bad" && p.status?.phase === "Failed"),
+      async () =>
+        (await listPods(api, namespace)).find(
+          (p) => p.metadata?.labels?.["job-name"] === "bad" && p.status?.phase === "Failed",
+        ),
       { timeoutMs: 60_000 },
     );
     expect(bad.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(3);
@@ -192,7 +206,10 @@ describe("pods on a virtual node (real control plane, Node identity)", () => {
     expect(pod.status?.reason).toBe("UnsupportedPodSpec");
     expect(pod.status?.message).toContain("spec.hostNetwork");
     const events = await waitFor("warning event", async () => {
-      const list = await api.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
+      const list = await api.core.listNamespacedEvent({
+        namespace,
+        fieldSelector: `involvedObject.name=${name}`,
+      });
       return list.items.find((e) => e.reason === "UnsupportedPodSpec");
     });
     expect(events.type).toBe("Warning");
@@ -217,7 +234,10 @@ describe("pods on a virtual node (real control plane, Node identity)", () => {
     expect(pod.status?.reason).toBe("ProviderFailed");
     expect(pod.status?.message).toMatch(/VN_PERMANENT/);
     await waitFor("ProviderFailed event", async () => {
-      const list = await api.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
+      const list = await api.core.listNamespacedEvent({
+        namespace,
+        fieldSelector: `involvedObject.name=${name}`,
+      });
       return list.items.some((e) => e.reason === "ProviderFailed" && e.type === "Warning");
     });
   });

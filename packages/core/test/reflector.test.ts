@@ -8,7 +8,10 @@ interface Obj {
 }
 const obj = (name: string, rv: string): Obj => ({ metadata: { name, namespace: "ns", resourceVersion: rv } });
 
-type WatchScript = (emit: (type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK", o: Obj) => void, signal: AbortSignal) => Promise<void>;
+type WatchScript = (
+  emit: (type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK", o: Obj) => void,
+  signal: AbortSignal,
+) => Promise<void>;
 
 /** A scripted API: each list/watch call takes the next step; records what was asked. */
 function fakeClient(lists: Obj[][], watches: WatchScript[]) {
@@ -32,7 +35,15 @@ function fakeClient(lists: Obj[][], watches: WatchScript[]) {
         calls.push({ op: "watch", resourceVersion: query.resourceVersion });
         const step = watches.shift();
         if (!step) {
-          await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+          await new Promise<void>((resolve) => {
+            signal.addEventListener(
+              "abort",
+              () => {
+                resolve();
+              },
+              { once: true },
+            );
+          });
           return;
         }
         await step(onEvent, signal);
@@ -47,10 +58,14 @@ describe("Reflector", () => {
     const deletes: string[] = [];
     const restarts: string[] = [];
     const { client, calls } = fakeClient(
-      [[obj("a", "101"), obj("b", "102")], [obj("b", "102"), obj("c", "120")]],
+      [
+        [obj("a", "101"), obj("b", "102")],
+        [obj("b", "102"), obj("c", "120")],
+      ],
       [
         async (emit) => {
           emit("MODIFIED", obj("a", "105"));
+          await Promise.resolve();
           throw new KubeApiError(410, "Expired", "too old resource version: 105 (200)");
         },
         async (emit) => {
@@ -64,7 +79,10 @@ describe("Reflector", () => {
       path: "/api/v1/pods",
       logger: noopLogger,
       onRestart: (r) => restarts.push(r),
-      handlers: { onUpsert: (o) => upserts.push(`${o.metadata.name}@${o.metadata.resourceVersion}`), onDelete: (o) => deletes.push(o.metadata.name) },
+      handlers: {
+        onUpsert: (o) => upserts.push(`${o.metadata.name}@${o.metadata.resourceVersion}`),
+        onDelete: (o) => deletes.push(o.metadata.name),
+      },
     });
     const abort = new AbortController();
     const run = reflector.run(abort.signal);
@@ -89,7 +107,11 @@ describe("Reflector", () => {
       [[], []],
       [
         async (emit) => {
-          (emit as (t: string, o: unknown) => void)("ERROR", { code: 410, reason: "Expired", message: "too old" });
+          (emit as (t: string, o: unknown) => void)("ERROR", {
+            code: 410,
+            reason: "Expired",
+            message: "too old",
+          });
           return Promise.resolve();
         },
       ],
@@ -115,9 +137,15 @@ describe("Reflector", () => {
       [[obj("a", "1")]],
       [
         async (_emit, signal) =>
-          new Promise<void>((_resolve, reject) =>
-            signal.addEventListener("abort", () => reject(new Error("aborted by watchdog")), { once: true }),
-          ),
+          new Promise<void>((_resolve, reject) => {
+            signal.addEventListener(
+              "abort",
+              () => {
+                reject(new Error("aborted by watchdog"));
+              },
+              { once: true },
+            );
+          }),
       ],
     );
     const reflector = new Reflector<Obj>({
@@ -131,7 +159,9 @@ describe("Reflector", () => {
     });
     const abort = new AbortController();
     const run = reflector.run(abort.signal);
-    await expect.poll(() => calls.filter((c) => c.op === "watch").length, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(() => calls.filter((c) => c.op === "watch").length, { timeout: 5_000 })
+      .toBeGreaterThanOrEqual(2);
     abort.abort();
     await run;
     expect(restarts[0]).toBe("error");

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { MockCloud, createMockProvider, startMockCloudServer } from "@virtual-node/provider-mock";
 import type { Pod, Provider } from "@virtual-node/core";
 import type { ControlPlaneHandle } from "@virtual-node/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   apis,
   controlPlane,
@@ -23,23 +23,41 @@ import {
   type Apis,
 } from "./support.js";
 
-async function deploy(api: Apis, namespace: string, name: string, nodeName: string, replicas: number): Promise<void> {
+async function deploy(
+  api: Apis,
+  namespace: string,
+  name: string,
+  nodeName: string,
+  replicas: number,
+): Promise<void> {
   const labels = { app: name };
   await api.apps.createNamespacedDeployment({
     namespace,
     body: {
       metadata: { name },
-      spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpecFor(nodeName) } },
+      spec: {
+        replicas,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: podSpecFor(nodeName) },
+      },
     },
   });
 }
 
-async function readyPods(api: Apis, namespace: string, app: string, count: number, timeoutMs = 90_000): Promise<Pod[]> {
+async function readyPods(
+  api: Apis,
+  namespace: string,
+  app: string,
+  count: number,
+  timeoutMs = 90_000,
+): Promise<Pod[]> {
   return waitFor(
     `${count} ready ${app} pods`,
     async () => {
-      const pods = (await listPods(api, namespace)).filter((p) => p.metadata?.labels?.app === app && !p.metadata.deletionTimestamp);
-      return pods.length === count && pods.every(isReady) ? (pods as Pod[]) : undefined;
+      const pods = (await listPods(api, namespace)).filter(
+        (p) => p.metadata?.labels?.app === app && !p.metadata.deletionTimestamp,
+      );
+      return pods.length === count && pods.every(isReady) ? pods : undefined;
     },
     { timeoutMs },
   );
@@ -88,7 +106,9 @@ describe("resilience", () => {
   it("an agent SIGKILLed mid-way and restarted adopts its pods: no duplicate, no restart", async () => {
     const agentScript = fileURLToPath(new URL("./fixtures/mock-agent.mjs", import.meta.url));
     const coreDist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
-    expect(existsSync(coreDist), "the agent process runs the built packages: run `npm run build` first").toBe(true);
+    expect(existsSync(coreDist), "the agent process runs the built packages: run `npm run build` first").toBe(
+      true,
+    );
     const nodeName = uniqueName("vn-crash");
     const namespace = uniqueName("crash");
     await createNamespace(api, namespace);
@@ -100,10 +120,12 @@ describe("resilience", () => {
         stdio: ["ignore", "pipe", "inherit"],
       });
       await new Promise<void>((resolve, reject) => {
-        child.stdout?.on("data", (chunk: Buffer) => {
+        child.stdout.on("data", (chunk: Buffer) => {
           if (chunk.toString().includes("READY")) resolve();
         });
-        child.once("exit", (code) => reject(new Error(`agent exited early with ${String(code)}`)));
+        child.once("exit", (code) => {
+          reject(new Error(`agent exited early with ${String(code)}`));
+        });
       });
       return child;
     };
@@ -156,16 +178,25 @@ describe("resilience", () => {
       capabilities: base.capabilities,
       createPod: async (pod, options) => {
         await base.createPod(pod, options);
-        await api.core.patchNamespacedPod(
-          { name: pod.ref.name, namespace: pod.ref.namespace, body: [{ op: "add", path: "/metadata/labels/touched", value: "yes" }] },
-        );
+        await api.core.patchNamespacedPod({
+          name: pod.ref.name,
+          namespace: pod.ref.namespace,
+          body: [{ op: "add", path: "/metadata/labels/touched", value: "yes" }],
+        });
       },
     };
     const running = await startNode(cp.kubeConfig, nodeName, provider);
     try {
-      await api.core.createNamespacedPod({ namespace, body: { metadata: { name: "contested", labels: { app: "c" } }, spec: podSpecFor(nodeName) } });
-      await waitFor("pod ready", async () => isReady(await api.core.readNamespacedPod({ name: "contested", namespace })));
-      const metrics = await running.node.metricsRegistry.getSingleMetricAsString("virtual_node_pod_status_writes_total");
+      await api.core.createNamespacedPod({
+        namespace,
+        body: { metadata: { name: "contested", labels: { app: "c" } }, spec: podSpecFor(nodeName) },
+      });
+      await waitFor("pod ready", async () =>
+        isReady(await api.core.readNamespacedPod({ name: "contested", namespace })),
+      );
+      const metrics = await running.node.metricsRegistry.getSingleMetricAsString(
+        "virtual_node_pod_status_writes_total",
+      );
       expect(metrics).toMatch(/result="conflict"} [1-9]/);
     } finally {
       await running.stop();
@@ -191,13 +222,20 @@ describe("resilience", () => {
         volumes: [],
         annotations: {},
       });
-      await cloud.createPod(spec("ghost", nodeName, "uid-ghost") as never);
-      await cloud.createPod(spec("foreign", "some-other-node", "uid-foreign") as never);
-      await waitFor("orphan deleted", async () => (await cloud.getGroup(namespace, "ghost")) === undefined, { timeoutMs: 30_000 });
+      await cloud.createPod(spec("ghost", nodeName, "uid-ghost"));
+      await cloud.createPod(spec("foreign", "some-other-node", "uid-foreign"));
+      await waitFor("orphan deleted", async () => (await cloud.getGroup(namespace, "ghost")) === undefined, {
+        timeoutMs: 30_000,
+      });
       expect(await cloud.getGroup(namespace, "foreign")).toBeDefined();
 
-      await api.core.createNamespacedPod({ namespace, body: { metadata: { name: "lost" }, spec: podSpecFor(nodeName) } });
-      await waitFor("pod ready", async () => isReady(await api.core.readNamespacedPod({ name: "lost", namespace })));
+      await api.core.createNamespacedPod({
+        namespace,
+        body: { metadata: { name: "lost" }, spec: podSpecFor(nodeName) },
+      });
+      await waitFor("pod ready", async () =>
+        isReady(await api.core.readNamespacedPod({ name: "lost", namespace })),
+      );
       const pod = await api.core.readNamespacedPod({ name: "lost", namespace });
       // The cloud loses the pod behind the agent's back.
       await cloud.deletePod({ namespace, name: "lost", uid: pod.metadata?.uid ?? "" }, 0);

@@ -66,7 +66,9 @@ export async function waitFor<T>(
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${description}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+      throw new Error(
+        `timed out waiting for ${description}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 250));
   }
@@ -103,7 +105,10 @@ export async function startNode(
   });
   const running = node.run();
   running.catch(() => undefined);
-  await Promise.race([node.ready, running.then(() => Promise.reject(new Error("node stopped before ready")))]);
+  await Promise.race([
+    node.ready,
+    running.then(() => Promise.reject(new Error("node stopped before ready"))),
+  ]);
   return {
     node,
     stop: async () => {
@@ -113,7 +118,10 @@ export async function startNode(
 }
 
 /** A pod (bare or template) that lands on `nodeName`: toleration + nodeSelector. */
-export function podSpecFor(nodeName: string, extra: Partial<NonNullable<V1Pod["spec"]>> = {}): NonNullable<V1Pod["spec"]> {
+export function podSpecFor(
+  nodeName: string,
+  extra: Partial<NonNullable<V1Pod["spec"]>> = {},
+): NonNullable<V1Pod["spec"]> {
   return {
     nodeSelector: { "kubernetes.io/hostname": nodeName },
     tolerations: [{ key: "virtual-kubelet.io/provider", operator: "Exists", effect: "NoSchedule" }],
@@ -127,5 +135,8 @@ export async function listPods(api: Apis, namespace: string): Promise<V1Pod[]> {
 }
 
 export function isReady(pod: V1Pod): boolean {
-  return pod.status?.phase === "Running" && (pod.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+  return (
+    pod.status?.phase === "Running" &&
+    (pod.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True")
+  );
 }

@@ -1,5 +1,3 @@
-/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment, @typescript-eslint/no-misused-spread --
-   fixtures are plain objects standing in for client-node's plain-data model classes. */
 import * as fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Container, Pod, PodSpec } from "../src/kube/types.js";
