@@ -334,9 +334,10 @@ export class NodeController {
     const restricted = Object.keys(this.desiredLabels()).filter(isRestrictedLabel);
     if (restricted.length === 0) return false;
     for (const k of restricted) this.droppedLabels.add(k);
-    this.options.logger.warn(
+    // Expected with the Node identity: a note, not a warning.
+    this.options.logger.info(
       { labels: restricted },
-      "NodeRestriction refused these labels; registering without them",
+      "NodeRestriction refused these labels for the Node identity; registering without them",
     );
     return true;
   }
