@@ -170,3 +170,26 @@ export type {
   Service,
   Taint,
 } from "./kube/types.js";
+
+// Kubelet API (logs, exec/attach, port-forward, stats, metrics; see docs/kubelet-api.md)
+export type {
+  ContainerLogOptions,
+  ExecResult,
+  ExecStreams,
+  TerminalSize,
+} from "./provider.js";
+export type {
+  ContainerStats,
+  CPUStats,
+  FsStats,
+  InterfaceStats,
+  MemoryStats,
+  NetworkStats,
+  NodeStats,
+  PodReference,
+  PodStats,
+  ProviderStatsSummary,
+  StatsSummary,
+  SwapStats,
+  VolumeStats,
+} from "./kubelet-api/stats-types.js";

@@ -15,8 +15,10 @@
  * - `createPod` is idempotent (a pod that exists with the same UID is not duplicated) and
  *   `deletePod` of a missing pod succeeds.
  */
+import type { Duplex, Readable, Writable } from "node:stream";
 import type { Pod, Taint } from "./kube/types.js";
 import type { ResolvedPod } from "./pod-config.js";
+import type { ProviderStatsSummary } from "./kubelet-api/stats-types.js";
 
 /** Every provider call gets one. */
 export interface CallOptions {
@@ -180,6 +182,91 @@ export interface Provider {
   ping?(options: CallOptions): Promise<void>;
   /** Capacity, labels, taints, conditions, addresses, ... Called at start and on each node status report. */
   describeNode?(nodeName: string, options: CallOptions): Promise<NodeDescription>;
+
+  // ---- kubelet API hooks (all optional; the kubelet API answers 501 for a missing one) ----------
+
+  /**
+   * A container's log as a byte stream (`kubectl logs`). Honour `follow` (keep the stream open and
+   * append new lines until `options.signal` aborts), `tailLines`, `sinceSeconds`/`sinceTime`,
+   * `timestamps` (RFC 3339 nanosecond prefix and a space, like the kubelet) and `previous`. Core
+   * enforces `limitBytes` and destroys the stream when the client goes away. Throw `NotFoundError`
+   * for an unknown pod or container, `InvalidInputError` when there is nothing to read (e.g. no
+   * previous run).
+   */
+  getContainerLogs?(
+    ref: PodRef,
+    container: string,
+    logOptions: ContainerLogOptions,
+    options: CallOptions,
+  ): Promise<NodeJS.ReadableStream | Readable>;
+  /**
+   * Runs `command` in a container (`kubectl exec`) and resolves with its exit code once it ended.
+   * Streams are present only when the client asked for them; with `tty` stdout and stderr are one
+   * stream (`stderr` is absent). End `stdout`/`stderr` is not required: core closes them after.
+   */
+  exec?(
+    ref: PodRef,
+    container: string,
+    command: readonly string[],
+    streams: ExecStreams,
+    options: CallOptions,
+  ): Promise<ExecResult>;
+  /** Attaches to a container's main process (`kubectl attach`); resolves when it or the session ends. */
+  attach?(ref: PodRef, container: string, streams: ExecStreams, options: CallOptions): Promise<ExecResult>;
+  /**
+   * Forwards one connection to `port` in the pod (`kubectl port-forward`): copy between `stream` and
+   * the port both ways and resolve when both directions ended. Throw to report an error to the client.
+   */
+  portForward?(ref: PodRef, port: number, stream: Duplex, options: CallOptions): Promise<void>;
+  /**
+   * CPU, memory (and more) of the node and its pods in the kubelet's stats/v1alpha1 shape, for
+   * `/stats/summary` and `/metrics/resource` (metrics-server, `kubectl top`). `pods` lists the pods
+   * bound to the node; report those you know. Core fills `nodeName`, `startTime` and, when absent,
+   * node and pod totals summed from the containers.
+   */
+  getStatsSummary?(
+    nodeName: string,
+    pods: readonly PodRef[],
+    options: CallOptions,
+  ): Promise<ProviderStatsSummary>;
+}
+
+/** Options of {@link Provider.getContainerLogs}, as the kubelet receives them (`PodLogOptions`). */
+export interface ContainerLogOptions {
+  follow: boolean;
+  /** Last N lines only. */
+  tailLines?: number;
+  /** Only lines newer than this many seconds. Exclusive with `sinceTime`. */
+  sinceSeconds?: number;
+  /** Only lines at or after this time. */
+  sinceTime?: Date;
+  /** Prefix each line with its RFC 3339 (nanosecond) timestamp and a space. */
+  timestamps: boolean;
+  /** Stop after this many bytes (core also enforces it). */
+  limitBytes?: number;
+  /** The previous (terminated) run of a restarted container. */
+  previous: boolean;
+}
+
+export interface TerminalSize {
+  width: number;
+  height: number;
+}
+
+/** The client's streams of an exec or attach session. */
+export interface ExecStreams {
+  /** Present when the client sends input (`-i`); ends when the client closes its stdin. */
+  stdin?: Readable;
+  stdout?: Writable;
+  /** Absent with `tty` (a terminal has one output stream). */
+  stderr?: Writable;
+  tty: boolean;
+  /** Terminal size changes (with `tty`); the first value is the initial size. Ends with the session. */
+  resize?: AsyncIterable<TerminalSize>;
+}
+
+export interface ExecResult {
+  exitCode: number;
 }
 
 /** Key used by core for a pod: `namespace/name`. */

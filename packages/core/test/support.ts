@@ -45,8 +45,13 @@ export function apis(kc: KubeConfig): Apis {
   };
 }
 
+/** Creates a namespace and waits for its `default` ServiceAccount (pods are refused until it exists). */
 export async function createNamespace(api: Apis, name: string): Promise<void> {
   await api.core.createNamespace({ body: { metadata: { name } } });
+  await waitFor(`default ServiceAccount in ${name}`, async () => {
+    await api.core.readNamespacedServiceAccount({ name: "default", namespace: name });
+    return true;
+  });
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails with the last state. */
