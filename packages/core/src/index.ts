@@ -172,12 +172,7 @@ export type {
 } from "./kube/types.js";
 
 // Kubelet API (logs, exec/attach, port-forward, stats, metrics; see docs/kubelet-api.md)
-export type {
-  ContainerLogOptions,
-  ExecResult,
-  ExecStreams,
-  TerminalSize,
-} from "./provider.js";
+export type { ContainerLogOptions, ExecResult, ExecStreams, TerminalSize } from "./provider.js";
 export type {
   ContainerStats,
   CPUStats,
@@ -193,3 +188,65 @@ export type {
   SwapStats,
   VolumeStats,
 } from "./kubelet-api/stats-types.js";
+export {
+  createKubeletApiServer,
+  KubeletApiServer,
+  type KubeletApiEndpoint,
+  type KubeletApiSessionCounts,
+  type KubeletApiNode,
+  type KubeletApiServerOptions,
+} from "./kubelet-api/server.js";
+export { kubeletPortFor, WEBSOCKET_NODE_FEATURE, type KubeletApiOptions } from "./kubelet-api/options.js";
+export {
+  KubeletAuth,
+  requestAttributes,
+  verbOf,
+  type AuthorizationAttributes,
+  type KubeletAuthOptions,
+  type UserInfo,
+} from "./kubelet-api/auth.js";
+export {
+  CertificateManager,
+  createSelfSignedCertificate,
+  createServingCertificateRequest,
+  describeCertificate,
+  KUBELET_SERVING_SIGNER,
+  type ServingCertificate,
+  type ServingCertificateOptions,
+} from "./kubelet-api/certificates.js";
+export { parseLogOptions } from "./kubelet-api/logs.js";
+export { completeSummary, cpuAndMemoryOnly, renderResourceMetrics } from "./kubelet-api/stats.js";
+export {
+  SPDY_REMOTECOMMAND_PROTOCOLS,
+  WEBSOCKET_REMOTECOMMAND_PROTOCOLS,
+} from "./kubelet-api/remotecommand.js";
+export { PORT_FORWARD_PROTOCOL, PORT_FORWARD_TUNNEL_PROTOCOL } from "./kubelet-api/portforward.js";
+export { SpdyConnection, SpdyStream, type SpdyConnectionOptions } from "./kubelet-api/spdy/connection.js";
+export {
+  decodeControlFrame,
+  encodeDataFrame,
+  encodeGoAway,
+  encodeHeadersFrame,
+  encodePing,
+  encodeRstStream,
+  encodeSettings,
+  encodeSynReply,
+  encodeSynStream,
+  encodeWindowUpdate,
+  FLAG_FIN,
+  FLAG_UNIDIRECTIONAL,
+  FrameParser,
+  FrameType,
+  GoAwayStatus,
+  RstStatus,
+  SpdyProtocolError,
+  type Frame as SpdyFrame,
+} from "./kubelet-api/spdy/frames.js";
+export {
+  decodeHeaderBlock,
+  encodeHeaderBlock,
+  HeaderCompressor,
+  HeaderDecompressor,
+  type SpdyHeaders,
+} from "./kubelet-api/spdy/header-codec.js";
+export { SPDY3_DICTIONARY } from "./kubelet-api/spdy/dictionary.js";

@@ -9,6 +9,7 @@
  * Status arrives from a poller (batched when the provider can) or by push; either way it lands in
  * `tracked` and the key is enqueued. Status is written only when it changed.
  */
+import { createHash } from "node:crypto";
 import { trace, SpanStatusCode } from "@opentelemetry/api";
 import {
   ConfigError,
@@ -26,6 +27,7 @@ import type { Pod, PodStatus } from "./kube/types.js";
 import type { Logger } from "./logger.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { ResolvedPod } from "./pod-config.js";
+import { ConfigReasons, type ResolvePodConfigResult } from "./config/resolve.js";
 import { podKey, podRefOf, type PodRef, type Provider, type ProviderPodStatus } from "./provider.js";
 import {
   buildPodStatus,
@@ -54,8 +56,10 @@ export interface PodControllerOptions {
   getPod: (key: string) => Pod | undefined;
   /** True once the pod informer has listed. */
   podsSynced: () => boolean;
-  /** Resolves env, volumes and tokens; throws ConfigError for missing references. */
-  resolvePod: (pod: Pod, signal: AbortSignal) => Promise<ResolvedPod>;
+  /** Resolves env, volumes and tokens (`config/resolve.ts`); throws ConfigError for missing references. */
+  resolvePod: (pod: Pod, signal: AbortSignal) => Promise<ResolvePodConfigResult>;
+  /** Called when a pod is gone, so the objects only it referenced stop being watched. */
+  releaseReferences: (podKey: string) => void;
   concurrency: number;
   /** Poll interval while pods are starting. Default 1 s. */
   fastPollMs: number;
@@ -81,7 +85,22 @@ interface Tracked {
   specHash: string;
   /** Our status reached a terminal phase: stop polling. */
   terminal?: boolean;
+  /** Fingerprint of the volume files last sent to the provider. */
+  volumesHash?: string;
+  /** A referenced ConfigMap/Secret changed, or a token is due: re-resolve the volumes. */
+  refreshVolumes?: boolean;
+  /** When the earliest projected token must be refreshed (ms since epoch). */
+  refreshAt?: number;
 }
+
+/** Config errors that waiting will not fix: the pod fails instead of retrying for ever. */
+const PERMANENT_CONFIG_REASONS = new Set<string>([
+  ConfigReasons.PodIPNotAvailable,
+  ConfigReasons.HostIPNotAvailable,
+  ConfigReasons.InvalidFieldPath,
+  ConfigReasons.InvalidResourceFieldRef,
+  ConfigReasons.InvalidVolumeSource,
+]);
 
 export class PodController {
   private readonly options: PodControllerOptions;
@@ -110,6 +129,15 @@ export class PodController {
   /** Informer handlers: enqueue only. */
   onPodUpsert(pod: Pod): void {
     this.enqueue(podKey(podRefOf(pod)));
+  }
+
+  /** A ConfigMap or Secret these pods refer to changed (or appeared): re-resolve them. */
+  onReferenceChanged(podKeys: Iterable<string>): void {
+    for (const key of podKeys) {
+      const t = this.tracked.get(key);
+      if (t) t.refreshVolumes = true;
+      this.enqueue(key);
+    }
   }
 
   onPodDelete(pod: Pod): void {
@@ -220,6 +248,7 @@ export class PodController {
         this.tracked.delete(key);
       }
       if (deleted) this.deletedPods.delete(key);
+      this.options.releaseReferences(key);
       return;
     }
     this.deletedPods.delete(key);
@@ -239,8 +268,9 @@ export class PodController {
     }
 
     if (isTerminalPhase(pod.status?.phase)) {
-      // Never re-create a finished pod; release provider resources once their status is recorded.
+      // Never re-create a finished pod, and stop watching what it referred to.
       if (tracked) tracked.terminal = true;
+      this.options.releaseReferences(key);
       return;
     }
 
@@ -272,11 +302,20 @@ export class PodController {
 
     const hash = mutableSpecHash(pod);
     if (tracked.specHash !== "" && tracked.specHash !== hash) {
-      const resolved = await this.options.resolvePod(pod, signal);
-      await this.call("updatePod", signal, (o) => this.options.provider.updatePod(resolved, o));
+      const { resolved } = await this.resolve(pod, key, signal);
+      await this.call("updatePod", signal, (o) =>
+        this.options.provider.updatePod(resolved, { ...o, reason: "spec" }),
+      );
       tracked.specHash = hash;
+      tracked.volumesHash = volumesHash(resolved);
     } else if (tracked.specHash === "") {
       tracked.specHash = hash; // adopted: take the current spec as what the provider runs
+    }
+    if (
+      tracked.refreshVolumes === true ||
+      (tracked.refreshAt !== undefined && Date.now() >= tracked.refreshAt)
+    ) {
+      await this.refreshVolumes(pod, key, tracked, signal);
     }
 
     if (tracked.status === undefined) {
@@ -307,11 +346,22 @@ export class PodController {
       await this.writeStatus(pod, failedPodStatus(pod, "UnsupportedPodSpec", message, new Date()), signal);
       return;
     }
-    let resolved: ResolvedPod;
+    let result: ResolvePodConfigResult;
     try {
-      resolved = await this.options.resolvePod(pod, signal);
+      result = await this.resolve(pod, key, signal);
     } catch (error) {
+      if (
+        error instanceof UnsupportedError ||
+        (error instanceof ConfigError && PERMANENT_CONFIG_REASONS.has(error.reason))
+      ) {
+        const reason = error instanceof ConfigError ? error.reason : "UnsupportedPodSpec";
+        this.options.events.event(podObjectRef(pod), "Warning", reason, error.message);
+        await this.writeStatus(pod, failedPodStatus(pod, reason, error.message, new Date()), signal);
+        return;
+      }
       if (error instanceof ConfigError) {
+        // Like the kubelet: wait (Pending, CreateContainerConfigError) until the object appears; its
+        // watch enqueues the pod at once, the backoff is only the safety net.
         this.options.events.event(podObjectRef(pod), "Warning", error.reason, error.message);
         await this.writeStatus(
           pod,
@@ -321,8 +371,15 @@ export class PodController {
       }
       throw error;
     }
+    const { resolved } = result;
     const ref = podRefOf(pod);
-    const tracked: Tracked = { ref, specHash: mutableSpecHash(pod) };
+    const tracked: Tracked = {
+      ref,
+      specHash: mutableSpecHash(pod),
+      volumesHash: volumesHash(resolved),
+      ...refreshOf(result),
+    };
+    this.scheduleRefresh(key, tracked);
     try {
       await this.call("createPod", signal, (o) => provider.createPod(resolved, o));
     } catch (error) {
@@ -368,6 +425,38 @@ export class PodController {
       spec: pod.spec,
     });
     await this.writeStatus(pod, next, signal);
+  }
+
+  /** Resolves the pod's configuration and reports warnings (optional objects missing, ...) as Events. */
+  private async resolve(pod: Pod, key: string, signal: AbortSignal): Promise<ResolvePodConfigResult> {
+    const result = await this.options.resolvePod(pod, signal);
+    for (const w of result.warnings) {
+      const type = w.reason.startsWith("Optional") ? "Normal" : "Warning";
+      this.options.events.event(podObjectRef(pod), type, w.reason, w.message);
+    }
+    this.options.logger.debug({ pod: key, warnings: result.warnings.length }, "resolved pod configuration");
+    return result;
+  }
+
+  /** Re-resolves the volumes of a running pod and hands changed files to the provider. */
+  private async refreshVolumes(pod: Pod, key: string, tracked: Tracked, signal: AbortSignal): Promise<void> {
+    tracked.refreshVolumes = false;
+    if (!this.options.provider.capabilities.mountedFileUpdates) return;
+    const result = await this.resolve(pod, key, signal);
+    Object.assign(tracked, refreshOf(result));
+    this.scheduleRefresh(key, tracked);
+    const next = volumesHash(result.resolved);
+    if (next === tracked.volumesHash) return;
+    await this.call("updatePod", signal, (o) =>
+      this.options.provider.updatePod(result.resolved, { ...o, reason: "volumes" }),
+    );
+    tracked.volumesHash = next;
+    this.options.logger.debug({ pod: key }, "updated mounted files in provider");
+  }
+
+  private scheduleRefresh(key: string, tracked: Tracked): void {
+    if (tracked.refreshAt !== undefined)
+      this.queue.addAfter(key, Math.max(0, tracked.refreshAt - Date.now()));
   }
 
   private async syncDeletion(pod: Pod, tracked: Tracked | undefined, signal: AbortSignal): Promise<void> {
@@ -599,6 +688,24 @@ export function mutableSpecHash(pod: Pod): string {
     spec?.activeDeadlineSeconds,
     spec?.tolerations,
   ]);
+}
+
+/** Fingerprint of a resolved pod's volume files. */
+function volumesHash(resolved: ResolvedPod): string {
+  const hash = createHash("sha256");
+  for (const v of resolved.volumes) {
+    hash.update(v.name);
+    for (const f of v.files) {
+      hash.update(`\0${f.path}\0${String(f.mode)}\0`);
+      hash.update(f.content);
+    }
+  }
+  return hash.digest("hex");
+}
+
+function refreshOf(result: ResolvePodConfigResult): { refreshAt?: number } {
+  const first = result.tokenExpiries[0];
+  return first === undefined ? {} : { refreshAt: first.getTime() };
 }
 
 function isSteady(status: ProviderPodStatus | undefined): boolean {

@@ -25,6 +25,16 @@ export interface CallOptions {
   signal: AbortSignal;
 }
 
+/** What changed when core calls `updatePod`. */
+export interface UpdateOptions extends CallOptions {
+  /**
+   * `spec`: mutable spec fields (images, activeDeadlineSeconds, ...). `volumes`: only mounted files
+   * changed (a referenced ConfigMap/Secret was edited, or a service-account token was refreshed);
+   * apply the new files and keep env as started, like the kubelet.
+   */
+  reason: "spec" | "volumes";
+}
+
 /** Identifies a pod in the provider. `uid` distinguishes a re-created pod with the same name. */
 export interface PodRef {
   namespace: string;
@@ -150,8 +160,11 @@ export interface Provider {
 
   /** Start the pod. Idempotent by UID. May return before containers run. */
   createPod(pod: ResolvedPod, options: CallOptions): Promise<void>;
-  /** Apply a change of the pod's mutable fields, or of its mounted files. */
-  updatePod(pod: ResolvedPod, options: CallOptions): Promise<void>;
+  /**
+   * Apply a change of the pod's mutable fields (`reason: "spec"`), or of its mounted files
+   * (`reason: "volumes"`, only for providers that declare `mountedFileUpdates`).
+   */
+  updatePod(pod: ResolvedPod, options: UpdateOptions): Promise<void>;
   /**
    * Stop the pod, giving containers `gracePeriodSeconds` to exit, and release its resources.
    * A missing pod is not an error. Resolves once the provider confirms the pod is gone or stopped.
@@ -177,6 +190,13 @@ export interface Provider {
    * function. Core still polls slowly as a safety net.
    */
   subscribeStatus?(nodeName: string, listener: StatusListener): () => void;
+
+  /**
+   * For providers that declare `podIPBeforeStart`: the IPs the pod will have, reserved before
+   * `createPod` (idempotent by UID). Core calls it only for pods whose env or downward-API files
+   * need `status.podIP(s)`; without it such pods fail with `PodIPNotAvailable`.
+   */
+  allocatePodIPs?(ref: PodRef, options: CallOptions): Promise<string[]>;
 
   /** Health of the backend; a rejection sets the node `Ready=False` with the error as message. */
   ping?(options: CallOptions): Promise<void>;

@@ -10,7 +10,8 @@ import { createEventRecorder, type EventRecorder } from "./events.js";
 import { KubeClient } from "./kube/client.js";
 import { paths } from "./kube/api.js";
 import { createKubeEventSink } from "./kube/event-sink.js";
-import { createKubeConfigSource } from "./kube/config-source.js";
+import { createTokenRequester, createTrustBundleReader } from "./kube/config-source.js";
+import { ObjectWatchCache, type References } from "./kube/object-cache.js";
 import { Reflector } from "./kube/reflector.js";
 import type { Node, Pod, Taint } from "./kube/types.js";
 import { NodeLease } from "./lease.js";
@@ -18,8 +19,15 @@ import { createConsoleLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import { NodeController, type ShutdownPolicy } from "./node-controller.js";
 import { PodController } from "./pod-controller.js";
-import type { Provider } from "./provider.js";
+import { podRefOf, type Provider } from "./provider.js";
 import { resolvePodConfig } from "./config/resolve.js";
+import {
+  buildKubeletApiServer,
+  declareKubeletApiFeatures,
+  kubeletPortFor,
+  type KubeletApiOptions,
+} from "./kubelet-api/options.js";
+import type { KubeletApiServer } from "./kubelet-api/server.js";
 
 /** Options of one virtual node. Every field but `nodeName` and `provider` has a kubelet-like default. */
 export interface NodeOptions {
@@ -70,6 +78,8 @@ export interface SharedOptions {
   shutdown?: ShutdownPolicy;
   /** Reported as `nodeInfo.kubeletVersion`. Default `v1.37.2-virtual-node`. */
   kubeletVersion?: string;
+  /** Serve the kubelet API (logs, exec, attach, port-forward, stats) — see docs/kubelet-api.md. Default: off. */
+  kubeletApi?: KubeletApiOptions;
 }
 
 export type VirtualNodeOptions = NodeOptions & SharedOptions;
@@ -84,6 +94,8 @@ export interface VirtualNode {
   readonly ready: Promise<void>;
   /** The metrics registry in use. */
   readonly metricsRegistry: Registry;
+  /** The kubelet API server, when `kubeletApi` is enabled. */
+  readonly kubeletApi: KubeletApiServer | undefined;
   /** Runs until `signal` aborts or `stop()` is called; then applies the shutdown policy. */
   run(signal?: AbortSignal): Promise<void>;
   stop(): Promise<void>;
@@ -93,6 +105,7 @@ export interface VirtualNodeGroup {
   readonly nodes: readonly VirtualNode[];
   readonly ready: Promise<void>;
   readonly metricsRegistry: Registry;
+  readonly kubeletApi: KubeletApiServer | undefined;
   run(signal?: AbortSignal): Promise<void>;
   stop(): Promise<void>;
 }
@@ -106,6 +119,7 @@ export function createVirtualNode(options: VirtualNodeOptions): VirtualNode {
     nodeName: node.nodeName,
     ready: group.ready,
     metricsRegistry: group.metricsRegistry,
+    kubeletApi: group.kubeletApi,
     run: (signal) => group.run(signal),
     stop: () => group.stop(),
   };
@@ -182,10 +196,26 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     },
   });
 
-  const configSource = createKubeConfigSource(client);
+  // ConfigMaps/Secrets/Services the pods refer to, watched one object at a time (Node-authorizer friendly).
+  const objects = new ObjectWatchCache(client, logger.child({ watch: "references" }));
+  const configExtras = {
+    requestServiceAccountToken: createTokenRequester(client),
+    getClusterTrustBundles: createTrustBundleReader(client),
+  };
+  objects.onChange((_kind, _ns, _name, podKeys) => {
+    const byNode = new Map<string, string[]>();
+    for (const key of podKeys) {
+      const nodeName = podReflector.store.get(key)?.spec?.nodeName ?? "";
+      byNode.set(nodeName, [...(byNode.get(nodeName) ?? []), key]);
+    }
+    for (const [nodeName, keys] of byNode) runtimes.get(nodeName)?.pods.onReferenceChanged(keys);
+  });
   const defaultIP = options.nodes.some((n) => n.internalIP === undefined) ? firstExternalIPv4() : "127.0.0.1";
   const recorders: EventRecorder[] = [];
 
+  const kubeletPorts = new Map(
+    options.nodes.map((n, i) => [n.nodeName, kubeletPortFor(n.kubeletPort, options.kubeletApi, i)]),
+  );
   for (const n of options.nodes) {
     const nodeLogger = logger.child({ node: n.nodeName });
     const events = createEventRecorder({
@@ -208,7 +238,7 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
         { key: "virtual-kubelet.io/provider", value: n.provider.name, effect: "NoSchedule" },
       ],
       internalIP,
-      kubeletPort: n.kubeletPort ?? 10250,
+      kubeletPort: kubeletPorts.get(n.nodeName) ?? 10250,
       kubeletVersion: options.kubeletVersion ?? "v1.37.2-virtual-node",
       pingIntervalMs: options.pingIntervalMs ?? 10_000,
       statusReportIntervalMs: options.nodeStatusReportIntervalMs ?? 300_000,
@@ -236,14 +266,27 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       },
       podsSynced: () => podReflector.hasSynced,
       resolvePod: async (pod, signal) => {
-        const { resolved } = await resolvePodConfig(pod, {
-          source: configSource,
-          nodeName: n.nodeName,
-          hostIP: internalIP,
-          signal,
-          now: new Date(),
-        });
-        return resolved;
+        const references: References = { configMaps: new Set(), secrets: new Set() };
+        const podIPs = needsPodIP(pod)
+          ? await n.provider.allocatePodIPs?.(podRefOf(pod), { signal })
+          : undefined;
+        try {
+          return await resolvePodConfig(pod, {
+            ...(podIPs === undefined ? {} : { podIPs }),
+            source: objects.sourceFor(references, configExtras),
+            nodeName: n.nodeName,
+            hostIP: internalIP,
+            nodeAllocatable: nodeController.current?.status?.allocatable,
+            signal,
+            now: new Date(),
+          });
+        } finally {
+          // Also on failure: a missing object stays watched, so its appearance starts the pod.
+          objects.retain(`${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`, references);
+        }
+      },
+      releaseReferences: (key) => {
+        objects.release(key);
       },
       concurrency: options.podSyncConcurrency ?? 32,
       fastPollMs: options.statusPollFastMs ?? 1_000,
@@ -255,6 +298,19 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     });
     runtimes.set(n.nodeName, { nodeName: n.nodeName, nodeController, lease, pods });
   }
+
+  const kubeletApi = buildKubeletApiServer(options.kubeletApi, {
+    client,
+    logger,
+    registry,
+    store: podReflector.store,
+    nodes: options.nodes.map((n) => ({
+      nodeName: n.nodeName,
+      provider: n.provider,
+      internalIP: n.internalIP ?? defaultIP,
+      port: kubeletPorts.get(n.nodeName) ?? 10250,
+    })),
+  });
 
   let resolveReady!: () => void;
   let rejectReady!: (e: unknown) => void;
@@ -276,11 +332,13 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     // Keep the event loop alive while running, whatever timers are unref'd.
     const keepAlive = setInterval(() => undefined, 60_000);
     try {
+      await kubeletApi?.start();
       const tasks: Promise<unknown>[] = [nodeReflector.run(work.signal)];
       for (const r of runtimes.values()) {
         tasks.push(r.nodeController.run(work.signal));
       }
       await Promise.all([...runtimes.values()].map((r) => r.nodeController.registeredOnce()));
+      await declareKubeletApiFeatures(options.kubeletApi, client, [...runtimes.keys()], logger, work.signal);
       for (const r of runtimes.values()) tasks.push(r.lease.run(work.signal));
       tasks.push(podReflector.run(work.signal));
       await podReflector.waitForSync(work.signal);
@@ -305,6 +363,8 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
         }),
       );
       await Promise.allSettled(recorders.map((r) => r.close()));
+      await kubeletApi?.stop();
+      objects.close();
       client.close();
     }
   }
@@ -313,6 +373,7 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     nodeName: r.nodeName,
     ready,
     metricsRegistry: registry,
+    kubeletApi,
     run: (signal) => (running ??= runAll(signal)),
     stop: async () => {
       stopController.abort();
@@ -324,12 +385,18 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     nodes,
     ready,
     metricsRegistry: registry,
+    kubeletApi,
     run: (signal) => (running ??= runAll(signal)),
     stop: async () => {
       stopController.abort();
       await running?.catch(() => undefined);
     },
   };
+}
+
+/** Whether the pod's env or downward-API volumes read `status.podIP(s)`. */
+function needsPodIP(pod: Pod): boolean {
+  return JSON.stringify(pod.spec ?? {}).includes('"fieldPath":"status.podIP');
 }
 
 function loadDefaultKubeConfig(): KubeConfig {

@@ -180,6 +180,8 @@ export function connectMockCloud(url: string | URL, options: MockCloudClientOpti
       return body.states.map((s) => s ?? undefined);
     },
     ping: (o?: MockCallOptions) => request<MockCloudInfo>("GET", "/ping", undefined, o),
+    reservePodIP: async (ref: MockRef, o?: MockCallOptions) =>
+      (await request<{ ip: string }>("POST", "/ips", ref, o)).ip,
     logs: (ref: MockRef, container: string, q: MockLogQuery = {}, o?: MockCallOptions) =>
       request<MockLogLine[]>(
         "GET",

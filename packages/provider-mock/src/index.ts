@@ -20,3 +20,5 @@ export { derivePhase, toContainerStatus, toProviderPodStatus } from "./status.js
 export { MOCK_COMMANDS, runMockCommand } from "./exec.js";
 export type { MockCommandContext, MockCommandResult } from "./exec.js";
 export type * from "./types.js";
+export { createMockKubeletHooks, formatRFC3339Nano } from "./kubelet-hooks.js";
+export type { MockKubeletHooks, MockKubeletHooksOptions } from "./kubelet-hooks.js";

@@ -89,6 +89,7 @@ const ALL_OPERATIONS: readonly MockOperation[] = [
   "listPods",
   "getStatuses",
   "ping",
+  "reservePodIP",
   "logs",
   "stats",
   "exec",
@@ -109,6 +110,8 @@ export class MockCloud implements MockCloudApi {
   readonly #settings: GroupSettings;
   readonly #groups = new Map<string, Entry>();
   readonly #failedCreates = new Map<string, number>();
+  /** Pod IPs handed out before create (by pod UID), like a cloud that pre-allocates a NIC. */
+  readonly #reservedIPs = new Map<string, string>();
   readonly #subscriptions = new Set<Subscription>();
   readonly #counts = new Map<MockOperation, number>();
   readonly #log: MockCallRecord[] = [];
@@ -153,7 +156,8 @@ export class MockCloud implements MockCloudApi {
       if (existing !== undefined) this.#remove(existing);
       let podIP: string;
       try {
-        podIP = this.#pool.allocate();
+        podIP = this.#reservedIPs.get(spec.uid) ?? this.#pool.allocate();
+        this.#reservedIPs.delete(spec.uid);
       } catch (error) {
         throw new PermanentError(`mock cloud: no pod IP left in ${this.#pool.cidr}`, { cause: error });
       }
@@ -229,6 +233,25 @@ export class MockCloud implements MockCloudApi {
         return entry === undefined ? undefined : this.#current(entry);
       }),
     );
+  }
+
+  /** Reserves the pod IP a later create of this pod (same UID) will get. Idempotent. */
+  reservePodIP(ref: MockRef, options: MockCallOptions = {}): Promise<string> {
+    return this.#call("reservePodIP", ref, options.signal, () => {
+      const existing = this.#groups.get(keyOf(ref));
+      if (existing !== undefined && existing.sim.spec.uid === ref.uid) return existing.sim.podIP;
+      const uid = ref.uid ?? `${ref.namespace}/${ref.name}`;
+      const reserved = this.#reservedIPs.get(uid);
+      if (reserved !== undefined) return reserved;
+      let ip: string;
+      try {
+        ip = this.#pool.allocate();
+      } catch (error) {
+        throw new PermanentError(`mock cloud: no pod IP left in ${this.#pool.cidr}`, { cause: error });
+      }
+      this.#reservedIPs.set(uid, ip);
+      return ip;
+    });
   }
 
   ping(options: MockCallOptions = {}): Promise<MockCloudInfo> {

@@ -15,6 +15,8 @@ import type {
   ProviderPodSummary,
   StatusListener,
 } from "@virtual-node/core";
+import { createMockKubeletHooks } from "./kubelet-hooks.js";
+import type { MockKubeletHooks, MockKubeletHooksOptions } from "./kubelet-hooks.js";
 import { toMockGroupSpec } from "./mapping.js";
 import { MockCloud } from "./mock-cloud.js";
 import { toProviderPodStatus } from "./status.js";
@@ -79,9 +81,16 @@ export interface MockProviderOptions {
   pushStatus?: boolean;
   /** Largest `getPodStatuses` batch (default 100). */
   statusBatchSize?: number;
+  /** Options of the kubelet API hooks (logs, exec, attach, port-forward, stats). */
+  kubeletHooks?: MockKubeletHooksOptions;
 }
 
 export interface MockProvider extends Provider {
+  getContainerLogs: MockKubeletHooks["getContainerLogs"];
+  exec: MockKubeletHooks["exec"];
+  attach: MockKubeletHooks["attach"];
+  portForward: MockKubeletHooks["portForward"];
+  getStatsSummary: MockKubeletHooks["getStatsSummary"];
   /** The backend, for inspection (`getGroup`, `callStats`) and fault control (`configure`). */
   readonly cloud: MockCloudApi;
   readonly statusBatchSize: number;
@@ -151,6 +160,11 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
       await cloud.deletePod(ref, gracePeriodSeconds, { signal });
     },
 
+    async allocatePodIPs(ref, { signal }) {
+      throwIfAborted(signal);
+      return [await cloud.reservePodIP(ref, { signal })];
+    },
+
     async getPodStatus(ref, { signal }) {
       throwIfAborted(signal);
       const state = await cloud.getPod(ref, { signal });
@@ -185,6 +199,8 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
     },
 
     getGroup: (namespace, name) => cloud.getGroup(namespace, name),
+
+    ...createMockKubeletHooks(cloud, options.kubeletHooks),
   };
 
   if (options.pushStatus !== false) {

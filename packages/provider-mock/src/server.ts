@@ -169,6 +169,10 @@ export async function startMockCloudServer(options: MockCloudServerOptions = {})
     const [root, a, b, sub] = parts;
 
     if (method === "GET" && root === "ping" && parts.length === 1) return reply(200, await cloud.ping(call));
+    if (method === "POST" && root === "ips" && parts.length === 1) {
+      const ref = (await readJson(req, limit)) as MockRef;
+      return reply(200, { ip: await cloud.reservePodIP(ref, call) });
+    }
     if (method === "GET" && root === "events" && parts.length === 1) {
       openEvents(req, res, q.get("node") ?? undefined);
       return undefined;

@@ -217,6 +217,7 @@ export type MockOperation =
   | "listPods"
   | "getStatuses"
   | "ping"
+  | "reservePodIP"
   | "logs"
   | "stats"
   | "exec";
@@ -265,6 +266,8 @@ export interface MockCloudApi {
   /** One call for many groups, in the order asked; missing groups are `undefined`. */
   getStatuses(refs: readonly MockRef[], options?: MockCallOptions): Promise<(MockGroupState | undefined)[]>;
   ping(options?: MockCallOptions): Promise<MockCloudInfo>;
+  /** Reserves the pod IP that a later create of this pod (same UID) gets. Idempotent. */
+  reservePodIP(ref: MockRef, options?: MockCallOptions): Promise<string>;
   logs(
     ref: MockRef,
     container: string,

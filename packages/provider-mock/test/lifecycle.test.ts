@@ -264,7 +264,7 @@ describe("lifecycle", () => {
     const spec = updated.pod.spec;
     if (spec?.containers[0] === undefined) throw new Error("no container");
     spec.containers[0].image = "busybox:1.37";
-    await provider.updatePod(updated, signal());
+    await provider.updatePod(updated, { ...signal(), reason: "spec" });
     const s = await status(pod);
     expect(s.phase).toBe("Running");
     expect(container(s).image).toBe("busybox:1.37");

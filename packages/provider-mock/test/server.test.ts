@@ -145,9 +145,9 @@ describe("server mode", () => {
     expect(invalid).toBeInstanceOf(InvalidInputError);
     expect(invalid).toMatchObject({ field: "restartPolicy" });
 
-    await expect(provider.updatePod(testPod({ nodeName: "vn-http" }), signal())).rejects.toBeInstanceOf(
-      NotFoundError,
-    );
+    await expect(
+      provider.updatePod(testPod({ nodeName: "vn-http" }), { ...signal(), reason: "spec" }),
+    ).rejects.toBeInstanceOf(NotFoundError);
     await expect(
       provider.createPod(
         testPod({ nodeName: "vn-http", annotations: { [MockAnnotations.failCreate]: "Permanent" } }),
@@ -225,7 +225,9 @@ describe("server mode", () => {
     await writer.createPod(pod, signal());
     expect((await reader.getPodStatus(pod.ref, signal()))?.phase).toBe("Running");
 
-    const error = await reader.updatePod(testPod({ nodeName: "vn-copy" }), signal()).catch((e: unknown) => e);
+    const error = await reader
+      .updatePod(testPod({ nodeName: "vn-copy" }), { ...signal(), reason: "spec" })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error).toBeInstanceOf(otherErrors.NotFoundError);
     expect(error).not.toBeInstanceOf(otherErrors.RetryableError);

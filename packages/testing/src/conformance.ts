@@ -477,7 +477,7 @@ export function describeProviderConformance(
         behaviour: "run",
         image: images[1],
       });
-      await provider.updatePod(updated, call());
+      await provider.updatePod(updated, { ...call(), reason: "spec" });
       await phaseIs(p, "Running");
     });
 
@@ -529,7 +529,7 @@ export function describeProviderConformance(
     check("typed-errors", "fails only with typed errors (stable codes) on a bad request", async () => {
       const { provider, nodeName } = context();
       const ghost = pod({ nodeName });
-      const error = await provider.updatePod(ghost, call()).then(
+      const error = await provider.updatePod(ghost, { ...call(), reason: "spec" }).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -542,7 +542,7 @@ export function describeProviderConformance(
       const signal = AbortSignal.abort();
       const calls: [string, () => Promise<unknown>][] = [
         ["createPod", () => provider.createPod(p, { signal })],
-        ["updatePod", () => provider.updatePod(p, { signal })],
+        ["updatePod", () => provider.updatePod(p, { signal, reason: "spec" })],
         ["deletePod", () => provider.deletePod(p.ref, 0, { signal })],
         ["getPodStatus", () => provider.getPodStatus(p.ref, { signal })],
         ["listPods", () => provider.listPods(nodeName, { signal })],

@@ -123,7 +123,8 @@ function settle<T>(signal: AbortSignal, get: () => T): Promise<T> {
   return Promise.resolve(get());
 }
 
-function matchesSelector(selector: LabelSelector, labels: Record<string, string>): boolean {
+/** Whether `labels` match a label selector (`matchLabels` and set-based expressions). */
+export function matchesSelector(selector: LabelSelector, labels: Record<string, string>): boolean {
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
     if (labels[key] !== value) return false;
   }

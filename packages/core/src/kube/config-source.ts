@@ -1,18 +1,17 @@
 /**
- * The pod-configuration source on the real API: ConfigMaps, Secrets and Services by GET (which the
- * Node authorizer allows for objects referenced by this node's pods — no cluster-wide watch), and
- * bound service-account tokens through TokenRequest.
+ * The parts of pod configuration that are API calls rather than cached objects: bound
+ * service-account tokens (TokenRequest) and ClusterTrustBundles. ConfigMaps, Secrets and Services
+ * come from `object-cache.ts`.
  */
-import type {
-  ClusterTrustBundleData,
-  ClusterTrustBundleQuery,
-  ConfigSource,
-  ServiceAccountToken,
-  ServiceAccountTokenRequest,
+import {
+  matchesSelector,
+  type ClusterTrustBundleData,
+  type ClusterTrustBundleQuery,
+  type ServiceAccountToken,
+  type ServiceAccountTokenRequest,
 } from "../config/source.js";
 import { isNotFound, type KubeClient } from "./client.js";
-import { getOrUndefined, paths } from "./api.js";
-import type { ConfigMap, Secret, Service } from "./types.js";
+import { paths } from "./api.js";
 
 interface TokenRequestResult {
   status?: { token?: string; expirationTimestamp?: string };
@@ -25,92 +24,70 @@ interface ClusterTrustBundleList {
   }[];
 }
 
-export function createKubeConfigSource(client: KubeClient): ConfigSource {
-  return {
-    getConfigMap: (namespace, name, signal) =>
-      getOrUndefined<ConfigMap>(client, paths.configMap(namespace, name), signal),
-    getSecret: (namespace, name, signal) =>
-      getOrUndefined<Secret>(client, paths.secret(namespace, name), signal),
-    async listServices(namespace, signal): Promise<Service[]> {
-      const list = await client.get<{ items?: Service[] }>(paths.services(namespace), { signal });
-      return list.items ?? [];
-    },
-    async requestServiceAccountToken(
-      request: ServiceAccountTokenRequest,
-      signal,
-    ): Promise<ServiceAccountToken> {
-      const issuedAt = new Date();
-      const result = await client.create<TokenRequestResult>(
-        paths.serviceAccountToken(request.namespace, request.serviceAccountName),
-        {
-          apiVersion: "authentication.k8s.io/v1",
-          kind: "TokenRequest",
-          spec: {
-            ...(request.audiences === undefined ? {} : { audiences: request.audiences }),
-            expirationSeconds: request.expirationSeconds,
-            boundObjectRef: {
-              apiVersion: "v1",
-              kind: "Pod",
-              name: request.boundPod.name,
-              uid: request.boundPod.uid,
-            },
+/** Issues a token bound to the pod, as the kubelet does for projected `serviceAccountToken` volumes. */
+export function createTokenRequester(
+  client: KubeClient,
+): (request: ServiceAccountTokenRequest, signal: AbortSignal) => Promise<ServiceAccountToken> {
+  return async (request, signal) => {
+    const issuedAt = new Date();
+    const result = await client.create<TokenRequestResult>(
+      paths.serviceAccountToken(request.namespace, request.serviceAccountName),
+      {
+        apiVersion: "authentication.k8s.io/v1",
+        kind: "TokenRequest",
+        spec: {
+          ...(request.audiences === undefined ? {} : { audiences: request.audiences }),
+          expirationSeconds: request.expirationSeconds,
+          boundObjectRef: {
+            apiVersion: "v1",
+            kind: "Pod",
+            name: request.boundPod.name,
+            uid: request.boundPod.uid,
           },
         },
-        { signal },
+      },
+      { signal },
+    );
+    const token = result.status?.token;
+    const expires = result.status?.expirationTimestamp;
+    if (token === undefined || expires === undefined) throw new Error("TokenRequest returned no token");
+    return { token, expirationTimestamp: new Date(expires), issuedAt };
+  };
+}
+
+/** ClusterTrustBundles selected by a projection; `[]` when the API is not enabled on the cluster. */
+export function createTrustBundleReader(
+  client: KubeClient,
+): (query: ClusterTrustBundleQuery, signal: AbortSignal) => Promise<ClusterTrustBundleData[]> {
+  return async (query, signal) => {
+    let list: ClusterTrustBundleList;
+    try {
+      list = await client.get<ClusterTrustBundleList>(
+        "/apis/certificates.k8s.io/v1beta1/clustertrustbundles",
+        {
+          signal,
+        },
       );
-      const token = result.status?.token;
-      const expires = result.status?.expirationTimestamp;
-      if (token === undefined || expires === undefined) throw new Error("TokenRequest returned no token");
-      return { token, expirationTimestamp: new Date(expires), issuedAt };
-    },
-    async getClusterTrustBundles(query: ClusterTrustBundleQuery, signal): Promise<ClusterTrustBundleData[]> {
-      let list: ClusterTrustBundleList;
-      try {
-        list = await client.get<ClusterTrustBundleList>(
-          "/apis/certificates.k8s.io/v1beta1/clustertrustbundles",
-          { signal },
-        );
-      } catch (error) {
-        if (isNotFound(error)) return []; // API not enabled on this cluster
-        throw error;
-      }
-      const out: ClusterTrustBundleData[] = [];
-      for (const item of list.items ?? []) {
-        const name = item.metadata?.name ?? "";
-        const signerName = item.spec?.signerName;
-        if (
-          "name" in query
-            ? name !== query.name
-            : signerName !== query.signerName || !matches(query.labelSelector, item.metadata?.labels ?? {})
-        ) {
-          continue;
-        }
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+    const out: ClusterTrustBundleData[] = [];
+    for (const item of list.items ?? []) {
+      const name = item.metadata?.name ?? "";
+      const signerName = item.spec?.signerName;
+      const selected =
+        "name" in query
+          ? name === query.name
+          : signerName === query.signerName &&
+            matchesSelector(query.labelSelector, item.metadata?.labels ?? {});
+      if (selected)
         out.push({
           name,
           ...(signerName === undefined ? {} : { signerName }),
           trustBundle: item.spec?.trustBundle ?? "",
         });
-      }
-      return out;
-    },
+    }
+    return out;
   };
-}
-
-function matches(
-  selector: {
-    matchLabels?: Record<string, string>;
-    matchExpressions?: { key: string; operator: string; values?: string[] }[];
-  },
-  labels: Record<string, string>,
-): boolean {
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const value = labels[e.key];
-    const values = e.values ?? [];
-    if (e.operator === "In" && (value === undefined || !values.includes(value))) return false;
-    if (e.operator === "NotIn" && value !== undefined && values.includes(value)) return false;
-    if (e.operator === "Exists" && value === undefined) return false;
-    if (e.operator === "DoesNotExist" && value !== undefined) return false;
-  }
-  return true;
 }
