@@ -41,7 +41,7 @@ import {
 import { unsupportedFieldsMessage, validatePodAgainstCapabilities } from "./validate.js";
 import { WorkQueue } from "./work-queue.js";
 import { ItemExponentialRateLimiter } from "./backoff.js";
-import { isAborted, sleepUnlessAborted, untilAborted, Waker } from "./sleep.js";
+import { isAborted, sleepUnlessAborted, untilAborted } from "./sleep.js";
 
 const tracer = trace.getTracer("@virtual-node/core");
 
@@ -110,7 +110,7 @@ export class PodController {
   /** API pods seen deleted whose provider pod must still go. */
   private readonly deletedPods = new Map<string, Pod>();
   private unsubscribe: (() => void) | undefined;
-  private readonly pollWaker = new Waker();
+
 
   constructor(options: PodControllerOptions) {
     this.options = options;
@@ -415,7 +415,6 @@ export class PodController {
     }
     this.tracked.set(key, tracked);
     this.options.logger.debug({ pod: key }, "created pod in provider");
-    this.pollWaker.wake();
     // Write the first status (Pending/ContainerCreating) at once; the poller takes over.
     const status = await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)).catch(
       () => undefined,
@@ -540,7 +539,7 @@ export class PodController {
           : starting
             ? this.options.fastPollMs
             : this.options.slowPollMs;
-      await this.pollWaker.sleep(interval, signal);
+      await sleepUnlessAborted(interval, signal);
       if (isAborted(signal)) break;
       try {
         await this.pollOnce(signal);

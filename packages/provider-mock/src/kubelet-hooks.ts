@@ -113,7 +113,10 @@ export function createMockKubeletHooks(
       throw new InvalidInputError(`container ${container} is not running (${c.reason ?? c.state})`);
   }
 
-  /** Polls the log ring for lines after the last one seen, until the container stops. */
+  /**
+   * Polls the log ring for lines after the last one seen, until the container's run ends (it
+   * exits, or is restarted: then the rest of the run that was followed is read from `previous`).
+   */
   async function follow(
     ref: PodRef,
     container: string,
@@ -123,16 +126,31 @@ export function createMockKubeletHooks(
     isGone: () => boolean,
   ): Promise<void> {
     let { time, seenAtTime } = from;
+    const current = async (): Promise<MockContainerState | undefined> => {
+      const state = await cloud.getPod(ref, { signal });
+      return state === undefined ? undefined : containerOf(state, container);
+    };
+    let runId: string | undefined;
+    try {
+      runId = (await current())?.containerId;
+    } catch {
+      return;
+    }
     for (;;) {
       await sleep(pollMs, signal);
-      if (signal.aborted || isGone()) return;
+      if (aborted(signal) || isGone()) return;
       let lines: MockLogLine[];
-      let running: boolean;
+      let last: boolean;
       try {
-        lines = await cloud.logs(ref, container, { sinceTime: time }, { signal });
-        const state = await cloud.getPod(ref, { signal });
-        const c = state === undefined ? undefined : containerOf(state, container);
-        running = c?.state === "running";
+        const before = await current();
+        const sameRun = before !== undefined && before.containerId === runId;
+        lines = await cloud.logs(ref, container, { sinceTime: time, previous: !sameRun }, { signal });
+        const after = sameRun ? await current() : before;
+        if (sameRun && after?.containerId !== runId) {
+          // Restarted while reading: read the followed run from `previous` next round.
+          continue;
+        }
+        last = !sameRun || after?.state !== "running";
       } catch {
         return; // the group or container is gone: the log ends
       }
@@ -150,7 +168,7 @@ export function createMockKubeletHooks(
         await emit(line);
         if (isGone() || aborted(signal)) return;
       }
-      if (!running) return;
+      if (last) return;
     }
   }
 

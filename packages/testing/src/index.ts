@@ -76,6 +76,18 @@ export {
   parseZeroVersionRequires,
   type GoToolchain,
 } from "./go-build.js";
+export {
+  ensureGoTool,
+  goToolCacheValid,
+  goToolDirName,
+  goToolPaths,
+  goToolToolsGo,
+  goToolWrapperGoMod,
+  type EnsureGoToolOptions,
+  type EnsuredGoTool,
+  type GoToolSpec,
+  type GoToolStamp,
+} from "./go-tool.js";
 export { httpGet, waitForHealthy, type HttpResult, type HttpTls } from "./health.js";
 export {
   createIdentityMinter,
