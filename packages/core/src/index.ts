@@ -29,6 +29,7 @@ export {
   type ProviderPodStatus,
   type ProviderPodSummary,
   type StatusListener,
+  type UpdateOptions,
 } from "./provider.js";
 export type {
   ResolvedContainer,
@@ -80,9 +81,17 @@ export {
 } from "./validate.js";
 
 // Pod configuration
-export { expandVars, expandVarsTracked, type ExpandResult } from "./config/expand.js";
+export {
+  expandVars,
+  expandVarsTracked,
+  type ExpandResult,
+  type TrackedVar,
+  type TrackedVarLookup,
+  type VarLookup,
+} from "./config/expand.js";
 export {
   createInMemoryConfigSource,
+  matchesSelector,
   type ClusterTrustBundleData,
   type ClusterTrustBundleQuery,
   type ConfigSource,
@@ -90,7 +99,15 @@ export {
   type ServiceAccountToken,
   type ServiceAccountTokenRequest,
 } from "./config/source.js";
-export { resolvePodConfig } from "./config/resolve.js";
+export {
+  ConfigReasons,
+  resolvePodConfig,
+  tokenRefreshTime,
+  type ConfigReason,
+  type ConfigWarning,
+  type ResolvePodConfigOptions,
+  type ResolvePodConfigResult,
+} from "./config/resolve.js";
 
 // Building blocks
 export {

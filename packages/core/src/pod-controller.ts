@@ -11,6 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { trace, SpanStatusCode } from "@opentelemetry/api";
+import PQueue from "p-queue";
 import {
   ConfigError,
   describeError,
@@ -110,7 +111,6 @@ export class PodController {
   /** API pods seen deleted whose provider pod must still go. */
   private readonly deletedPods = new Map<string, Pod>();
   private unsubscribe: (() => void) | undefined;
-
 
   constructor(options: PodControllerOptions) {
     this.options = options;
@@ -564,25 +564,21 @@ export class PodController {
       }
       return;
     }
-    const limit = 16;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      for (let ref = refs[next++]; ref !== undefined && !signal.aborted; ref = refs[next++]) {
-        const current = ref;
+    // Pod by pod, at most 16 provider calls at once.
+    const limiter = new PQueue({ concurrency: 16 });
+    await limiter.addAll(
+      refs.map((ref) => async () => {
+        if (signal.aborted) return;
         try {
           this.observeStatus(
-            current,
-            await this.call("getPodStatus", signal, (o) => provider.getPodStatus(current, o)),
+            ref,
+            await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)),
           );
         } catch (error) {
-          this.options.logger.debug(
-            { pod: podKey(current), error: describeError(error) },
-            "status poll failed",
-          );
+          this.options.logger.debug({ pod: podKey(ref), error: describeError(error) }, "status poll failed");
         }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, refs.length) }, worker));
+      }),
+    );
   }
 
   // ---- continuous reconcile ---------------------------------------------------------------

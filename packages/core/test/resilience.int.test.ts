@@ -166,6 +166,35 @@ describe("resilience", () => {
     }
   });
 
+  it("polls pod by pod when the provider has neither batched nor pushed status", async () => {
+    const nodeName = uniqueName("vn-poll");
+    const namespace = uniqueName("poll");
+    await createNamespace(api, namespace);
+    const base = createMockProvider({ pushStatus: false });
+    // Only the required methods: no batch read, no push.
+    const provider: Provider = {
+      name: base.name,
+      capabilities: base.capabilities,
+      createPod: (pod, o) => base.createPod(pod, o),
+      updatePod: (pod, o) => base.updatePod(pod, o),
+      deletePod: (ref, grace, o) => base.deletePod(ref, grace, o),
+      getPodStatus: (ref, o) => base.getPodStatus(ref, o),
+      listPods: (nodeName, o) => base.listPods(nodeName, o),
+    };
+    const running = await startNode(cp.kubeConfig, nodeName, provider);
+    try {
+      await deploy(api, namespace, "polled", nodeName, 5);
+      await readyPods(api, namespace, "polled", 5);
+      const metrics = await running.node.metricsRegistry.getSingleMetricAsString(
+        "virtual_node_provider_calls_total",
+      );
+      expect(metrics).not.toContain('operation="getPodStatuses"');
+      expect(metrics).toMatch(/operation="getPodStatus",result="ok"} [1-9]/);
+    } finally {
+      await running.stop();
+    }
+  });
+
   it("survives a 409 on status writes: re-reads and writes again", async () => {
     const nodeName = uniqueName("vn-conflict");
     const namespace = uniqueName("conflict");
