@@ -104,9 +104,9 @@ describe("resilience", () => {
   });
 
   it("an agent SIGKILLed mid-way and restarted adopts its pods: no duplicate, no restart", async () => {
-    const agentScript = fileURLToPath(new URL("./fixtures/mock-agent.mjs", import.meta.url));
-    const coreDist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
-    expect(existsSync(coreDist), "the agent process runs the built packages: run `npm run build` first").toBe(
+    // The agent is provider-mock's own CLI (`virtual-node-mock`), as a user would run it.
+    const agentScript = fileURLToPath(new URL("../../provider-mock/dist/cli.js", import.meta.url));
+    expect(existsSync(agentScript), "the agent runs the built packages: run `npm run build` first").toBe(
       true,
     );
     const nodeName = uniqueName("vn-crash");
@@ -116,9 +116,21 @@ describe("resilience", () => {
     const server = await startMockCloudServer({ cloud });
     const identity = await cp.nodeIdentity(nodeName);
     const startAgent = async (): Promise<ChildProcess> => {
-      const child = spawn(process.execPath, [agentScript, identity.kubeconfigPath, nodeName, server.url], {
-        stdio: ["ignore", "pipe", "inherit"],
-      });
+      const args = [
+        "--kubeconfig",
+        identity.kubeconfigPath,
+        "--node-name",
+        nodeName,
+        "--cloud-url",
+        server.url,
+      ];
+      const child = spawn(
+        process.execPath,
+        [agentScript, ...args, "--fast", "--internal-ip", "127.0.0.1", "--log-level", "warn"],
+        {
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
       await new Promise<void>((resolve, reject) => {
         child.stdout.on("data", (chunk: Buffer) => {
           if (chunk.toString().includes("READY")) resolve();
