@@ -411,6 +411,13 @@ export class PodController {
         this.enqueue(key);
         return;
       }
+      // Never a silent Pending: the containers wait with the provider's error until a retry succeeds.
+      const waiting = `provider ${provider.name}: ${describeError(error)} (retrying)`;
+      await this.writeStatus(
+        pod,
+        pendingWithContainerWaiting(pod, "ProviderFailed", waiting, new Date()),
+        signal,
+      );
       throw error;
     }
     this.tracked.set(key, tracked);

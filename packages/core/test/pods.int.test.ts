@@ -242,6 +242,35 @@ describe("pods on a virtual node (real control plane, Node identity)", () => {
     });
   });
 
+  it("a retryable provider error is visible (waiting ProviderFailed + Event) and the pod starts once a retry succeeds", async () => {
+    const name = "flaky-create";
+    await api.core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name, annotations: { [MockAnnotations.failCreate]: "Retryable:5" } },
+        spec: podSpecFor(nodeName),
+      },
+    });
+    const waiting = await waitFor(
+      "waiting ProviderFailed",
+      async () => {
+        const p = await api.core.readNamespacedPod({ name, namespace });
+        const w = p.status?.containerStatuses?.[0]?.state?.waiting;
+        return w?.reason === "ProviderFailed" ? w : undefined;
+      },
+      { intervalMs: 50 },
+    );
+    expect(waiting.message).toContain("VN_RETRYABLE");
+    await waitFor("pod ready after retries", async () =>
+      isReady(await api.core.readNamespacedPod({ name, namespace })),
+    );
+    const events = await api.core.listNamespacedEvent({
+      namespace,
+      fieldSelector: `involvedObject.name=${name}`,
+    });
+    expect(events.items.some((e) => e.reason === "ProviderFailed" && e.type === "Warning")).toBe(true);
+  });
+
   it("never let a pod's phase regress", () => {
     expect(lastPhase.size).toBeGreaterThan(20);
     expect(regressions).toEqual([]);
