@@ -1,7 +1,6 @@
 /**
  * Reliability against the real control plane: provider faults, an agent killed and restarted
- * mid-way, write conflicts, orphans and lost pods. (Expired watches: `reflector.test.ts` — a fresh
- * API server whose watch cache never evicted answers an old resourceVersion without 410.)
+ * mid-way, write conflicts, orphans and lost pods. Expired watches (a real 410): watch-expired.int.test.ts.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";

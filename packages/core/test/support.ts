@@ -57,7 +57,7 @@ export async function createNamespace(api: Apis, name: string): Promise<void> {
 /** Polls `check` until it returns a value other than undefined/false, or fails with the last state. */
 export async function waitFor<T>(
   description: string,
-  check: () => Promise<T | undefined | false>,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
   options: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);

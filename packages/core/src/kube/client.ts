@@ -245,6 +245,16 @@ export class KubeClient {
     }
   }
 
+  /**
+   * Drops the current connection (for example after a credential rotation): in-flight requests and
+   * watches fail, the next request connects again.
+   */
+  resetConnection(): void {
+    const session = this.session;
+    this.session = undefined;
+    session?.destroy();
+  }
+
   /** Closes the connection; in-flight requests fail. */
   close(): void {
     this.closed = true;
