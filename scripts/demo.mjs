@@ -23,7 +23,7 @@ const node = createVirtualNode({
   internalIP: "127.0.0.1",
   logger: createConsoleLogger({ level: "warn" }),
   statusPollFastMs: 250,
-  shutdown: "delete",
+  shutdown: "notReady",
 });
 const controller = new AbortController();
 const running = node.run(controller.signal);
@@ -98,7 +98,7 @@ async function render() {
       return `${pad(p.metadata?.name, 28)}${pad(p.status?.phase, 11)}${pad(isReady ? "yes" : "no", 7)}${pad(p.status?.podIP ?? "", 16)}${state}`;
     }),
     "",
-    "Ctrl-C stops the agent (the node is deleted) and the control plane.",
+    "Ctrl-C stops the agent (the node is marked NotReady) and the control plane.",
   ];
   process.stdout.write(`${process.stdout.isTTY ? "\x1b[2J\x1b[H" : ""}${lines.join("\n")}\n`);
   return pods;
