@@ -24,6 +24,8 @@ export const ErrorCode = {
   ControlPlaneNotProvided: "VN_CONTROL_PLANE_NOT_PROVIDED",
   /** A Kubernetes API call made by the harness failed. */
   ApiRequestFailed: "VN_API_REQUEST_FAILED",
+  /** The non-loopback test-host network (netns + veth) could not be created. */
+  TestHostUnavailable: "VN_TEST_HOST_UNAVAILABLE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -147,3 +147,9 @@ export {
   type BinaryName,
   type KubernetesBinaryName,
 } from "./versions.js";
+export {
+  ensureTestHostAddress,
+  TEST_HOST_LOCAL_IP,
+  TEST_HOST_NAMESPACE,
+  TEST_HOST_PEER_IP,
+} from "./test-host.js";
