@@ -110,6 +110,8 @@ export class PodController {
   private readonly orphanSince = new Map<string, number>();
   /** API pods seen deleted whose provider pod must still go. */
   private readonly deletedPods = new Map<string, Pod>();
+  /** UIDs whose grace-0 DELETE was accepted; forgotten when the watch reports the pod gone. */
+  private readonly finalDeletes = new Set<string>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(options: PodControllerOptions) {
@@ -142,6 +144,7 @@ export class PodController {
 
   onPodDelete(pod: Pod): void {
     const key = podKey(podRefOf(pod));
+    this.finalDeletes.delete(pod.metadata?.uid ?? "");
     this.deletedPods.set(key, pod);
     this.enqueue(key);
   }
@@ -481,6 +484,10 @@ export class PodController {
       }
     }
     // Provider confirmed (or never had it): remove the API object now, not when the grace period ends.
+    // Once per UID: the status write above (and finalizers) bring the pod back through the queue,
+    // and a second grace-0 DELETE would only cost a request.
+    const uid = pod.metadata?.uid ?? "";
+    if (this.finalDeletes.has(uid)) return;
     try {
       await this.options.client.delete(
         paths.pod(pod.metadata?.namespace ?? "", pod.metadata?.name ?? ""),
@@ -492,6 +499,7 @@ export class PodController {
         },
         { signal },
       );
+      this.finalDeletes.add(uid);
     } catch (error) {
       if (!isNotFound(error) && !isConflict(error)) throw error;
     }
