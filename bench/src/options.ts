@@ -1,0 +1,230 @@
+/** Benchmark sizes and switches: defaults (about 20 minutes on 2 cores), `--quick` (about 2), flags. */
+import { parseArgs } from "node:util";
+
+export const SYSTEM_IDS = ["virtual-node", "virtual-kubelet", "kwok", "raw-writer"] as const;
+export type SystemId = (typeof SYSTEM_IDS)[number];
+
+export const SCENARIOS = ["churn", "latency", "scale", "many-nodes"] as const;
+export type ScenarioId = (typeof SCENARIOS)[number];
+
+export interface BenchOptions {
+  readonly quick: boolean;
+  readonly systems: readonly SystemId[];
+  readonly scenarios: readonly ScenarioId[];
+  /** Rounds of the A B A B alternation (churn, in both control-plane configurations). */
+  readonly rounds: number;
+  /** Rounds of the longer scenarios (latency, scale, many-nodes). */
+  readonly longRounds: number;
+  readonly churnPods: number;
+  /** Rounds of churn on the second control plane (server-side request limits on); 0 skips it. */
+  readonly limitsOnRounds: number;
+  readonly latencyRate: number;
+  readonly latencySeconds: number;
+  readonly scalePods: number;
+  /** Steady-state window after all pods are Ready (scale). */
+  readonly scaleSteadySeconds: number;
+  readonly manyNodes: number;
+  /** Observation window of the many-nodes scenario. */
+  readonly manyNodesSeconds: number;
+  /** virtual-kubelet runs one node per process: at most this many processes. */
+  readonly vkMaxProcesses: number;
+  /** Client-side QPS given to every agent; 0 = unlimited (KWOK's own setting; the raw writer has none). */
+  readonly clientQps: number;
+  /** Grace period of the churn deletes; undefined = the pod's default (30 s), as `kubectl delete` does. */
+  readonly deleteGraceSeconds: number | undefined;
+  /** Run virtual-kubelet with its stock client-side throttles (5 QPS client, 10/s work queues). */
+  readonly vkStock: boolean;
+  /** virtual-kubelet --pod-sync-workers. Default 1: its mock provider's pod map has no lock. */
+  readonly vkWorkers: number;
+  /** Scale: stop waiting for all pods Ready after this long and measure anyway (reported as Ready fraction). */
+  readonly scaleReadyTimeoutSeconds: number;
+  /** Creates/deletes in flight in the load process. */
+  readonly loadConcurrency: number;
+  /** Give up on a phase after this long. */
+  readonly phaseTimeoutSeconds: number;
+  /** Extra `createVirtualNodeGroup` options for the virtual-node agent (experiments), e.g. podSyncConcurrency. */
+  readonly vnOptions: Readonly<Record<string, number | string | boolean>>;
+  /** `node --cpu-prof` for the virtual-node agent; profiles go to the results folder. */
+  readonly profile: boolean;
+  readonly resultsDir: string;
+  readonly keepLogs: boolean;
+}
+
+export const FULL_DEFAULTS = {
+  rounds: 3,
+  longRounds: 1,
+  churnPods: 2000,
+  limitsOnRounds: 1,
+  latencyRate: 50,
+  latencySeconds: 60,
+  scalePods: 10_000,
+  scaleSteadySeconds: 10,
+  scaleReadyTimeoutSeconds: 300,
+  manyNodes: 500,
+  manyNodesSeconds: 30,
+  vkMaxProcesses: 50,
+  deleteGraceSeconds: undefined,
+} as const;
+
+/** A smoke run: every scenario and system once, tiny sizes, short grace periods, limits-off control plane only. */
+export const QUICK_DEFAULTS = {
+  rounds: 1,
+  longRounds: 1,
+  churnPods: 100,
+  limitsOnRounds: 0,
+  latencyRate: 20,
+  latencySeconds: 4,
+  scalePods: 200,
+  scaleSteadySeconds: 2,
+  scaleReadyTimeoutSeconds: 60,
+  manyNodes: 10,
+  manyNodesSeconds: 6,
+  vkMaxProcesses: 3,
+  deleteGraceSeconds: 2,
+} as const;
+
+export const USAGE = `Usage: npm run bench -- [build] [options]
+
+  build                     only build virtual-kubelet and KWOK (cached under ~/.cache/virtual-node/go-tools)
+
+Options (sizes default to the full run, about 20 minutes on 2 cores):
+  --quick                   a smoke run: one round, tiny sizes, 2 s delete grace, no limits-on pass (about 2 minutes)
+  --systems a,b             of ${SYSTEM_IDS.join(", ")} (default: all)
+  --scenarios a,b           of ${SCENARIOS.join(", ")} (default: all)
+  --rounds N                churn rounds, A B A B alternation (default ${FULL_DEFAULTS.rounds})
+  --long-rounds N           rounds of latency, scale and many-nodes (default ${FULL_DEFAULTS.longRounds})
+  --churn-pods N            (default ${FULL_DEFAULTS.churnPods})
+  --limits-on-rounds N      churn rounds with server-side request limits on; 0 skips (default ${FULL_DEFAULTS.limitsOnRounds})
+  --delete-grace-seconds N  grace period of the churn deletes (default: the pod's, 30 s)
+  --latency-rate N          pods per second (default ${FULL_DEFAULTS.latencyRate})
+  --latency-seconds N       (default ${FULL_DEFAULTS.latencySeconds})
+  --scale-pods N            (default ${FULL_DEFAULTS.scalePods})
+  --scale-steady-seconds N  (default ${FULL_DEFAULTS.scaleSteadySeconds})
+  --scale-ready-timeout N   measure steady state anyway after N s (default ${FULL_DEFAULTS.scaleReadyTimeoutSeconds})
+  --many-nodes N            (default ${FULL_DEFAULTS.manyNodes})
+  --many-nodes-seconds N    (default ${FULL_DEFAULTS.manyNodesSeconds})
+  --vk-max-processes N      virtual-kubelet processes in many-nodes (default ${FULL_DEFAULTS.vkMaxProcesses})
+  --client-qps N            client-side QPS of every agent, 0 = unlimited (default 0)
+  --vk-stock                virtual-kubelet with its stock throttles (client 5 QPS, queues 10/s)
+  --vk-workers N            virtual-kubelet --pod-sync-workers (default 1: its mock provider is not
+                            safe for concurrent use and crashed with "concurrent map writes" at 10)
+  --load-concurrency N      requests in flight in the load process (default 64)
+  --phase-timeout N         seconds before a phase is declared failed (default 600)
+  --vn-option key=value     extra option for the virtual-node agent (repeatable), e.g. podSyncConcurrency=128
+  --profile                 run the virtual-node agent under node --cpu-prof
+  --results DIR             (default bench/results)
+  --keep-logs               keep the temporary folder with every process log
+`;
+
+function int(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got ${value}`);
+  return n;
+}
+
+function list<T extends string>(value: string | undefined, all: readonly T[], name: string): readonly T[] {
+  if (value === undefined) return all;
+  const picked = value.split(",").map((s) => s.trim()) as T[];
+  for (const p of picked)
+    if (!all.includes(p)) throw new Error(`--${name}: unknown ${p} (one of ${all.join(", ")})`);
+  return all.filter((a) => picked.includes(a));
+}
+
+export interface ParsedCommand {
+  readonly command: "run" | "build" | "help";
+  readonly options: BenchOptions;
+}
+
+export function parseOptions(argv: readonly string[], defaultResultsDir: string): ParsedCommand {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      quick: { type: "boolean", default: false },
+      systems: { type: "string" },
+      scenarios: { type: "string" },
+      rounds: { type: "string" },
+      "long-rounds": { type: "string" },
+      "churn-pods": { type: "string" },
+      "limits-on-rounds": { type: "string" },
+      "latency-rate": { type: "string" },
+      "latency-seconds": { type: "string" },
+      "scale-pods": { type: "string" },
+      "scale-steady-seconds": { type: "string" },
+      "many-nodes": { type: "string" },
+      "many-nodes-seconds": { type: "string" },
+      "vk-max-processes": { type: "string" },
+      "client-qps": { type: "string" },
+      "delete-grace-seconds": { type: "string" },
+      "scale-ready-timeout": { type: "string" },
+      "vk-stock": { type: "boolean", default: false },
+      "vk-workers": { type: "string" },
+      "load-concurrency": { type: "string" },
+      "phase-timeout": { type: "string" },
+      profile: { type: "boolean", default: false },
+      "vn-option": { type: "string", multiple: true },
+      results: { type: "string" },
+      "keep-logs": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const d = values.quick ? QUICK_DEFAULTS : FULL_DEFAULTS;
+  const options: BenchOptions = {
+    quick: values.quick,
+    systems: list(values.systems, SYSTEM_IDS, "systems"),
+    scenarios: list(values.scenarios, SCENARIOS, "scenarios"),
+    rounds: Math.max(1, int(values.rounds, d.rounds, "rounds")),
+    longRounds: Math.max(1, int(values["long-rounds"], d.longRounds, "long-rounds")),
+    churnPods: Math.max(1, int(values["churn-pods"], d.churnPods, "churn-pods")),
+    limitsOnRounds: int(values["limits-on-rounds"], d.limitsOnRounds, "limits-on-rounds"),
+    latencyRate: Math.max(1, int(values["latency-rate"], d.latencyRate, "latency-rate")),
+    latencySeconds: Math.max(1, int(values["latency-seconds"], d.latencySeconds, "latency-seconds")),
+    scalePods: Math.max(1, int(values["scale-pods"], d.scalePods, "scale-pods")),
+    scaleSteadySeconds: int(values["scale-steady-seconds"], d.scaleSteadySeconds, "scale-steady-seconds"),
+    manyNodes: Math.max(1, int(values["many-nodes"], d.manyNodes, "many-nodes")),
+    manyNodesSeconds: Math.max(
+      1,
+      int(values["many-nodes-seconds"], d.manyNodesSeconds, "many-nodes-seconds"),
+    ),
+    vkMaxProcesses: Math.max(1, int(values["vk-max-processes"], d.vkMaxProcesses, "vk-max-processes")),
+    clientQps: int(values["client-qps"], 0, "client-qps"),
+    deleteGraceSeconds:
+      values["delete-grace-seconds"] === undefined
+        ? d.deleteGraceSeconds
+        : int(values["delete-grace-seconds"], 0, "delete-grace-seconds"),
+    vkStock: values["vk-stock"],
+    vkWorkers: Math.max(1, int(values["vk-workers"], 1, "vk-workers")),
+    scaleReadyTimeoutSeconds: Math.max(
+      1,
+      int(values["scale-ready-timeout"], d.scaleReadyTimeoutSeconds, "scale-ready-timeout"),
+    ),
+    loadConcurrency: Math.max(1, int(values["load-concurrency"], 64, "load-concurrency")),
+    phaseTimeoutSeconds: Math.max(10, int(values["phase-timeout"], 600, "phase-timeout")),
+    vnOptions: Object.fromEntries(
+      (values["vn-option"] ?? []).map((kv) => {
+        const eq = kv.indexOf("=");
+        if (eq <= 0) throw new Error(`--vn-option wants key=value, got ${kv}`);
+        const raw = kv.slice(eq + 1);
+        const value =
+          raw === "true" ? true : raw === "false" ? false : Number.isFinite(Number(raw)) ? Number(raw) : raw;
+        return [kv.slice(0, eq), value];
+      }),
+    ),
+    profile: values.profile,
+    resultsDir: values.results ?? defaultResultsDir,
+    keepLogs: values["keep-logs"],
+  };
+  const [first, ...rest] = positionals;
+  if (rest.length > 0) throw new Error(`unexpected arguments: ${rest.join(" ")}`);
+  const command = values.help
+    ? "help"
+    : first === undefined
+      ? "run"
+      : first === "build"
+        ? "build"
+        : undefined;
+  if (command === undefined) throw new Error(`unknown command ${first ?? ""}`);
+  return { command, options };
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from "tsup";
+
+export default defineConfig({
+  entry: ["src/cli.ts", "src/children/vn-agent.ts", "src/children/raw-writer.ts", "src/children/load.ts"],
+  format: ["esm"],
+  dts: false,
+  sourcemap: true,
+  clean: true,
+  target: "node22",
+  // Workspace packages are resolved at run time from node_modules (their dist), like any consumer.
+  external: [/^@virtual-node\//, /^@kubernetes\//],
+});
