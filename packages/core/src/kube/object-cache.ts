@@ -185,16 +185,19 @@ export class ObjectWatchCache {
 
 async function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error("aborted");
-  return Promise.race([
-    promise,
-    new Promise<never>((_resolve, reject) => {
-      signal.addEventListener(
-        "abort",
-        () => {
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_resolve, reject) => {
+        onAbort = () => {
           reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
-        },
-        { once: true },
-      );
-    }),
-  ]);
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    // Every sync shares the work queue's long-lived signal: a listener left behind per lookup piles up.
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+  }
 }
