@@ -6,6 +6,9 @@ const src = (pkg: string) => fileURLToPath(new URL(`../${pkg}/src/index.ts`, imp
 export const config = defineProject({
   resolve: {
     alias: {
+      "@virtual-node/core/provider-kit": fileURLToPath(
+        new URL("../core/src/provider-kit/index.ts", import.meta.url),
+      ),
       "@virtual-node/core": src("core"),
       "@virtual-node/provider-mock": src("provider-mock"),
       "@virtual-node/testing/conformance": fileURLToPath(

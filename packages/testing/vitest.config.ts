@@ -8,6 +8,9 @@ const packageSource = (name: string): string =>
 export default defineConfig({
   resolve: {
     alias: {
+      "@virtual-node/core/provider-kit": fileURLToPath(
+        new URL("../core/src/provider-kit/index.ts", import.meta.url),
+      ),
       "@virtual-node/core": packageSource("core"),
       "@virtual-node/provider-mock": packageSource("provider-mock"),
       "@virtual-node/testing": packageSource("testing"),

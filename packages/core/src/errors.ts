@@ -32,18 +32,23 @@ export interface VirtualNodeErrorOptions {
   cause?: unknown;
   /** The pod field the error is about, as a JSON path such as `spec.volumes[2].persistentVolumeClaim`. */
   field?: string;
+  /** The cloud's own error code (`ThrottlingException`, `RESOURCE_EXHAUSTED`, `InvalidContainerGroup`). */
+  cloudCode?: string;
 }
 
 /** Base class of every error this SDK and its providers throw on purpose. */
 export class VirtualNodeError extends Error {
   readonly code: ErrorCode;
   readonly field: string | undefined;
+  /** The cloud's own error code, when the error came from a cloud API. */
+  readonly cloudCode: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: VirtualNodeErrorOptions = {}) {
     super(redactSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "VirtualNodeError";
     this.code = code;
     this.field = options.field;
+    this.cloudCode = options.cloudCode;
     Object.defineProperty(this, BRAND, { value: true });
   }
 

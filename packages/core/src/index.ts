@@ -17,6 +17,7 @@ export {
   minimalCapabilities,
   podKey,
   podRefOf,
+  type BilledResources,
   type CallOptions,
   type ContainerState,
   type ContainerStatus,
@@ -35,7 +36,9 @@ export type {
   ResolvedContainer,
   ResolvedEnvVar,
   ResolvedFile,
+  ResolvedPersistentVolume,
   ResolvedPod,
+  ResolvedSecretData,
   ResolvedVolume,
   ValueSource,
 } from "./pod-config.js";

@@ -29,6 +29,12 @@ export interface ResolvedFile {
   /** File mode (e.g. 0o644), after `defaultMode`/`items[].mode`. */
   mode: number;
   secret: boolean;
+  /**
+   * Where the content came from, when it came from one key of one object (`configMap`/`secret`
+   * volumes and projections, downward API `field`/`resource`, `serviceAccountToken` as `value`).
+   * Providers use it to send a Secret file as a cloud secret reference instead of its bytes.
+   */
+  source?: ValueSource;
 }
 
 export interface ResolvedVolume {
@@ -39,6 +45,46 @@ export interface ResolvedVolume {
   files: ResolvedFile[];
   /** For `emptyDir`: medium and size limit as given. */
   emptyDir?: { medium?: string; sizeLimit?: string };
+  /** For `persistentVolumeClaim`: the bound PersistentVolume, resolved (core waits until it is bound). */
+  persistentVolume?: ResolvedPersistentVolume;
+}
+
+/** A Secret's data as a provider receives it for a volume's credentials. Never log it. */
+export interface ResolvedSecretData {
+  name: string;
+  namespace: string;
+  data: Record<string, Uint8Array>;
+}
+
+/**
+ * A `persistentVolumeClaim` volume resolved to its bound PersistentVolume. Exactly one of `csi`,
+ * `nfs` and `azureFile` is set: the PV sources a virtual node can hand to a cloud.
+ */
+export interface ResolvedPersistentVolume {
+  claimName: string;
+  /** The PersistentVolume's name. */
+  volumeName: string;
+  /** True when the pod's volume or the PV's source says read-only. */
+  readOnly: boolean;
+  accessModes: string[];
+  /** `spec.capacity.storage` of the PV, as given. */
+  capacity?: string;
+  storageClassName?: string;
+  /** `Filesystem` (default) or `Block`. */
+  volumeMode: string;
+  csi?: {
+    driver: string;
+    volumeHandle: string;
+    volumeAttributes: Record<string, string>;
+    fsType?: string;
+    /** `nodePublishSecretRef`, resolved. */
+    nodePublishSecret?: ResolvedSecretData;
+    /** `nodeStageSecretRef`, resolved. */
+    nodeStageSecret?: ResolvedSecretData;
+  };
+  nfs?: { server: string; path: string };
+  /** In-tree `azureFile`: the Secret holds `azurestorageaccountname` and `azurestorageaccountkey`. */
+  azureFile?: { shareName: string; secret: ResolvedSecretData };
 }
 
 export interface ResolvedContainer {

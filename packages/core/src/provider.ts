@@ -90,6 +90,19 @@ export interface ProviderPodStatus {
   startTime?: Date;
   initContainers?: ContainerStatus[];
   containers: ContainerStatus[];
+  /** The size the cloud bills for this pod (the shape the provider chose); see `BilledResources`. */
+  billed?: BilledResources;
+}
+
+/**
+ * What the cloud bills for a running pod. Core writes it to the pod annotation
+ * `virtual-node.io/billed-resources` and accumulates `virtual_node_pod_billed_*_seconds_total`.
+ */
+export interface BilledResources {
+  vcpu: number;
+  memoryGiB: number;
+  /** The cloud's name for the size, e.g. Fargate `1024/2048` or ACI `1.5 cores / 3 GB`. */
+  shape?: string;
 }
 
 /** A pod as the provider lists it: enough to adopt it after a restart or to clean it up. */
