@@ -1,6 +1,6 @@
 /** Small API helpers for the harness (admin-equivalent identity, HTTP/2 JSON client from core). */
 import { KubeConfig } from "@kubernetes/client-node";
-import { KubeApiError, KubeClient, type Node, type Pod } from "@virtual-node/core";
+import { KubeApiError, KubeClient, type Node, type Pod } from "@virtual-node/core/kube";
 import { httpGet, type HttpTls } from "@virtual-node/testing";
 
 export function clientFor(kubeconfigPath: string, userAgent = "virtual-node-bench"): KubeClient {

@@ -2,7 +2,8 @@
  * Observers in the harness process: a pod watch that timestamps, locally and at arrival, the first time
  * each pod is seen Ready and the time it is seen deleted; and a lease watch that records renewals.
  */
-import { noopLogger, Reflector, type KubeClient, type Lease, type Pod } from "@virtual-node/core";
+import { noopLogger } from "@virtual-node/core";
+import { Reflector, type KubeClient, type Lease, type Pod } from "@virtual-node/core/kube";
 
 import { isPodReady } from "./kube.js";
 

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import type { KubeClient } from "@virtual-node/core";
+import type { KubeClient } from "@virtual-node/core/kube";
 import {
   allocatePorts,
   createCertificateAuthority,

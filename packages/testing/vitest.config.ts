@@ -1,21 +1,8 @@
-import { fileURLToPath } from "node:url";
-
 import { defineConfig } from "vitest/config";
-
-const packageSource = (name: string): string =>
-  fileURLToPath(new URL(`../${name}/src/index.ts`, import.meta.url));
+import { workspaceAliases } from "../../vitest.aliases.js";
 
 export default defineConfig({
-  resolve: {
-    alias: {
-      "@virtual-node/core/provider-kit": fileURLToPath(
-        new URL("../core/src/provider-kit/index.ts", import.meta.url),
-      ),
-      "@virtual-node/core": packageSource("core"),
-      "@virtual-node/provider-mock": packageSource("provider-mock"),
-      "@virtual-node/testing": packageSource("testing"),
-    },
-  },
+  resolve: { alias: workspaceAliases },
   test: {
     name: "testing",
     include: ["test/**/*.test.ts"],

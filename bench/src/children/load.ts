@@ -6,7 +6,7 @@
  */
 import { writeFile } from "node:fs/promises";
 
-import { KubeApiError } from "@virtual-node/core";
+import { KubeApiError } from "@virtual-node/core/kube";
 
 import { clientFor, sleep } from "../kube.js";
 import { benchPod, podName } from "../pod.js";

@@ -7,7 +7,7 @@
  *
  * Usage: node raw-writer.js '<RawJob JSON>'   (prints READY once the nodes are registered and the watch runs)
  */
-import { KubeApiError, toMicroTime, type Lease, type Pod } from "@virtual-node/core";
+import { KubeApiError, toMicroTime, type Lease, type Pod } from "@virtual-node/core/kube";
 
 import { clientFor, sleep } from "../kube.js";
 

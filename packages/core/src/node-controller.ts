@@ -38,6 +38,11 @@ export interface NodeControllerOptions {
   /** Report status at least this often even when nothing changed. Default 5 min. */
   statusReportIntervalMs: number;
   shutdown: ShutdownPolicy;
+  /**
+   * `status.declaredFeatures` (e.g. the kubelet API's `ExtendWebSocketsToKubelet`). Part of every
+   * status this controller writes, so a Node deleted and re-created declares them again.
+   */
+  declaredFeatures?: readonly string[];
 }
 
 interface LastApplied {
@@ -388,6 +393,9 @@ export class NodeController {
         ...(d.addresses ?? []).filter((a) => a.type !== "InternalIP" && a.type !== "Hostname"),
       ],
       daemonEndpoints: { kubeletEndpoint: { Port: this.options.kubeletPort } },
+      ...(this.options.declaredFeatures === undefined || this.options.declaredFeatures.length === 0
+        ? {}
+        : { declaredFeatures: [...this.options.declaredFeatures] }),
       nodeInfo: {
         machineID: this.options.nodeName,
         systemUUID: this.options.nodeName,

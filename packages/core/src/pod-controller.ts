@@ -28,7 +28,7 @@ import type { Pod, PodStatus } from "./kube/types.js";
 import type { Logger } from "./logger.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { ResolvedPod } from "./pod-config.js";
-import { ConfigReasons, type ResolvePodConfigResult } from "./config/resolve.js";
+import { ConfigReasons, containerWaitingReason, type ResolvePodConfigResult } from "./config/resolve.js";
 import { podKey, podRefOf, type PodRef, type Provider, type ProviderPodStatus } from "./provider.js";
 import {
   buildPodStatus,
@@ -119,6 +119,7 @@ export class PodController {
     this.queue = new WorkQueue({
       concurrency: options.concurrency,
       name: `pods-${options.nodeName}`,
+      logger: options.logger,
       // Pods wait on things that fix themselves (a Secret appears, a throttle ends): retry for
       // ever, but never slower than once a minute.
       rateLimiter: new ItemExponentialRateLimiter({ baseMs: 100, maxMs: options.maxRetryDelayMs }),
@@ -363,12 +364,13 @@ export class PodController {
         return;
       }
       if (error instanceof ConfigError) {
-        // Like the kubelet: wait (Pending, CreateContainerConfigError) until the object appears; its
-        // watch enqueues the pod at once, the backoff is only the safety net.
+        // Like the kubelet: wait (Pending, CreateContainerConfigError, or ContainerCreating for a
+        // claim not bound yet) until the object appears; its watch (claims: poll) enqueues the pod
+        // at once, the backoff is only the safety net.
         this.options.events.event(podObjectRef(pod), "Warning", error.reason, error.message);
         await this.writeStatus(
           pod,
-          pendingWithContainerWaiting(pod, "CreateContainerConfigError", error.message, new Date()),
+          pendingWithContainerWaiting(pod, containerWaitingReason(error.reason), error.message, new Date()),
           signal,
         );
       }

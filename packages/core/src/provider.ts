@@ -2,10 +2,11 @@
  * The provider contract: what a backend (a cloud container service, an HPC site, a simulator)
  * implements so that core can present it as a Kubernetes node.
  *
- * Required: {@link Provider.createPod}, {@link Provider.updatePod}, {@link Provider.deletePod},
- * {@link Provider.getPodStatus}, {@link Provider.listPods}. Everything else is optional and core
- * adapts: without {@link Provider.getPodStatuses} it polls pod by pod; without
- * {@link Provider.subscribeStatus} it polls at all.
+ * A {@link Provider} is four small roles: {@link PodLifecycle} (required: create, update, delete,
+ * get status, list), {@link StatusSource} (batched or pushed status), {@link NodeInfo} (health,
+ * capacity, labels) and {@link KubeletHooks} (logs, exec, attach, port-forward, stats). Core
+ * adapts to what is missing: without `getPodStatuses` it polls pod by pod; without
+ * `subscribeStatus` it polls at all.
  *
  * Rules every method follows:
  * - it honours `options.signal` and rejects with `AbortedError` (or the signal's reason) once aborted;
@@ -166,7 +167,15 @@ export interface NodeDescription {
 
 export type StatusListener = (ref: PodRef, status: ProviderPodStatus | undefined) => void;
 
-export interface Provider {
+/**
+ * A provider is the intersection of four roles; only {@link PodLifecycle} is required. Implement the
+ * roles your backend can play: core adapts to the rest (polls without {@link StatusSource}, answers
+ * 501 for a missing {@link KubeletHooks} member, reports a default node without {@link NodeInfo}).
+ */
+export type Provider = PodLifecycle & StatusSource & NodeInfo & KubeletHooks;
+
+/** Role 1 (required): running pods. Every method is idempotent by pod UID. */
+export interface PodLifecycle {
   /** Short lowercase name, used in the default taint `virtual-kubelet.io/provider=<name>`. */
   readonly name: string;
   readonly capabilities: ProviderCapabilities;
@@ -187,7 +196,20 @@ export interface Provider {
   getPodStatus(ref: PodRef, options: CallOptions): Promise<ProviderPodStatus | undefined>;
   /** Every pod the provider holds for `nodeName` (with ownership marks), for adoption and orphan cleanup. */
   listPods(nodeName: string, options: CallOptions): Promise<ProviderPodSummary[]>;
+  /**
+   * For providers that declare `podIPBeforeStart`: the IPs the pod will have, reserved before
+   * `createPod` (idempotent by UID). Core calls it only for pods whose env or downward-API files
+   * need `status.podIP(s)`; without it such pods fail with `PodIPNotAvailable`. Core calls
+   * `deletePod` for a pod it allocated IPs for, also when `createPod` never ran.
+   */
+  allocatePodIPs?(ref: PodRef, options: CallOptions): Promise<string[]>;
+}
 
+/**
+ * Role 2 (optional): cheaper status than one {@link PodLifecycle.getPodStatus} per pod. The kit's
+ * `createListStatusSource` implements `getPodStatuses` from one list call per interval.
+ */
+export interface StatusSource {
   /**
    * Batched status: one call for many pods (ECS DescribeTasks takes 100). Missing pods map to `undefined`.
    * Core prefers it over `getPodStatus` when present.
@@ -203,21 +225,21 @@ export interface Provider {
    * function. Core still polls slowly as a safety net.
    */
   subscribeStatus?(nodeName: string, listener: StatusListener): () => void;
+}
 
-  /**
-   * For providers that declare `podIPBeforeStart`: the IPs the pod will have, reserved before
-   * `createPod` (idempotent by UID). Core calls it only for pods whose env or downward-API files
-   * need `status.podIP(s)`; without it such pods fail with `PodIPNotAvailable`.
-   */
-  allocatePodIPs?(ref: PodRef, options: CallOptions): Promise<string[]>;
-
+/** Role 3 (optional): what the node looks like and whether the backend is healthy. */
+export interface NodeInfo {
   /** Health of the backend; a rejection sets the node `Ready=False` with the error as message. */
   ping?(options: CallOptions): Promise<void>;
   /** Capacity, labels, taints, conditions, addresses, ... Called at start and on each node status report. */
   describeNode?(nodeName: string, options: CallOptions): Promise<NodeDescription>;
+}
 
-  // ---- kubelet API hooks (all optional; the kubelet API answers 501 for a missing one) ----------
-
+/**
+ * Role 4 (optional): what the kubelet HTTPS API serves (`kubectl logs/exec/attach/port-forward`,
+ * metrics-server). Each member is optional; the kubelet API answers 501 for a missing one.
+ */
+export interface KubeletHooks {
   /**
    * A container's log as a byte stream (`kubectl logs`). Honour `follow` (keep the stream open and
    * append new lines until `options.signal` aborts), `tailLines`, `sinceSeconds`/`sinceTime`,
@@ -264,7 +286,7 @@ export interface Provider {
   ): Promise<ProviderStatsSummary>;
 }
 
-/** Options of {@link Provider.getContainerLogs}, as the kubelet receives them (`PodLogOptions`). */
+/** Options of {@link KubeletHooks.getContainerLogs}, as the kubelet receives them (`PodLogOptions`). */
 export interface ContainerLogOptions {
   follow: boolean;
   /** Last N lines only. */

@@ -27,6 +27,12 @@ import type {
   PodSpec,
   PodStatus,
 } from "./kube/types.js";
+import {
+  addExactQuantities,
+  compareExactQuantities,
+  parseExactQuantity,
+  type ExactQuantity,
+} from "./kube/quantity.js";
 import type { ContainerState, ContainerStatus, PodPhase, ProviderPodStatus } from "./provider.js";
 
 /** What {@link buildPodStatus} needs besides the pod and the provider status. */
@@ -971,8 +977,8 @@ function rfc3339Seconds(value: unknown): string | undefined {
  */
 export function computeQOSClass(pod: Pod): QOSClass {
   const spec = specOf(pod);
-  const requests = new Map<string, Ratio>();
-  const limits = new Map<string, Ratio>();
+  const requests = new Map<string, ExactQuantity>();
+  const limits = new Map<string, ExactQuantity>();
   let guaranteed = true;
 
   /** Adds one container's (or the pod's) cpu/memory; false when it lacks a cpu or a memory limit. */
@@ -983,14 +989,14 @@ export function computeQOSClass(pod: Pod): QOSClass {
     const declaredRequests = { ...declaredLimits, ...(resources?.requests ?? {}) };
     for (const [name, quantity] of Object.entries(declaredRequests)) {
       const value = qosQuantity(name, quantity);
-      if (value !== undefined) requests.set(name, addRatio(requests.get(name), value));
+      if (value !== undefined) requests.set(name, addQuantity(requests.get(name), value));
     }
     const found = new Set<string>();
     for (const [name, quantity] of Object.entries(declaredLimits)) {
       const value = qosQuantity(name, quantity);
       if (value === undefined) continue;
       found.add(name);
-      limits.set(name, addRatio(limits.get(name), value));
+      limits.set(name, addQuantity(limits.get(name), value));
     }
     return found.has("cpu") && found.has("memory");
   };
@@ -1008,7 +1014,7 @@ export function computeQOSClass(pod: Pod): QOSClass {
   if (guaranteed) {
     for (const [name, request] of requests) {
       const limit = limits.get(name);
-      if (limit === undefined || compareRatio(limit, request) !== 0) {
+      if (limit === undefined || compareExactQuantities(limit, request) !== 0) {
         guaranteed = false;
         break;
       }
@@ -1017,72 +1023,18 @@ export function computeQOSClass(pod: Pod): QOSClass {
   return guaranteed && requests.size === limits.size ? "Guaranteed" : "Burstable";
 }
 
-function qosQuantity(name: string, quantity: string): Ratio | undefined {
+function qosQuantity(name: string, quantity: string): ExactQuantity | undefined {
   if (name !== "cpu" && name !== "memory") return undefined;
-  const value = parseQuantity(quantity);
-  return value !== undefined && value.n > 0n ? value : undefined;
+  const value = parseExactQuantity(quantity);
+  return value !== undefined && value.num > 0n ? value : undefined;
+}
+
+function addQuantity(a: ExactQuantity | undefined, b: ExactQuantity): ExactQuantity {
+  return a === undefined ? b : addExactQuantities(a, b);
 }
 
 function hasEntries(record: Record<string, string> | undefined): boolean {
   return record !== undefined && Object.keys(record).length > 0;
-}
-
-/** An exact rational number `n / d` (d > 0): quantities like `0.1`, `100m` and `1Gi` compare exactly. */
-interface Ratio {
-  n: bigint;
-  d: bigint;
-}
-
-const BINARY_SUFFIXES: Readonly<Record<string, bigint>> = {
-  Ki: 1n << 10n,
-  Mi: 1n << 20n,
-  Gi: 1n << 30n,
-  Ti: 1n << 40n,
-  Pi: 1n << 50n,
-  Ei: 1n << 60n,
-};
-const DECIMAL_SUFFIXES: Readonly<Record<string, number>> = {
-  n: -9,
-  u: -6,
-  m: -3,
-  "": 0,
-  k: 3,
-  M: 6,
-  G: 9,
-  T: 12,
-  P: 15,
-  E: 18,
-};
-
-/** Parses a Kubernetes resource quantity (`500m`, `1.5Gi`, `1e3`, `2`); `undefined` when malformed. */
-function parseQuantity(text: string): Ratio | undefined {
-  const match = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+|[numkMGTPE])?$/.exec(
-    text.trim(),
-  );
-  if (match === null) return undefined;
-  const sign = match[1] ?? "";
-  const digits = match[2] ?? "0";
-  const suffix = match[3] ?? "";
-  const [whole = "", fraction = ""] = digits.split(".");
-  let n = BigInt(`${whole === "" ? "0" : whole}${fraction}`);
-  let d = 10n ** BigInt(fraction.length);
-  if (sign === "-") n = -n;
-  const binary = BINARY_SUFFIXES[suffix];
-  if (binary !== undefined) return { n: n * binary, d };
-  const exponent = /^[eE]/.test(suffix) ? Number(suffix.slice(1)) : DECIMAL_SUFFIXES[suffix];
-  if (exponent === undefined || Math.abs(exponent) > 100) return undefined;
-  if (exponent >= 0) n *= 10n ** BigInt(exponent);
-  else d *= 10n ** BigInt(-exponent);
-  return { n, d };
-}
-
-function addRatio(a: Ratio | undefined, b: Ratio): Ratio {
-  return a === undefined ? b : { n: a.n * b.d + b.n * a.d, d: a.d * b.d };
-}
-
-function compareRatio(a: Ratio, b: Ratio): number {
-  const diff = a.n * b.d - b.n * a.d;
-  return diff === 0n ? 0 : diff > 0n ? 1 : -1;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 import * as os from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
-import { InvalidInputError, describeError } from "./errors.js";
+import { createSystemClock } from "./clock.js";
+import { ConfigError, InvalidInputError, describeError } from "./errors.js";
 import { createEventRecorder, type EventRecorder } from "./events.js";
 import { KubeClient } from "./kube/client.js";
 import { paths } from "./kube/api.js";
@@ -23,7 +24,7 @@ import { podRefOf, type Provider } from "./provider.js";
 import { resolvePodConfig } from "./config/resolve.js";
 import {
   buildKubeletApiServer,
-  declareKubeletApiFeatures,
+  declaredNodeFeatures,
   kubeletPortFor,
   type KubeletApiOptions,
 } from "./kubelet-api/options.js";
@@ -74,6 +75,11 @@ export interface SharedOptions {
   orphanGraceMs?: number;
   /** Cap of the per-pod retry backoff. Default 60 s. */
   maxRetryDelayMs?: number;
+  /**
+   * How often a pod that waits on a PersistentVolumeClaim (missing, unbound) reads the claim and its
+   * PV again; the Node authorizer allows no watch on them. Default 2 s.
+   */
+  volumePollIntervalMs?: number;
   /** What happens to the Node when the agent stops. Default `notReady`. */
   shutdown?: ShutdownPolicy;
   /** Reported as `nodeInfo.kubeletVersion`. Default `v1.37.2-virtual-node`. */
@@ -197,7 +203,10 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
   });
 
   // ConfigMaps/Secrets/Services the pods refer to, watched one object at a time (Node-authorizer friendly).
-  const objects = new ObjectWatchCache(client, logger.child({ watch: "references" }));
+  const objects = new ObjectWatchCache(client, logger.child({ watch: "references" }), {
+    clock: createSystemClock({ unref: true }),
+    volumePollIntervalMs: options.volumePollIntervalMs ?? 2_000,
+  });
   const configExtras = {
     requestServiceAccountToken: createTokenRequester(client),
     getClusterTrustBundles: createTrustBundleReader(client),
@@ -243,6 +252,7 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       pingIntervalMs: options.pingIntervalMs ?? 10_000,
       statusReportIntervalMs: options.nodeStatusReportIntervalMs ?? 300_000,
       shutdown: options.shutdown ?? "notReady",
+      declaredFeatures: declaredNodeFeatures(options.kubeletApi),
     });
     const lease = new NodeLease({
       client,
@@ -266,7 +276,8 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       },
       podsSynced: () => podReflector.hasSynced,
       resolvePod: async (pod, signal) => {
-        const references: References = { configMaps: new Set(), secrets: new Set() };
+        const references: References = { configMaps: new Set(), secrets: new Set(), volumes: new Map() };
+        let waiting = false;
         const podIPs = needsPodIP(pod)
           ? await n.provider.allocatePodIPs?.(podRefOf(pod), { signal })
           : undefined;
@@ -280,9 +291,12 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
             signal,
             now: new Date(),
           });
+        } catch (error) {
+          waiting = error instanceof ConfigError;
+          throw error;
         } finally {
-          // Also on failure: a missing object stays watched, so its appearance starts the pod.
-          objects.retain(`${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`, references);
+          // Also on failure: a missing object stays watched (claims: polled), so its appearance starts the pod.
+          objects.retain(`${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`, references, waiting);
         }
       },
       releaseReferences: (key) => {
@@ -338,7 +352,6 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
         tasks.push(r.nodeController.run(work.signal));
       }
       await Promise.all([...runtimes.values()].map((r) => r.nodeController.registeredOnce()));
-      await declareKubeletApiFeatures(options.kubeletApi, client, [...runtimes.keys()], logger, work.signal);
       for (const r of runtimes.values()) tasks.push(r.lease.run(work.signal));
       tasks.push(podReflector.run(work.signal));
       await podReflector.waitForSync(work.signal);

@@ -4,7 +4,7 @@
  */
 import { createMockProvider } from "@virtual-node/provider-mock";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ControlPlaneHandle } from "@virtual-node/testing";
+import { allocatePort, type ControlPlaneHandle } from "@virtual-node/testing";
 import { apis, controlPlane, startNode, uniqueName, waitFor, type Apis } from "./support.js";
 
 const readyOf = (node: { status?: { conditions?: { type: string; status: string; reason?: string }[] } }) =>
@@ -104,9 +104,16 @@ describe("node lifecycle and lease", () => {
 
   it("recreates a deleted Node and a deleted Lease, and keeps the lease owned by the current Node", async () => {
     const nodeName = uniqueName("vn-recreate");
-    const running = await startNode(cp.kubeConfig, nodeName, createMockProvider());
+    const port = await allocatePort();
+    const running = await startNode(cp.kubeConfig, nodeName, createMockProvider(), {
+      kubeletPort: port,
+      kubeletApi: { port, listenAddress: "127.0.0.1" },
+    });
     try {
-      const before = await api.core.readNode({ name: nodeName });
+      const before = await waitFor("declared features", async () => {
+        const n = await api.core.readNode({ name: nodeName });
+        return n.status?.declaredFeatures?.includes("ExtendWebSocketsToKubelet") === true ? n : undefined;
+      });
       await api.core.deleteNode({ name: nodeName });
       const after = await waitFor(
         "node recreated",
@@ -116,6 +123,8 @@ describe("node lifecycle and lease", () => {
         },
         { timeoutMs: 30_000 },
       );
+      // The re-created Node declares the kubelet API's features again (they used to be lost until a restart).
+      expect(after.status?.declaredFeatures).toContain("ExtendWebSocketsToKubelet");
       await waitFor("lease owned by the new node", async () => {
         const l = await api.coordination.readNamespacedLease({
           name: nodeName,

@@ -5,6 +5,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { Watch } from "@kubernetes/client-node";
 import { createMockProvider, MockAnnotations } from "@virtual-node/provider-mock";
+import { createConsoleLogger } from "@virtual-node/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   apis,
@@ -32,12 +33,18 @@ describe("pods on a virtual node (real control plane, Node identity)", () => {
   const lastPhase = new Map<string, number>();
   let stopWatch: AbortController | undefined;
 
+  /** The agent's warnings, as JSON lines: sync failures must be visible to operators. */
+  const logged: string[] = [];
+  const logLines = { write: (line: string) => logged.push(line) };
+
   beforeAll(async () => {
     const cp = await controlPlane();
     api = apis(cp.kubeConfig);
     await createNamespace(api, namespace);
     const identity = await cp.nodeIdentity(nodeName);
-    running = await startNode(identity.kubeConfig, nodeName, provider);
+    running = await startNode(identity.kubeConfig, nodeName, provider, {
+      logger: createConsoleLogger({ level: "warn", stream: logLines }),
+    });
     // Record every status the API server sees, to prove it never regresses.
     stopWatch = await new Watch(cp.kubeConfig).watch(
       `/api/v1/namespaces/${namespace}/pods`,
@@ -269,6 +276,8 @@ describe("pods on a virtual node (real control plane, Node identity)", () => {
       fieldSelector: `involvedObject.name=${name}`,
     });
     expect(events.items.some((e) => e.reason === "ProviderFailed" && e.type === "Warning")).toBe(true);
+    const syncFailures = logged.filter((l) => l.includes("sync failed; retrying") && l.includes(name));
+    expect(syncFailures.length).toBeGreaterThan(0);
   });
 
   it("never let a pod's phase regress", () => {

@@ -5,7 +5,8 @@
  * its initial state, so this test starts its own small control plane.)
  */
 import { CoreV1Api } from "@kubernetes/client-node";
-import { KubeClient, Reflector, createConsoleLogger, type ConfigMap } from "@virtual-node/core";
+import { createConsoleLogger } from "@virtual-node/core";
+import { KubeClient, Reflector, type ConfigMap } from "@virtual-node/core/kube";
 import { startControlPlane } from "@virtual-node/testing";
 import { describe, expect, it } from "vitest";
 import { waitFor } from "./support.js";

@@ -10,6 +10,7 @@ import {
   errorCode,
 } from "@virtual-node/core";
 import type { ErrorCode, VirtualNodeError } from "@virtual-node/core";
+import { errorFromHttpStatus, parseRetryAfter } from "@virtual-node/core/provider-kit";
 
 export interface ErrorDetails {
   field?: string;
@@ -63,37 +64,30 @@ export function httpStatusOf(error: unknown): number {
   }
 }
 
-/** The typed error for an HTTP failure: from the status, refined by a `code` in the body when there is one. */
+/**
+ * The typed error for an HTTP failure: the `code` in the body when there is one (the mock server
+ * always sends one), otherwise the kit's status rule — except a bare 422, which is how this
+ * server sends `UnsupportedError` (see {@link httpStatusOf}).
+ */
 export function errorFromHttp(
   status: number,
   body: { code?: string; message?: string; field?: string; retryAfterMs?: number } | undefined,
   retryAfterHeader: string | null,
 ): VirtualNodeError {
-  const message = body?.message ?? `mock cloud answered HTTP ${status}`;
+  const message = body?.message ?? `mock cloud answered HTTP ${String(status)}`;
   const retryAfterMs = body?.retryAfterMs ?? parseRetryAfter(retryAfterHeader);
   const details: ErrorDetails = {
     ...(body?.field === undefined ? {} : { field: body.field }),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   };
-  if (body?.code !== undefined && isKnownCode(body.code)) return errorFromCode(body.code, message, details);
-  let code: ErrorCode;
-  if (status === 404) code = ErrorCodes.NotFound;
-  else if (status === 400) code = ErrorCodes.InvalidInput;
-  else if (status === 422 || status === 501) code = ErrorCodes.Unsupported;
-  else if (status === 429 || status === 408 || status >= 500) code = ErrorCodes.Retryable;
-  else code = ErrorCodes.Permanent;
-  return errorFromCode(code, message, details);
+  const code = body?.code;
+  // A 429 stays a throttle (`isThrottle`) so the kit's cloud caller slows down for it.
+  if (code === ErrorCodes.Retryable && status === 429) return errorFromHttpStatus(429, message, details);
+  if (code !== undefined && isKnownCode(code)) return errorFromCode(code, message, details);
+  if (status === 422) return errorFromCode(ErrorCodes.Unsupported, message, details);
+  return errorFromHttpStatus(status, message, details);
 }
 
 function isKnownCode(code: string): code is ErrorCode {
   return (Object.values(ErrorCodes) as string[]).includes(code);
-}
-
-/** `Retry-After` as seconds or an HTTP date → milliseconds. */
-export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
-  if (header === null || header.trim() === "") return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -290,6 +290,7 @@ export class GroupSim {
       podIP: this.podIP,
       hostIP: this.hostIP,
       revision: this.revision,
+      ...(this.spec.tags === undefined ? {} : { tags: { ...this.spec.tags } }),
       initContainers: this.init.map((c) => this.#containerState(c)),
       containers: this.main.map((c) => this.#containerState(c)),
     };

@@ -3,7 +3,8 @@
  * port-forward and stats, all over the mock cloud's API, so `kubectl logs/exec/attach/port-forward/top`
  * can be tested end to end without a container runtime.
  *
- * - logs: the generated log ring (`line N from <container>` every `logs.intervalMs`); `follow`
+ * - logs: the generated log ring (`line N from <container>` every `logs.intervalMs`), read through
+ *   the provider kit's `followLogsByPolling` (tail, since, limitBytes, de-duplication); `follow`
  *   polls for new lines and ends when the container stops;
  * - exec: the built-in commands of `runMockCommand` (`echo`, `cat`, `env`, `sleep N`, `exit N`, ...);
  *   `cat` without arguments streams stdin to stdout as it arrives, and `stty size` prints the
@@ -13,22 +14,30 @@
  * - stats: the cloud's plausible CPU and memory figures in the kubelet's Summary shape.
  */
 import { once } from "node:events";
-import { PassThrough, type Duplex, type Readable, type Writable } from "node:stream";
-import { InvalidInputError, NotFoundError, throwIfAborted } from "@virtual-node/core";
+import type { Duplex, Readable, Writable } from "node:stream";
+import { InvalidInputError, NotFoundError, systemClock, throwIfAborted } from "@virtual-node/core";
 import type {
   CallOptions,
+  Clock,
   ContainerLogOptions,
   ExecResult,
   ExecStreams,
   PodRef,
-  PodStats,
   ProviderStatsSummary,
 } from "@virtual-node/core";
+import type { PodStats } from "@virtual-node/core/kubelet-api";
+import { followLogsByPolling } from "@virtual-node/core/provider-kit";
+import type { LogEntry, LogPageFetcher } from "@virtual-node/core/provider-kit";
 import type { MockCloudApi, MockContainerState, MockGroupState, MockLogLine } from "./types.js";
+
+/** Kept for compatibility: the kit's formatter (Go's `time.RFC3339Nano`, as the kubelet writes it). */
+export { formatRFC3339Nano } from "@virtual-node/core/provider-kit";
 
 export interface MockKubeletHooksOptions {
   /** How often a followed log (and an attached process) polls for new lines. Default 200 ms. */
   pollIntervalMs?: number;
+  /** Drives the polling and `sinceSeconds` (default: the system clock). */
+  clock?: Clock;
 }
 
 export interface MockKubeletHooks {
@@ -54,14 +63,6 @@ export interface MockKubeletHooks {
   ): Promise<ProviderStatsSummary>;
 }
 
-/** RFC 3339 with up to nine fraction digits and trailing zeros trimmed (Go's `time.RFC3339Nano`). */
-export function formatRFC3339Nano(epochMs: number): string {
-  const iso = new Date(epochMs).toISOString(); // 2026-01-02T03:04:05.678Z
-  const [seconds, fraction = ""] = iso.slice(0, -1).split(".");
-  const trimmed = fraction.replace(/0+$/, "");
-  return `${seconds ?? iso}${trimmed.length > 0 ? `.${trimmed}` : ""}Z`;
-}
-
 function containerOf(state: MockGroupState, name: string): MockContainerState | undefined {
   return [...state.initContainers, ...state.containers].find((c) => c.name === name);
 }
@@ -81,11 +82,6 @@ async function readAll(stream: Readable | undefined, signal: AbortSignal): Promi
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Reads `signal.aborted` afresh (it changes while awaiting). */
-function aborted(signal: AbortSignal): boolean {
-  return signal.aborted;
-}
-
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
@@ -103,6 +99,7 @@ export function createMockKubeletHooks(
   options: MockKubeletHooksOptions = {},
 ): MockKubeletHooks {
   const pollMs = options.pollIntervalMs ?? 200;
+  const clock = options.clock ?? systemClock;
 
   async function requireRunning(ref: PodRef, container: string, signal: AbortSignal): Promise<void> {
     const state = await cloud.getPod(ref, { signal });
@@ -114,108 +111,81 @@ export function createMockKubeletHooks(
   }
 
   /**
-   * Polls the log ring for lines after the last one seen, until the container's run ends (it
-   * exits, or is restarted: then the rest of the run that was followed is read from `previous`).
+   * The mock cloud's log call as the kit's page fetcher. The cursor is the run being read (its
+   * container ID) and the time of the last line seen; the kit de-duplicates the lines at that time,
+   * which the cloud returns again (`sinceTime` is inclusive). A followed run ends when its container
+   * stops or restarts (then the rest of the run is read from `previous`), as a kubelet's log does.
    */
-  async function follow(
-    ref: PodRef,
-    container: string,
-    from: { time: number; seenAtTime: number },
-    emit: (line: MockLogLine) => Promise<void>,
-    signal: AbortSignal,
-    isGone: () => boolean,
-  ): Promise<void> {
-    let { time, seenAtTime } = from;
-    const current = async (): Promise<MockContainerState | undefined> => {
+  function logFetcher(ref: PodRef, container: string, previous: boolean): LogPageFetcher {
+    const current = async (signal: AbortSignal): Promise<MockContainerState | undefined> => {
       const state = await cloud.getPod(ref, { signal });
       return state === undefined ? undefined : containerOf(state, container);
     };
-    let runId: string | undefined;
-    try {
-      runId = (await current())?.containerId;
-    } catch {
-      return;
-    }
-    for (;;) {
-      await sleep(pollMs, signal);
-      if (aborted(signal) || isGone()) return;
-      let lines: MockLogLine[];
-      let last: boolean;
-      try {
-        const before = await current();
-        const sameRun = before !== undefined && before.containerId === runId;
-        lines = await cloud.logs(ref, container, { sinceTime: time, previous: !sameRun }, { signal });
-        const after = sameRun ? await current() : before;
-        if (sameRun && after?.containerId !== runId) {
-          // Restarted while reading: read the followed run from `previous` next round.
-          continue;
-        }
-        last = !sameRun || after?.state !== "running";
-      } catch {
-        return; // the group or container is gone: the log ends
-      }
-      let skip = 0;
-      for (const line of lines) {
-        if (line.time === time && skip < seenAtTime) {
-          skip++;
-          continue;
-        }
-        if (line.time === time) seenAtTime++;
-        else {
-          time = line.time;
-          seenAtTime = 1;
-        }
-        await emit(line);
-        if (isGone() || aborted(signal)) return;
-      }
-      if (last) return;
-    }
-  }
+    const entries = (lines: readonly MockLogLine[]): LogEntry[] =>
+      lines.map((l) => ({ time: new Date(l.time), message: l.text }));
+    const encode = (run: string | undefined, time: number | undefined): string =>
+      JSON.stringify({ run, time });
 
-  function position(lines: readonly MockLogLine[], fallback: number): { time: number; seenAtTime: number } {
-    const last = lines.at(-1);
-    if (last === undefined) return { time: fallback, seenAtTime: 0 };
-    return { time: last.time, seenAtTime: lines.filter((l) => l.time === last.time).length };
+    return async (cursor, signal, hints) => {
+      if (cursor === undefined) {
+        // Ask for at least one line even with tailLines=0: its time is where following starts.
+        const tailLines = hints.tailLines === undefined ? undefined : Math.max(1, hints.tailLines);
+        const lines = await cloud.logs(
+          ref,
+          container,
+          {
+            ...(tailLines === undefined ? {} : { tailLines }),
+            ...(hints.sinceTime === undefined ? {} : { sinceTime: hints.sinceTime.getTime() }),
+            previous,
+          },
+          { signal },
+        );
+        const c = previous ? undefined : await current(signal);
+        return {
+          entries: entries(lines),
+          cursor: encode(c?.containerId, lines.at(-1)?.time ?? hints.sinceTime?.getTime()),
+          end: c?.state !== "running",
+        };
+      }
+      const { run, time } = JSON.parse(cursor) as { run?: string; time?: number };
+      const before = await current(signal);
+      if (before === undefined) return { entries: [], end: true }; // the group or container is gone
+      const sameRun = before.containerId === run;
+      const read = (): Promise<MockLogLine[]> =>
+        cloud.logs(
+          ref,
+          container,
+          { ...(time === undefined ? {} : { sinceTime: time }), previous: !sameRun },
+          { signal },
+        );
+      let lines = await read();
+      if (sameRun) {
+        const after = await current(signal);
+        // Restarted while reading: read the followed run from `previous` at the next poll.
+        if (after?.containerId !== run) return { entries: [], cursor };
+        if (after.state !== "running") {
+          // It stopped while reading: read once more for the lines up to its end.
+          lines = await read();
+          return { entries: entries(lines), end: true };
+        }
+      }
+      return {
+        entries: entries(lines),
+        cursor: encode(run, lines.at(-1)?.time ?? time),
+        ...(sameRun ? {} : { end: true }),
+      };
+    };
   }
 
   const hooks: MockKubeletHooks = {
     async getContainerLogs(ref, container, logOptions, { signal }) {
       throwIfAborted(signal);
-      const sinceTime =
-        logOptions.sinceTime?.getTime() ??
-        (logOptions.sinceSeconds === undefined ? undefined : Date.now() - logOptions.sinceSeconds * 1000);
-      const lines = await cloud.logs(
-        ref,
-        container,
-        {
-          ...(logOptions.tailLines === undefined ? {} : { tailLines: logOptions.tailLines }),
-          ...(sinceTime === undefined ? {} : { sinceTime }),
-          previous: logOptions.previous,
-        },
-        { signal },
-      );
-      const format = (line: MockLogLine): string =>
-        `${logOptions.timestamps ? `${formatRFC3339Nano(line.time)} ` : ""}${line.text}\n`;
-      const out = new PassThrough();
-      const emit = (line: MockLogLine): Promise<void> => writeAll(out, format(line));
-      void (async () => {
-        try {
-          for (const line of lines) await emit(line);
-          if (logOptions.follow && !logOptions.previous) {
-            await follow(
-              ref,
-              container,
-              position(lines, sinceTime ?? Date.now()),
-              emit,
-              signal,
-              () => out.destroyed,
-            );
-          }
-        } finally {
-          if (!out.destroyed) out.end();
-        }
-      })().catch((error: unknown) => out.destroy(error instanceof Error ? error : new Error(String(error))));
-      return out;
+      return followLogsByPolling(logFetcher(ref, container, logOptions.previous), {
+        logOptions,
+        signal,
+        clock,
+        intervalMs: pollMs,
+      });
     },
 
     async exec(ref, container, command, streams, { signal }) {
@@ -260,7 +230,6 @@ export function createMockKubeletHooks(
       throwIfAborted(signal);
       await requireRunning(ref, container, signal);
       const stdout = streams.stdout;
-      const start = await cloud.logs(ref, container, { tailLines: 1 }, { signal });
       const echo = (async () => {
         if (streams.stdin === undefined) return;
         for await (const chunk of streams.stdin) {
@@ -269,16 +238,18 @@ export function createMockKubeletHooks(
         }
       })();
       echo.catch(() => undefined);
-      await follow(
-        ref,
-        container,
-        position(start, Date.now()),
-        async (line) => {
-          if (stdout !== undefined) await writeAll(stdout, `${line.text}\n`);
-        },
+      // The process's output: the log lines from now on (none of the past), until its run ends.
+      const output = await followLogsByPolling(logFetcher(ref, container, false), {
+        logOptions: { follow: true, tailLines: 0, timestamps: false, previous: false },
         signal,
-        () => false,
-      );
+        clock,
+        intervalMs: pollMs,
+      });
+      try {
+        for await (const chunk of output) if (stdout !== undefined) await writeAll(stdout, chunk as Buffer);
+      } catch {
+        // The log broke off: the attach ends like the process did.
+      }
       if (signal.aborted) return { exitCode: 0 };
       // The process ended: report its exit code, like an attach to a container that exits.
       const state = await cloud.getPod(ref, { signal }).catch(() => undefined);

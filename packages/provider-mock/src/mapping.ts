@@ -4,7 +4,15 @@
  * definition here; keep it free of I/O so it can be table-tested.
  */
 import { InvalidInputError, UnsupportedError } from "@virtual-node/core";
-import type { Container, ProviderCapabilities, ResolvedContainer, ResolvedPod } from "@virtual-node/core";
+import type {
+  Container,
+  ProviderCapabilities,
+  ResolvedContainer,
+  ResolvedPersistentVolume,
+  ResolvedPod,
+  ResolvedSecretData,
+} from "@virtual-node/core";
+import { ownershipTags } from "@virtual-node/core/provider-kit";
 import {
   MockAnnotations,
   booleanAnnotation,
@@ -17,7 +25,9 @@ import {
 import type {
   MockContainerSpec,
   MockGroupSpec,
+  MockPersistentVolume,
   MockPort,
+  MockSecretRef,
   MockRestartPolicy,
   MockVolumeSpec,
 } from "./types.js";
@@ -156,6 +166,35 @@ function checkNames(containers: readonly Container[], field: string, seen: Set<s
   });
 }
 
+/** Credentials by reference: a cloud keeps a pointer to the Secret, so the mock keeps names and keys only. */
+function secretRef(secret: ResolvedSecretData): MockSecretRef {
+  return { namespace: secret.namespace, name: secret.name, keys: Object.keys(secret.data).sort() };
+}
+
+/** The PV core resolved, as the mock cloud's volume spec (JSON: no Secret bytes). */
+export function toMockPersistentVolume(pv: ResolvedPersistentVolume): MockPersistentVolume {
+  const out: MockPersistentVolume = {
+    claimName: pv.claimName,
+    volumeName: pv.volumeName,
+    readOnly: pv.readOnly,
+    accessModes: [...pv.accessModes],
+    volumeMode: pv.volumeMode,
+  };
+  if (pv.capacity !== undefined) out.capacity = pv.capacity;
+  if (pv.storageClassName !== undefined) out.storageClassName = pv.storageClassName;
+  if (pv.csi) {
+    const { driver, volumeHandle, volumeAttributes, fsType, nodePublishSecret, nodeStageSecret } = pv.csi;
+    out.csi = { driver, volumeHandle, volumeAttributes: { ...volumeAttributes } };
+    if (fsType !== undefined) out.csi.fsType = fsType;
+    if (nodePublishSecret) out.csi.nodePublishSecret = secretRef(nodePublishSecret);
+    if (nodeStageSecret) out.csi.nodeStageSecret = secretRef(nodeStageSecret);
+  }
+  if (pv.nfs) out.nfs = { ...pv.nfs };
+  if (pv.azureFile)
+    out.azureFile = { shareName: pv.azureFile.shareName, secret: secretRef(pv.azureFile.secret) };
+  return out;
+}
+
 export interface ToMockGroupSpecOptions {
   /** When given, volume kinds outside `capabilities.volumes` are rejected with `UnsupportedError`. */
   capabilities?: Pick<ProviderCapabilities, "volumes" | "initContainers">;
@@ -201,6 +240,14 @@ export function toMockGroupSpec(pod: ResolvedPod, options: ToMockGroupSpecOption
       })),
     };
     if (v.emptyDir !== undefined) volume.emptyDir = { ...v.emptyDir };
+    if (v.kind === "persistentVolumeClaim") {
+      if (v.persistentVolume === undefined) {
+        throw new InvalidInputError(`volume ${v.name} has no resolved PersistentVolume`, {
+          field: `spec.volumes[${i}].persistentVolumeClaim`,
+        });
+      }
+      volume.persistentVolume = toMockPersistentVolume(v.persistentVolume);
+    }
     return volume;
   });
 
@@ -220,6 +267,8 @@ export function toMockGroupSpec(pod: ResolvedPod, options: ToMockGroupSpecOption
   };
   const labels = pod.pod.metadata?.labels;
   if (labels !== undefined) group.labels = { ...labels };
+  // The ownership marks, as a real cloud would carry them: tags the provider reads back on adoption.
+  group.tags = ownershipTags(pod.ref, pod.nodeName);
   const startDelay = readAnnotation(annotations, MockAnnotations.startDelay, durationAnnotation);
   if (startDelay !== undefined) group.startDelayMs = startDelay;
   const stopDelay = readAnnotation(annotations, MockAnnotations.stopDelay, durationAnnotation);

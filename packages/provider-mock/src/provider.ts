@@ -15,6 +15,7 @@ import type {
   ProviderPodSummary,
   StatusListener,
 } from "@virtual-node/core";
+import { parseOwnership } from "@virtual-node/core/provider-kit";
 import { createMockKubeletHooks } from "./kubelet-hooks.js";
 import type { MockKubeletHooks, MockKubeletHooksOptions } from "./kubelet-hooks.js";
 import { toMockGroupSpec } from "./mapping.js";
@@ -24,7 +25,7 @@ import type { MockCloudApi, MockGroupInfo, MockGroupState } from "./types.js";
 
 /** Everything the simulator runs. */
 export const mockCapabilities: ProviderCapabilities = {
-  volumes: ["emptyDir", "configMap", "secret", "projected", "downwardAPI"],
+  volumes: ["emptyDir", "configMap", "secret", "projected", "downwardAPI", "persistentVolumeClaim"],
   initContainers: true,
   sidecarContainers: true,
   ephemeralContainers: false,
@@ -125,14 +126,14 @@ function refOf(x: PodRef): PodRef {
   return { namespace: x.namespace, name: x.name, uid: x.uid };
 }
 
-function summaryOf(state: MockGroupState): ProviderPodSummary {
-  return {
-    namespace: state.namespace,
-    name: state.name,
-    uid: state.uid,
-    nodeName: state.nodeName,
-    status: toProviderPodStatus(state),
-  };
+/**
+ * A listed group as a pod summary, decided by its ownership tags (the kit's `parseOwnership`), as a
+ * real cloud's provider must: a group without this node's marks is not ours to adopt or clean up.
+ */
+function summaryOf(state: MockGroupState, nodeName: string): ProviderPodSummary[] {
+  const owner = parseOwnership(state.tags);
+  if (owner?.nodeName !== nodeName) return [];
+  return [{ ...owner, status: toProviderPodStatus(state) }];
 }
 
 export function createMockProvider(options: MockProviderOptions = {}): MockProvider {
@@ -173,7 +174,7 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
 
     async listPods(nodeName, { signal }) {
       throwIfAborted(signal);
-      return (await cloud.listPods(nodeName, { signal })).map(summaryOf);
+      return (await cloud.listPods(nodeName, { signal })).flatMap((state) => summaryOf(state, nodeName));
     },
 
     async getPodStatuses(refs, { signal }) {

@@ -33,11 +33,41 @@ export interface MockFile {
   base64: string;
 }
 
+/** A Secret a mock volume uses, by reference: the mock cloud keeps names, never the values. */
+export interface MockSecretRef {
+  namespace: string;
+  name: string;
+  /** The Secret's keys, sorted. */
+  keys: string[];
+}
+
+/** A `persistentVolumeClaim` volume as the mock cloud mounts it (the PV core resolved). */
+export interface MockPersistentVolume {
+  claimName: string;
+  volumeName: string;
+  readOnly: boolean;
+  accessModes: string[];
+  volumeMode: string;
+  capacity?: string;
+  storageClassName?: string;
+  csi?: {
+    driver: string;
+    volumeHandle: string;
+    volumeAttributes: Record<string, string>;
+    fsType?: string;
+    nodePublishSecret?: MockSecretRef;
+    nodeStageSecret?: MockSecretRef;
+  };
+  nfs?: { server: string; path: string };
+  azureFile?: { shareName: string; secret: MockSecretRef };
+}
+
 export interface MockVolumeSpec {
   name: string;
   kind: string;
   files: MockFile[];
   emptyDir?: { medium?: string; sizeLimit?: string };
+  persistentVolume?: MockPersistentVolume;
 }
 
 export interface MockPort {
@@ -70,10 +100,16 @@ export interface MockContainerSpec {
 export interface MockGroupSpec {
   namespace: string;
   name: string;
-  /** Ownership marks: the pod UID and the node that created the group. */
+  /** The pod UID (a re-created pod with the same name is a new group). */
   uid: string;
+  /** The node the group runs for; the cloud filters `listPods` by it (`GET /pods?node=`). */
   nodeName: string;
   labels?: Record<string, string>;
+  /**
+   * Cloud tags, returned with every state like ARM or ECS tags. The provider puts the kit's
+   * `ownershipTags` here and reads them back with `parseOwnership` to adopt its groups.
+   */
+  tags?: Record<string, string>;
   restartPolicy: MockRestartPolicy;
   /** Time spent in "ContainerCreating" before the first container starts. */
   startDelayMs?: number;
@@ -130,6 +166,8 @@ export interface MockGroupState {
   hostIP: string;
   /** Bumped on every observable change. */
   revision: number;
+  /** The spec's tags (ownership marks). */
+  tags?: Record<string, string>;
   initContainers: MockContainerState[];
   containers: MockContainerState[];
 }

@@ -47,6 +47,12 @@ export function validateGroupSpec(value: unknown): asserts value is MockGroupSpe
   ) {
     fail("restartPolicy", "must be Always, OnFailure or Never");
   }
+  if (
+    spec.tags !== undefined &&
+    (!isRecord(spec.tags) || Object.values(spec.tags).some((v) => typeof v !== "string"))
+  ) {
+    fail("tags", "must be an object of strings");
+  }
   optionalDuration(spec.startDelayMs, "startDelayMs");
   optionalDuration(spec.stopDelayMs, "stopDelayMs");
   if (!Array.isArray(spec.containers) || spec.containers.length === 0)

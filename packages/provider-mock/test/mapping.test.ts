@@ -28,6 +28,55 @@ describe("parseDuration", () => {
 });
 
 describe("toMockGroupSpec", () => {
+  it("maps a resolved PersistentVolume, keeping its Secrets by name and keys only", () => {
+    const secret = {
+      name: "csi-creds",
+      namespace: "storage",
+      data: { password: new TextEncoder().encode("p4ss"), username: new TextEncoder().encode("u") },
+    };
+    const spec = toMockGroupSpec(
+      testPod({
+        volumes: [
+          {
+            name: "data",
+            kind: "persistentVolumeClaim",
+            files: [],
+            persistentVolume: {
+              claimName: "shared",
+              volumeName: "pv-shared",
+              readOnly: true,
+              accessModes: ["ReadWriteMany"],
+              capacity: "10Gi",
+              volumeMode: "Filesystem",
+              csi: {
+                driver: "example.csi.k8s.io",
+                volumeHandle: "vol-1",
+                volumeAttributes: { share: "a" },
+                nodePublishSecret: secret,
+              },
+            },
+          },
+        ],
+      }),
+      { capabilities: mockCapabilities },
+    );
+    expect(spec.volumes[0]?.persistentVolume).toEqual({
+      claimName: "shared",
+      volumeName: "pv-shared",
+      readOnly: true,
+      accessModes: ["ReadWriteMany"],
+      capacity: "10Gi",
+      volumeMode: "Filesystem",
+      csi: {
+        driver: "example.csi.k8s.io",
+        volumeHandle: "vol-1",
+        volumeAttributes: { share: "a" },
+        nodePublishSecret: { name: "csi-creds", namespace: "storage", keys: ["password", "username"] },
+      },
+    });
+    expect(JSON.stringify(spec)).not.toContain("p4ss");
+  });
+
   it("maps the pod and the behaviour annotations, per-container forms first", () => {
     const spec = toMockGroupSpec(
       testPod({
@@ -108,8 +157,14 @@ describe("toMockGroupSpec", () => {
     ],
     [
       "undeclared volume kind",
-      testPod({ volumes: [{ name: "data", kind: "persistentVolumeClaim", files: [] }] }),
+      testPod({ volumes: [{ name: "logs", kind: "hostPath", files: [] }] }),
       "VN_UNSUPPORTED",
+      "spec.volumes[0].hostPath",
+    ],
+    [
+      "a claim core did not resolve",
+      testPod({ volumes: [{ name: "data", kind: "persistentVolumeClaim", files: [] }] }),
+      "VN_INVALID_INPUT",
       "spec.volumes[0].persistentVolumeClaim",
     ],
   ])("rejects %s", (_name, pod, code, field) => {

@@ -21,12 +21,12 @@ import { describeError, errorCode, podKey } from "@virtual-node/core";
 import type {
   ContainerStatus,
   PodRef,
-  PodSpec,
   Provider,
   ProviderPodStatus,
   ResolvedPod,
   ResolvedVolume,
 } from "@virtual-node/core";
+import type { PodSpec } from "@virtual-node/core/kube";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /** What a conformance pod's single container does. */

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 
 import { resolveBinaries, type ControlPlaneBinaries, type ResolveBinariesOptions } from "./binaries.js";
 import {
@@ -416,6 +416,14 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
           )
         : undefined,
     ]);
+    // A user's first `kubectl run` needs the `default` ServiceAccount, which the controller-manager
+    // creates a moment after it is healthy: the control plane is ready when it exists.
+    if (kcm !== undefined) {
+      await waitForDefaultServiceAccount(kubeConfig, {
+        timeoutMs,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+    }
     const startupMs = Date.now() - startedAt;
     progress.line(`control plane ready in ${formatDuration(startupMs)} (${tempDir})`);
 
@@ -532,4 +540,31 @@ export async function connectControlPlane(info: ControlPlaneInfo): Promise<Contr
     info,
     ...minter,
   };
+}
+
+/** Waits until the controller-manager created `default/default`, polling every 100 ms. */
+async function waitForDefaultServiceAccount(
+  kubeConfig: KubeConfig,
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<void> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const deadline = Date.now() + options.timeoutMs;
+  let last: unknown;
+  for (;;) {
+    checkAborted(options.signal);
+    try {
+      await core.readNamespacedServiceAccount({ name: "default", namespace: "default" });
+      return;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new TestingError(
+        ErrorCode.ComponentNotReady,
+        `the default ServiceAccount did not appear within ${formatDuration(options.timeoutMs)}`,
+        { cause: last },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { CoreV1Api } from "@kubernetes/client-node";
 import { describe, expect, inject, it } from "vitest";
 
 import { startControlPlane } from "../src/control-plane.js";
@@ -143,6 +144,11 @@ describe("a dedicated real control plane", () => {
       key: await readFile(join(cp.tempDir, "pki", "admin.key"), "utf8"),
     });
     expect(readyz).toEqual({ status: 200, body: "ok" });
+    // Ready means usable: a newcomer's first `kubectl run` needs the default ServiceAccount.
+    const sa = await cp.kubeConfig
+      .makeApiClient(CoreV1Api)
+      .readNamespacedServiceAccount({ name: "default", namespace: "default" });
+    expect(sa.metadata?.name).toBe("default");
     const apiserverLog = await readFile(cp.logFiles["kube-apiserver"] ?? "", "utf8");
     expect(apiserverLog).not.toContain("address already in use");
 

@@ -8,6 +8,12 @@
  */
 import { ConfigError, UnsupportedError, throwIfAborted } from "../errors.js";
 import type { ConfigMap, Container, Pod, Secret, Volume } from "../kube/types.js";
+import {
+  exactQuantityMilliValue,
+  exactQuantityValue,
+  parseExactQuantity,
+  type ExactQuantity,
+} from "../kube/quantity.js";
 import type {
   ResolvedContainer,
   ResolvedEnvVar,
@@ -18,6 +24,8 @@ import type {
 } from "../pod-config.js";
 import { podRefOf } from "../provider.js";
 import { expandVarsTracked } from "./expand.js";
+import { resolvePersistentVolumeClaim } from "./persistent-volume.js";
+import { ConfigReasons } from "./reasons.js";
 import type { TrackedVar } from "./expand.js";
 import type {
   ClusterTrustBundleData,
@@ -37,28 +45,7 @@ import type {
   VolumeProjection,
 } from "./types.js";
 
-/** Event reasons used in {@link ConfigError.reason} and in warnings. */
-export const ConfigReasons = {
-  MandatoryConfigMapNotFound: "MandatoryConfigMapNotFound",
-  MandatorySecretNotFound: "MandatorySecretNotFound",
-  MandatoryConfigMapKeyNotFound: "MandatoryConfigMapKeyNotFound",
-  MandatorySecretKeyNotFound: "MandatorySecretKeyNotFound",
-  OptionalConfigMapNotFound: "OptionalConfigMapNotFound",
-  OptionalSecretNotFound: "OptionalSecretNotFound",
-  OptionalConfigMapKeyNotFound: "OptionalConfigMapKeyNotFound",
-  OptionalSecretKeyNotFound: "OptionalSecretKeyNotFound",
-  InvalidEnvironmentVariableNames: "InvalidEnvironmentVariableNames",
-  PodIPNotAvailable: "PodIPNotAvailable",
-  HostIPNotAvailable: "HostIPNotAvailable",
-  InvalidFieldPath: "InvalidFieldPath",
-  InvalidResourceFieldRef: "InvalidResourceFieldRef",
-  InvalidVolumeSource: "InvalidVolumeSource",
-  ServiceAccountTokenUnavailable: "ServiceAccountTokenUnavailable",
-  ClusterTrustBundleUnavailable: "ClusterTrustBundleUnavailable",
-  ClusterTrustBundleNotFound: "ClusterTrustBundleNotFound",
-} as const;
-
-export type ConfigReason = (typeof ConfigReasons)[keyof typeof ConfigReasons];
+export { ConfigReasons, containerWaitingReason, type ConfigReason } from "./reasons.js";
 
 export interface ResolvePodConfigOptions {
   source: ConfigSource;
@@ -102,7 +89,10 @@ export interface ResolvePodConfigResult {
   resolved: ResolvedPod;
   /** Deduplicated, in the order found. */
   warnings: ConfigWarning[];
-  /** Names (in the pod's namespace) of every ConfigMap and Secret referenced, found or not. */
+  /**
+   * Names (in the pod's namespace) of every ConfigMap and Secret referenced, found or not (Secrets a
+   * PersistentVolume names in another namespace are not listed).
+   */
   references: { configMaps: Set<string>; secrets: Set<string> };
   /** When each projected service account token must be refreshed (re-resolve by then), ascending. */
   tokenExpiries: Date[];
@@ -495,7 +485,7 @@ class Resolver {
       for (const resource of ["cpu", "memory", "ephemeral-storage"]) {
         const current = own(limits, resource);
         const fallback = own(allocatable, resource);
-        if ((current === undefined || parseQuantity(current)?.num === 0n) && fallback !== undefined) {
+        if ((current === undefined || parseExactQuantity(current)?.num === 0n) && fallback !== undefined) {
           limits[resource] = fallback;
         }
       }
@@ -504,14 +494,14 @@ class Resolver {
 
     let divisor = ONE;
     if (selector.divisor !== undefined && selector.divisor !== "") {
-      const parsed = parseQuantity(selector.divisor);
+      const parsed = parseExactQuantity(selector.divisor);
       if (!parsed) return fail(`invalid divisor quantity "${selector.divisor}"`);
       if (parsed.num !== 0n) divisor = parsed;
     }
-    const quantity = (list: ResourceList, name: string): Quantity => {
+    const quantity = (list: ResourceList, name: string): ExactQuantity => {
       const raw = own(list, name);
       if (raw === undefined) return ZERO;
-      return parseQuantity(raw) ?? fail(`invalid quantity "${raw}" for ${name}`);
+      return parseExactQuantity(raw) ?? fail(`invalid quantity "${raw}" for ${name}`);
     };
     const dot = selector.resource.indexOf(".");
     const kind = selector.resource.slice(0, dot);
@@ -520,9 +510,10 @@ class Resolver {
     if (dot <= 0 || list === undefined) return fail(`unsupported container resource : ${selector.resource}`);
     let ratio: number;
     if (name === "cpu") {
-      ratio = toNumber(milliValue(quantity(list, name))) / toNumber(milliValue(divisor));
+      ratio =
+        toNumber(exactQuantityMilliValue(quantity(list, name))) / toNumber(exactQuantityMilliValue(divisor));
     } else if (name === "memory" || name === "ephemeral-storage" || name.startsWith("hugepages-")) {
-      ratio = toNumber(integerValue(quantity(list, name))) / toNumber(integerValue(divisor));
+      ratio = toNumber(exactQuantityValue(quantity(list, name))) / toNumber(exactQuantityValue(divisor));
     } else {
       return fail(`unsupported container resource : ${selector.resource}`);
     }
@@ -640,6 +631,20 @@ class Resolver {
         }
         break;
       }
+      case "persistentVolumeClaim": {
+        const source = volume.persistentVolumeClaim;
+        if (source === undefined) break;
+        const persistentVolume = await resolvePersistentVolumeClaim(source, field, {
+          source: this.source,
+          namespace: this.namespace,
+          signal: this.signal,
+          secretData: async (namespace, secretName) => {
+            const secret = await this.secretIn(namespace, secretName);
+            return secret === undefined ? undefined : secretData(secret);
+          },
+        });
+        return { name, kind, files: [], persistentVolume };
+      }
       default:
         // Other kinds carry no files; whether the provider supports them is checked elsewhere.
         break;
@@ -658,9 +663,13 @@ class Resolver {
   ): void {
     if (items === undefined || items.length === 0) {
       for (const [key, value] of sortedEntries(configMap.data))
-        payload.add(key, encodeUtf8(value), defaultMode, false);
+        payload.add(key, encodeUtf8(value), defaultMode, false, undefined, { kind: "configMap", name, key });
       for (const [key, value] of sortedEntries(configMap.binaryData))
-        payload.add(key, decodeBase64(value), defaultMode, false);
+        payload.add(key, decodeBase64(value), defaultMode, false, undefined, {
+          kind: "configMap",
+          name,
+          key,
+        });
       return;
     }
     for (const [i, item] of items.entries()) {
@@ -671,7 +680,11 @@ class Resolver {
         continue;
       }
       const content = text !== undefined ? encodeUtf8(text) : decodeBase64(binary ?? "");
-      payload.add(item.path, content, item.mode ?? defaultMode, false, `${field}.items[${i}]`);
+      payload.add(item.path, content, item.mode ?? defaultMode, false, `${field}.items[${i}]`, {
+        kind: "configMap",
+        name,
+        key: item.key,
+      });
     }
   }
 
@@ -687,7 +700,11 @@ class Resolver {
     const data = secretData(secret);
     if (items === undefined || items.length === 0) {
       for (const key of [...data.keys()].sort(compareStrings))
-        payload.add(key, data.get(key) ?? new Uint8Array(), defaultMode, true);
+        payload.add(key, data.get(key) ?? new Uint8Array(), defaultMode, true, undefined, {
+          kind: "secret",
+          name,
+          key,
+        });
       return;
     }
     for (const [i, item] of items.entries()) {
@@ -696,7 +713,11 @@ class Resolver {
         this.missingKey("Secret", name, item.key, optional, `${field}.items[${i}]`);
         continue;
       }
-      payload.add(item.path, content, item.mode ?? defaultMode, true, `${field}.items[${i}]`);
+      payload.add(item.path, content, item.mode ?? defaultMode, true, `${field}.items[${i}]`, {
+        kind: "secret",
+        name,
+        key: item.key,
+      });
     }
   }
 
@@ -709,16 +730,24 @@ class Resolver {
     for (const [i, item] of (items ?? []).entries()) {
       const itemField = `${field}.items[${i}]`;
       let value = "";
-      if (item.fieldRef) value = this.objectFieldValue(item.fieldRef.fieldPath, `${itemField}.fieldRef`);
-      else if (item.resourceFieldRef) {
+      let source: ValueSource | undefined;
+      if (item.fieldRef) {
+        value = this.objectFieldValue(item.fieldRef.fieldPath, `${itemField}.fieldRef`);
+        source = { kind: "field", fieldPath: item.fieldRef.fieldPath };
+      } else if (item.resourceFieldRef) {
         value = this.resourceValue(
           item.resourceFieldRef,
           undefined,
           `${itemField}.resourceFieldRef`,
           "volume",
         );
+        source = {
+          kind: "resource",
+          resource: item.resourceFieldRef.resource,
+          containerName: item.resourceFieldRef.containerName ?? "",
+        };
       }
-      payload.add(item.path, encodeUtf8(value), item.mode ?? defaultMode, false, itemField);
+      payload.add(item.path, encodeUtf8(value), item.mode ?? defaultMode, false, itemField, source);
     }
   }
 
@@ -748,6 +777,7 @@ class Resolver {
         this.privateFileMode(defaultMode),
         true,
         sourceField,
+        { kind: "value" },
       );
     } else if (projection.clusterTrustBundle) {
       const sourceField = `${field}.clusterTrustBundle`;
@@ -939,6 +969,19 @@ class Resolver {
     return undefined;
   }
 
+  /** A Secret in any namespace (PersistentVolume credentials); the pod's own namespace shares the cache. */
+  private async secretIn(namespace: string, name: string): Promise<Secret | undefined> {
+    if (namespace === this.namespace) this.references.secrets.add(name);
+    const key = namespace === this.namespace ? name : `${namespace}/${name}`;
+    let pending = this.secrets.get(key);
+    if (!pending) {
+      throwIfAborted(this.signal);
+      pending = this.source.getSecret(namespace, name, this.signal);
+      this.secrets.set(key, pending);
+    }
+    return pending;
+  }
+
   private missingKey(
     kind: "ConfigMap" | "Secret",
     name: string,
@@ -981,7 +1024,14 @@ class Payload {
     this.field = field;
   }
 
-  add(path: string, content: Uint8Array, mode: number, secret: boolean, field = this.field): void {
+  add(
+    path: string,
+    content: Uint8Array,
+    mode: number,
+    secret: boolean,
+    field = this.field,
+    source?: ValueSource,
+  ): void {
     const problem = pathProblem(path);
     if (problem !== undefined) {
       throw new ConfigError(
@@ -993,7 +1043,13 @@ class Payload {
       );
     }
     const clean = cleanPath(path);
-    this.byPath.set(clean, { path: clean, content, mode, secret });
+    this.byPath.set(clean, {
+      path: clean,
+      content,
+      mode,
+      secret,
+      ...(source === undefined ? {} : { source }),
+    });
   }
 
   files(): ResolvedFile[] {
@@ -1148,49 +1204,10 @@ function hex(code: number, width: number): string {
 }
 
 // -----------------------------------------------------------------------------------------------
-// Quantities (exact rationals, like resource.Quantity)
+// Quantities (exact rationals, like resource.Quantity: the parser is kube/quantity.ts)
 
-interface Quantity {
-  num: bigint;
-  /** Always positive. */
-  den: bigint;
-}
-
-const ZERO: Quantity = { num: 0n, den: 1n };
-const ONE: Quantity = { num: 1n, den: 1n };
-const QUANTITY = /^([+-]?)(?:(\d+)(?:\.(\d*))?|\.(\d+))(?:([KMGTPE]i)|([numkMGTPE])|[eE]([+-]?\d{1,4}))?$/;
-const BINARY_POWER: Record<string, bigint> = { Ki: 10n, Mi: 20n, Gi: 30n, Ti: 40n, Pi: 50n, Ei: 60n };
-const DECIMAL_POWER: Record<string, number> = { n: -9, u: -6, m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
-
-function parseQuantity(text: string): Quantity | undefined {
-  const match = QUANTITY.exec(text.trim());
-  if (!match) return undefined;
-  const [, sign, whole, fraction, bareFraction, binary, decimal, exponent] = match;
-  const digits = (whole ?? "") + (fraction ?? bareFraction ?? "");
-  let num = BigInt(digits === "" ? "0" : digits);
-  let den = 10n ** BigInt((fraction ?? bareFraction ?? "").length);
-  if (binary !== undefined) num *= 2n ** (BINARY_POWER[binary] ?? 0n);
-  const power =
-    decimal !== undefined ? (DECIMAL_POWER[decimal] ?? 0) : exponent !== undefined ? Number(exponent) : 0;
-  if (power >= 0) num *= 10n ** BigInt(power);
-  else den *= 10n ** BigInt(-power);
-  return { num: sign === "-" ? -num : num, den };
-}
-
-/** `Quantity.Value()`: rounded up to an integer. */
-function integerValue(q: Quantity): bigint {
-  return ceilDiv(q.num, q.den);
-}
-
-/** `Quantity.MilliValue()`: thousandths, rounded up. */
-function milliValue(q: Quantity): bigint {
-  return ceilDiv(q.num * 1000n, q.den);
-}
-
-function ceilDiv(num: bigint, den: bigint): bigint {
-  const quotient = num / den; // truncates toward zero: already the ceiling for negatives
-  return num % den !== 0n && num > 0n ? quotient + 1n : quotient;
-}
+const ZERO: ExactQuantity = { num: 0n, den: 1n };
+const ONE: ExactQuantity = { num: 1n, den: 1n };
 
 function toNumber(value: bigint): number {
   return Number(value);

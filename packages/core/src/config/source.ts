@@ -1,12 +1,13 @@
 /**
- * Where pod configuration resolution reads ConfigMaps, Secrets, Services and tokens from.
+ * Where pod configuration resolution reads ConfigMaps, Secrets, Services, PersistentVolumeClaims,
+ * PersistentVolumes and tokens from.
  *
  * Core implements it over its informer caches and the API (TokenRequest); tests use
  * {@link createInMemoryConfigSource}. Every method honours `signal`. Lookups resolve to `undefined`
  * for an object that does not exist; any other failure (network, RBAC, throttling) is thrown and
  * passed through by `resolvePodConfig` unchanged.
  */
-import type { ConfigMap, Secret } from "../kube/types.js";
+import type { ConfigMap, PersistentVolume, PersistentVolumeClaim, Secret } from "../kube/types.js";
 import type { LabelSelector, Service } from "./types.js";
 
 /** A TokenRequest for a projected `serviceAccountToken` source, bound to the pod. */
@@ -68,6 +69,17 @@ export interface ConfigSource {
     query: ClusterTrustBundleQuery,
     signal: AbortSignal,
   ): Promise<ClusterTrustBundleData[]>;
+  /**
+   * The PersistentVolumeClaim, or `undefined` when it does not exist. Required by
+   * `persistentVolumeClaim` volumes (without it they fail with `UnsupportedError`).
+   */
+  getPersistentVolumeClaim?(
+    namespace: string,
+    name: string,
+    signal: AbortSignal,
+  ): Promise<PersistentVolumeClaim | undefined>;
+  /** The (cluster-scoped) PersistentVolume, or `undefined` when it does not exist. Required with the claims. */
+  getPersistentVolume?(name: string, signal: AbortSignal): Promise<PersistentVolume | undefined>;
 }
 
 export interface InMemoryConfigSourceData {
@@ -80,6 +92,10 @@ export interface InMemoryConfigSourceData {
   issueToken?: (request: ServiceAccountTokenRequest) => ServiceAccountToken;
   /** ClusterTrustBundles; without it the source has no `getClusterTrustBundles`. */
   clusterTrustBundles?: (ClusterTrustBundleData & { labels?: Record<string, string> })[];
+  /** PersistentVolumeClaims keyed by `namespace/name`. */
+  persistentVolumeClaims?: Record<string, PersistentVolumeClaim>;
+  /** PersistentVolumes keyed by name. */
+  persistentVolumes?: Record<string, PersistentVolume>;
 }
 
 /**
@@ -95,6 +111,10 @@ export function createInMemoryConfigSource(data: InMemoryConfigSourceData): Conf
       settle(signal, () =>
         (data.services ?? []).filter((s) => (s.metadata?.namespace ?? "default") === namespace),
       ),
+    // Read at call time, so a test can bind a claim between two resolutions.
+    getPersistentVolumeClaim: (namespace, name, signal) =>
+      settle(signal, () => data.persistentVolumeClaims?.[`${namespace}/${name}`]),
+    getPersistentVolume: (name, signal) => settle(signal, () => data.persistentVolumes?.[name]),
   };
   const { issueToken, clusterTrustBundles } = data;
   if (issueToken) {

@@ -17,6 +17,9 @@ export const paths = {
   configMaps: (ns: string) => `/api/v1/namespaces/${ns}/configmaps`,
   secrets: (ns: string) => `/api/v1/namespaces/${ns}/secrets`,
   allServices: "/api/v1/services",
+  persistentVolumeClaim: (ns: string, name: string) =>
+    `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`,
+  persistentVolume: (name: string) => `/api/v1/persistentvolumes/${name}`,
   serviceAccountToken: (ns: string, name: string) => `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`,
 } as const;
 

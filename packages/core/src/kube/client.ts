@@ -10,6 +10,8 @@
 import * as http2 from "node:http2";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { AbortedError, redactSecrets } from "../errors.js";
+import { AdaptiveRateLimiter } from "../provider-kit/rate-limit.js";
+import { WatchDecoder } from "./watch-decoder.js";
 
 export interface KubeClientOptions {
   kubeConfig: KubeConfig;
@@ -71,50 +73,6 @@ interface Credentials {
   servername?: string;
 }
 
-/** Token bucket for client-side rate limiting; waits rather than fails. */
-class TokenBucket {
-  private tokens: number;
-  private last = Date.now();
-  private waiting: (() => void)[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  constructor(
-    private readonly qps: number,
-    private readonly burst: number,
-  ) {
-    this.tokens = burst;
-  }
-  async take(): Promise<void> {
-    if (!Number.isFinite(this.qps) || this.qps <= 0) return;
-    this.refill();
-    if (this.tokens >= 1 && this.waiting.length === 0) {
-      this.tokens -= 1;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      this.waiting.push(resolve);
-      this.schedule();
-    });
-  }
-  private refill(): void {
-    const now = Date.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.qps);
-    this.last = now;
-  }
-  private schedule(): void {
-    if (this.timer) return;
-    const delay = Math.max(1, Math.ceil(((1 - this.tokens) / this.qps) * 1000));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.refill();
-      while (this.tokens >= 1 && this.waiting.length > 0) {
-        this.tokens -= 1;
-        this.waiting.shift()?.();
-      }
-      if (this.waiting.length > 0) this.schedule();
-    }, delay);
-  }
-}
-
 const CREDENTIAL_REFRESH_MS = 60_000;
 
 export class KubeClient {
@@ -123,7 +81,9 @@ export class KubeClient {
   private connecting: Promise<http2.ClientHttp2Session> | undefined;
   private credentials: Credentials | undefined;
   private credentialsAt = 0;
-  private readonly bucket: TokenBucket;
+  // Client-side QPS, like client-go's token bucket: waits rather than fails. Never told about
+  // throttles (the API server's 429s surface as KubeApiError), so it stays a plain bucket.
+  private readonly bucket: AdaptiveRateLimiter;
   private readonly options: KubeClientOptions;
   private pingTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -131,7 +91,13 @@ export class KubeClient {
   constructor(options: KubeClientOptions) {
     this.options = options;
     this.kubeConfig = options.kubeConfig;
-    this.bucket = new TokenBucket(options.qps ?? 50, options.burst ?? 100);
+    const qps = options.qps ?? 50;
+    this.bucket = new AdaptiveRateLimiter({
+      name: "kube-api",
+      // qps <= 0 (or not finite) has always meant "no limit".
+      ratePerSecond: Number.isFinite(qps) && qps > 0 ? qps : Number.POSITIVE_INFINITY,
+      burst: Math.max(1, options.burst ?? 100),
+    });
   }
 
   /** The API server URL. */
@@ -157,7 +123,7 @@ export class KubeClient {
 
   /** One JSON request. Throws {@link KubeApiError} for non-2xx answers. */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    await this.bucket.take();
+    await this.bucket.acquire();
     const started = performance.now();
     const { status, body, headers } = await this.exchange(method, path, options);
     this.options.onRequest?.({
@@ -195,48 +161,45 @@ export class KubeClient {
     signal.addEventListener("abort", abort, { once: true });
     try {
       await new Promise<void>((resolve, reject) => {
-        let status = 0;
-        let buffered = "";
-        let errorBody = "";
+        let ended = false;
+        const decoder = new WatchDecoder((event) => {
+          onEvent(event.type, event.object);
+        });
+        const fail = (error: unknown): void => {
+          // A parse error or a handler error (e.g. a 410 ERROR event) ends this watch; the caller decides.
+          ended = true;
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        };
         stream.setEncoding("utf8");
         stream.on("response", (h) => {
-          status = Number(h[":status"]);
+          if (ended) return;
+          try {
+            decoder.response(Number(h[":status"]));
+          } catch (error) {
+            fail(error);
+          }
         });
         stream.on("data", (chunk: string) => {
-          if (status !== 200) {
-            errorBody += chunk;
-            return;
-          }
-          buffered += chunk;
-          let newline = buffered.indexOf("\n");
-          while (newline >= 0) {
-            const line = buffered.slice(0, newline);
-            buffered = buffered.slice(newline + 1);
-            if (line.trim().length > 0) {
-              try {
-                const event = JSON.parse(line) as { type: WatchEventType; object: unknown };
-                onEvent(event.type, event.object);
-              } catch (error) {
-                // A handler error (e.g. a 410 ERROR event) ends this watch; the caller decides.
-                status = -1;
-                stream.close(http2.constants.NGHTTP2_CANCEL);
-                reject(error instanceof Error ? error : new Error(String(error)));
-                return;
-              }
-            }
-            newline = buffered.indexOf("\n");
+          if (ended) return;
+          try {
+            decoder.data(chunk);
+          } catch (error) {
+            fail(error);
           }
         });
         stream.on("end", () => {
-          if (status === -1) return;
-          if (status !== 200) reject(toApiError(status, errorBody, {}));
+          if (ended) return;
+          const status = decoder.status ?? 0;
+          if (status !== 200) reject(toApiError(status, decoder.errorBody, {}));
           else resolve();
         });
         stream.on("close", () => {
-          if (status === -1) return;
+          if (ended) return;
+          const status = decoder.status ?? 0;
           if (signal.aborted) reject(new AbortedError("watch aborted"));
           else if (status === 200) resolve();
-          else reject(toApiError(status || 503, errorBody, {}, "watch stream closed"));
+          else reject(toApiError(status || 503, decoder.errorBody, {}, "watch stream closed"));
         });
         stream.on("error", reject);
       });

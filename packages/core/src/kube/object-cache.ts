@@ -8,16 +8,33 @@
  *   notifies the pods that refer to it: mounted files are updated, and a pod waiting for a missing
  *   object starts at once.
  * - Services (for service-link env vars): one watch over all services, started on first use.
+ * - PersistentVolumeClaims and PersistentVolumes: a plain GET per lookup. The Node authorizer allows
+ *   a node only `get` on them (no list, no watch, not even by name), so a pod that waits on a claim
+ *   (missing, unbound, its PV missing) has the claims and PVs it read polled by GET, as the kubelet's
+ *   volume manager does: a change to any of them re-resolves the pod.
  */
+import { systemClock, type Clock } from "../clock.js";
 import type { ConfigSource } from "../config/source.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { KubeClient } from "./client.js";
+import { isNotFound, type KubeClient } from "./client.js";
 import { paths } from "./api.js";
 import { Reflector } from "./reflector.js";
-import type { ConfigMap, Secret, Service } from "./types.js";
+import type { ConfigMap, PersistentVolume, PersistentVolumeClaim, Secret, Service } from "./types.js";
 
 type Kind = "configmaps" | "secrets";
+
+/** The kinds of objects a {@link ReferenceListener} hears about. */
+export type ReferenceKind = Kind | "persistentvolumeclaims" | "persistentvolumes";
+
+interface Polled {
+  kind: "persistentvolumeclaims" | "persistentvolumes";
+  namespace: string;
+  name: string;
+  /** The state the waiting pods saw: `uid/resourceVersion`, or `absent`. */
+  seen: string;
+  users: Set<string>;
+}
 
 interface Watched<T> {
   reflector: Reflector<T & { metadata?: { name?: string } }>;
@@ -27,8 +44,9 @@ interface Watched<T> {
   users: Set<string>;
 }
 
+/** Told which pods refer to an object that changed (or appeared). */
 export type ReferenceListener = (
-  kind: Kind,
+  kind: ReferenceKind,
   namespace: string,
   name: string,
   podKeys: ReadonlySet<string>,
@@ -38,6 +56,19 @@ export type ReferenceListener = (
 export interface References {
   configMaps: Set<string>;
   secrets: Set<string>;
+  /**
+   * PersistentVolumeClaims (`persistentvolumeclaims/<ns>/<name>`) and PersistentVolumes
+   * (`persistentvolumes//<name>`) read, with the state seen (`uid/resourceVersion`, or `absent`).
+   */
+  volumes?: Map<string, string>;
+}
+
+/** Options of {@link ObjectWatchCache}. */
+export interface ObjectWatchCacheOptions {
+  /** Drives the claim polls. Default: the system clock. */
+  clock?: Clock;
+  /** How often the claims and PVs of waiting pods are read again. Default 2 s. */
+  volumePollIntervalMs?: number;
 }
 
 export class ObjectWatchCache {
@@ -47,11 +78,21 @@ export class ObjectWatchCache {
   private readonly lifetime = new AbortController();
   private readonly listeners = new Set<ReferenceListener>();
   private readonly byPod = new Map<string, string[]>();
+  private readonly polled = new Map<string, Polled>();
+  private readonly polledByPod = new Map<string, string[]>();
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private polling = false;
+  private readonly clock: Clock;
+  private readonly volumePollIntervalMs: number;
 
   constructor(
     private readonly client: KubeClient,
     private readonly logger: Logger,
-  ) {}
+    options: ObjectWatchCacheOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.volumePollIntervalMs = options.volumePollIntervalMs ?? 2_000;
+  }
 
   onChange(listener: ReferenceListener): () => void {
     this.listeners.add(listener);
@@ -76,12 +117,30 @@ export class ObjectWatchCache {
         return await this.get("secrets", ns, name, signal);
       },
       listServices: async (ns, signal) => this.listServices(ns, signal),
+      getPersistentVolumeClaim: async (ns, name, signal) => {
+        const claim = await this.getOnce<PersistentVolumeClaim>(
+          paths.persistentVolumeClaim(ns, name),
+          signal,
+        );
+        (references.volumes ??= new Map()).set(`persistentvolumeclaims/${ns}/${name}`, stateOf(claim));
+        return claim;
+      },
+      getPersistentVolume: async (name, signal) => {
+        const volume = await this.getOnce<PersistentVolume>(paths.persistentVolume(name), signal);
+        (references.volumes ??= new Map()).set(`persistentvolumes//${name}`, stateOf(volume));
+        return volume;
+      },
       ...extra,
     };
   }
 
-  /** Records that `podKey` uses these objects (replacing what it used before) and drops unused watches. */
-  retain(podKey: string, references: References): void {
+  /**
+   * Records that `podKey` uses these objects (replacing what it used before) and drops unused
+   * watches. With `waiting` (its resolution failed on something that may still appear), the claims
+   * and PVs it read are polled until one of them changes.
+   */
+  retain(podKey: string, references: References, waiting = false): void {
+    this.retainPolled(podKey, waiting ? (references.volumes ?? new Map<string, string>()) : new Map());
     const keys = [
       ...[...references.configMaps].map((r) => `configmaps/${r}`),
       ...[...references.secrets].map((r) => `secrets/${r}`),
@@ -96,6 +155,7 @@ export class ObjectWatchCache {
   release(podKey: string): void {
     for (const k of this.byPod.get(podKey) ?? []) this.dropUser(k, podKey);
     this.byPod.delete(podKey);
+    this.retainPolled(podKey, new Map());
   }
 
   close(): void {
@@ -106,6 +166,92 @@ export class ObjectWatchCache {
   /** Number of single-object watches open (for tests and metrics). */
   get watchCount(): number {
     return this.watched.size;
+  }
+
+  /** Number of claims and PVs polled for waiting pods (for tests and metrics). */
+  get pollCount(): number {
+    return this.polled.size;
+  }
+
+  private retainPolled(podKey: string, seen: ReadonlyMap<string, string>): void {
+    const previous = this.polledByPod.get(podKey) ?? [];
+    for (const key of previous) {
+      if (seen.has(key)) continue;
+      const p = this.polled.get(key);
+      p?.users.delete(podKey);
+      if (p?.users.size === 0) this.polled.delete(key);
+    }
+    if (seen.size === 0) {
+      this.polledByPod.delete(podKey);
+      return;
+    }
+    this.polledByPod.set(podKey, [...seen.keys()]);
+    for (const [key, state] of seen) {
+      const [kind, namespace = "", name = ""] = key.split("/") as [Polled["kind"], string?, string?];
+      const p = this.polled.get(key) ?? { kind, namespace, name, seen: state, users: new Set<string>() };
+      // The latest lookup wins: a change after it is what must wake the pod.
+      p.seen = state;
+      p.users.add(podKey);
+      this.polled.set(key, p);
+    }
+    if (!this.polling) {
+      this.polling = true;
+      void this.pollVolumes().finally(() => {
+        this.polling = false;
+      });
+    }
+  }
+
+  /** Reads the polled claims and PVs every interval; a changed one wakes the pods that wait on it. */
+  private async pollVolumes(): Promise<void> {
+    const signal = this.lifetime.signal;
+    while (this.polled.size > 0 && !signal.aborted) {
+      try {
+        await this.clock.sleep(this.volumePollIntervalMs, signal);
+      } catch {
+        return;
+      }
+      for (const [key, p] of [...this.polled]) {
+        let state: string;
+        try {
+          const path =
+            p.kind === "persistentvolumeclaims"
+              ? paths.persistentVolumeClaim(p.namespace, p.name)
+              : paths.persistentVolume(p.name);
+          state = stateOf(await this.getOnce<PersistentVolumeClaim | PersistentVolume>(path, signal));
+        } catch (error) {
+          // Read through `this`: TypeScript narrowed `signal.aborted` to false at the loop test.
+          if (this.lifetime.signal.aborted) return;
+          this.logger.debug({ object: key, error: describeError(error) }, "volume poll failed");
+          continue;
+        }
+        if (this.polled.get(key) !== p || state === p.seen) continue;
+        this.polled.delete(key);
+        for (const podKey of p.users) {
+          const keys = this.polledByPod.get(podKey)?.filter((k) => k !== key) ?? [];
+          if (keys.length === 0) this.polledByPod.delete(podKey);
+          else this.polledByPod.set(podKey, keys);
+        }
+        for (const l of this.listeners) l(p.kind, p.namespace, p.name, p.users);
+      }
+    }
+  }
+
+  /** One GET per path at a time (concurrent syncs of pods on one claim share it); 404 is `undefined`. */
+  private async getOnce<T>(path: string, signal: AbortSignal): Promise<T | undefined> {
+    let pending = this.inFlight.get(path) as Promise<T | undefined> | undefined;
+    if (!pending) {
+      pending = this.client
+        .get<T>(path, { signal: this.lifetime.signal })
+        .catch((error: unknown) => {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        })
+        .finally(() => this.inFlight.delete(path));
+      pending.catch(() => undefined);
+      this.inFlight.set(path, pending);
+    }
+    return raceAbort(pending, signal);
   }
 
   private dropUser(key: string, podKey: string): void {
@@ -181,6 +327,13 @@ export class ObjectWatchCache {
     if (!users || users.size === 0) return;
     for (const l of this.listeners) l(kind, namespace, name, users);
   }
+}
+
+/** What a poll compares: the object's identity and version, or its absence. */
+function stateOf(object: { metadata?: { uid?: string; resourceVersion?: string } } | undefined): string {
+  return object === undefined
+    ? "absent"
+    : `${object.metadata?.uid ?? ""}/${object.metadata?.resourceVersion ?? ""}`;
 }
 
 async function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -24,4 +24,6 @@ export type {
   V1Secret as Secret,
   CoreV1Event as KubeEvent,
   V1Service as Service,
+  V1PersistentVolumeClaim as PersistentVolumeClaim,
+  V1PersistentVolume as PersistentVolume,
 } from "@kubernetes/client-node";

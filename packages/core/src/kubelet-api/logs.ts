@@ -9,7 +9,15 @@ import type { Readable } from "node:stream";
 import type { ContainerLogOptions } from "../provider.js";
 import { HttpError, parseGoBool } from "./http-util.js";
 
-/** Parses and validates the log query; throws {@link HttpError} 400 with the reason. */
+/** The kubelet answers options that fail validation with 422 Unprocessable Entity. */
+const INVALID = 422;
+
+/**
+ * Parses and validates the log query like the kubelet: a value that does not decode (not a boolean,
+ * not an integer, not an RFC 3339 time) is 400 Bad Request; options that decode but fail
+ * `ValidatePodLogOptions` (negative tail, `limitBytes` < 1, `sinceSeconds` < 1, both `since*`) are
+ * 422 Unprocessable Entity.
+ */
 export function parseLogOptions(query: URLSearchParams): ContainerLogOptions {
   const single = (name: string): string | undefined => {
     const values = query.getAll(name);
@@ -51,7 +59,7 @@ export function parseLogOptions(query: URLSearchParams): ContainerLogOptions {
   if (tailLines !== undefined) {
     if (tailLines < 0)
       throw new HttpError(
-        400,
+        INVALID,
         `invalid value for tailLines: ${tailLines}: must be greater than or equal to 0`,
       );
     options.tailLines = tailLines;
@@ -59,16 +67,16 @@ export function parseLogOptions(query: URLSearchParams): ContainerLogOptions {
   const limitBytes = int("limitBytes");
   if (limitBytes !== undefined) {
     if (limitBytes < 1)
-      throw new HttpError(400, `invalid value for limitBytes: ${limitBytes}: must be greater than 0`);
+      throw new HttpError(INVALID, `invalid value for limitBytes: ${limitBytes}: must be greater than 0`);
     options.limitBytes = limitBytes;
   }
   const sinceSeconds = int("sinceSeconds");
   const sinceTimeText = single("sinceTime");
   if (sinceSeconds !== undefined && sinceTimeText !== undefined && sinceTimeText !== "")
-    throw new HttpError(400, "at most one of `sinceTime` or `sinceSeconds` may be specified");
+    throw new HttpError(INVALID, "at most one of `sinceTime` or `sinceSeconds` may be specified");
   if (sinceSeconds !== undefined) {
     if (sinceSeconds < 1)
-      throw new HttpError(400, `invalid value for sinceSeconds: ${sinceSeconds}: must be greater than 0`);
+      throw new HttpError(INVALID, `invalid value for sinceSeconds: ${sinceSeconds}: must be greater than 0`);
     options.sinceSeconds = sinceSeconds;
   }
   if (sinceTimeText !== undefined && sinceTimeText !== "") {

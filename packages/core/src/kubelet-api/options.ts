@@ -3,7 +3,6 @@
  * the server for a group's nodes (kept here so `virtual-node.ts` only calls two functions).
  */
 import type { Registry } from "prom-client";
-import { describeError } from "../errors.js";
 import type { KubeClient } from "../kube/client.js";
 import type { Pod } from "../kube/types.js";
 import type { Logger } from "../logger.js";
@@ -100,33 +99,11 @@ export function buildKubeletApiServer(
 }
 
 /**
- * Declares the node features the kubelet API supports in `status.declaredFeatures` (a strategic
- * merge patch of the status, which the node's own status reports leave alone). Failures are
- * logged: an older API server drops the field and keeps translating WebSocket to SPDY.
+ * The node features the kubelet API supports, for `status.declaredFeatures`: the node controller
+ * writes them with every status, so they survive a Node being deleted and re-created. An older API
+ * server drops the field and keeps translating WebSocket to SPDY.
  */
-export async function declareKubeletApiFeatures(
-  options: KubeletApiOptions | undefined,
-  client: KubeClient,
-  nodeNames: readonly string[],
-  logger: Logger,
-  signal: AbortSignal,
-): Promise<void> {
-  if (options === undefined || options.enabled === false || options.declareWebSocketSupport === false) return;
-  await Promise.all(
-    nodeNames.map(async (nodeName) => {
-      try {
-        await client.patch(
-          `/api/v1/nodes/${nodeName}/status`,
-          { status: { declaredFeatures: [WEBSOCKET_NODE_FEATURE] } },
-          "application/strategic-merge-patch+json",
-          { signal },
-        );
-      } catch (error) {
-        logger.warn(
-          { node: nodeName, error: describeError(error) },
-          "could not declare WebSocket support in node status",
-        );
-      }
-    }),
-  );
+export function declaredNodeFeatures(options: KubeletApiOptions | undefined): string[] {
+  if (options === undefined || options.enabled === false || options.declareWebSocketSupport === false) return [];
+  return [WEBSOCKET_NODE_FEATURE];
 }

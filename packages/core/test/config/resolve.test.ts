@@ -998,13 +998,44 @@ describe("resolvePodConfig: volumes", () => {
       { name: "host", hostPath: { path: "/var/log" } },
       { name: "data", persistentVolumeClaim: { claimName: "pvc" } },
     ];
-    const result = await resolve(makePod({ volumes }));
+    // A claim resolves to its bound PV (persistent-volume.test.ts has the details).
+    const result = await resolve(makePod({ volumes }), {
+      persistentVolumeClaims: {
+        [`${NS}/pvc`]: {
+          metadata: { name: "pvc", namespace: NS, uid: "pvc-uid" },
+          spec: { volumeName: "pv-1" },
+          status: { phase: "Bound" },
+        },
+      },
+      persistentVolumes: {
+        "pv-1": {
+          metadata: { name: "pv-1" },
+          spec: {
+            accessModes: ["ReadWriteMany"],
+            claimRef: { namespace: NS, name: "pvc", uid: "pvc-uid" },
+            nfs: { server: "nfs.example", path: "/export" },
+          },
+        },
+      },
+    });
     expect(result.resolved.volumes).toEqual([
       { name: "scratch", kind: "emptyDir", files: [], emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
       { name: "plain", kind: "emptyDir", files: [], emptyDir: {} },
       { name: "defaulted", kind: "emptyDir", files: [], emptyDir: {} },
       { name: "host", kind: "hostPath", files: [] },
-      { name: "data", kind: "persistentVolumeClaim", files: [] },
+      {
+        name: "data",
+        kind: "persistentVolumeClaim",
+        files: [],
+        persistentVolume: {
+          claimName: "pvc",
+          volumeName: "pv-1",
+          readOnly: false,
+          accessModes: ["ReadWriteMany"],
+          volumeMode: "Filesystem",
+          nfs: { server: "nfs.example", path: "/export" },
+        },
+      },
     ]);
   });
 

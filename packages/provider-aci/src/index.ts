@@ -1,0 +1,23 @@
+/**
+ * `@virtual-node/provider-aci`: Kubernetes pods as Azure Container Instances container groups.
+ *
+ * ```ts
+ * import { createAciProvider } from "@virtual-node/provider-aci";
+ * const provider = createAciProvider({ subscriptionId, resourceGroup: "vn-rg", region: "westeurope" });
+ * ```
+ */
+export { AciAnnotations } from "./annotations.js";
+export { aciCapabilities } from "./capabilities.js";
+export { MarkerScanner, bridgeExec, directCommand, shellLine, shellQuote } from "./exec.js";
+export type { ExecBridgeRequest } from "./exec.js";
+export { FOLLOW_TAIL_LINES, fetchLogPage, parseAciLog } from "./logs.js";
+export type { LogPageRequest } from "./logs.js";
+export { AciTags, GPU_SKUS, SUPPORTED_SECURITY_FIELDS, aciShapes, containerGroupName, toContainerGroup } from "./mapping.js";
+export type { GpuSku, MappedGroup, MappingOptions } from "./mapping.js";
+export { DEFAULT_CAPACITY, describeAciNode } from "./node.js";
+export { ACI_RATE_LIMITS, validateOptions } from "./options.js";
+export type { AciProviderOptions, WebSocketLike } from "./options.js";
+export { createAciProvider } from "./provider.js";
+export type { AciProvider } from "./provider.js";
+export { newEvents, toContainerState, toPodStatus } from "./status.js";
+export type { AciPodEvent, StatusContext } from "./status.js";

@@ -1,0 +1,390 @@
+/**
+ * The ACI provider: thin calls through the provider kit around the pure mapping and status
+ * functions. Creates and updates return once ARM accepted the PUT; the long-running operation is
+ * then followed in the background (its poller, through the kit's `pollUntil`), so the work queue is
+ * never blocked on provisioning. Status for every pod comes from one paged list per interval.
+ */
+import type { ContainerGroup } from "@azure/arm-containerinstance";
+import { ContainerInstanceManagementClient } from "@azure/arm-containerinstance";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { DefaultAzureCredential } from "@azure/identity";
+import { AbortedError, NotFoundError, PermanentError, podKey, systemClock, throwIfAborted } from "@virtual-node/core";
+import type {
+  CallOptions,
+  ContainerLogOptions,
+  ExecResult,
+  ExecStreams,
+  NodeDescription,
+  PodRef,
+  Provider,
+  ProviderPodStatus,
+  ProviderPodSummary,
+  ResolvedPod,
+  UpdateOptions,
+} from "@virtual-node/core";
+import { createCloudCaller, createListStatusSource, followLogsByPolling, fromAzureError, parseOwnership, pollUntil } from "@virtual-node/core/provider-kit";
+import type { CloudCaller, ListStatusSource, ListStatusStats } from "@virtual-node/core/provider-kit";
+import { aciCapabilities } from "./capabilities.js";
+import { bridgeExec } from "./exec.js";
+import { fetchLogPage } from "./logs.js";
+import { AciTags, containerGroupName, toContainerGroup } from "./mapping.js";
+import type { MappingOptions } from "./mapping.js";
+import { describeAciNode } from "./node.js";
+import { ACI_RATE_LIMITS, validateOptions } from "./options.js";
+import type { AciProviderOptions } from "./options.js";
+import { newEvents, toPodStatus } from "./status.js";
+
+
+/** Operation names of reads and writes, for the `x-ms-ratelimit-remaining-*` feedback. */
+const READ_APIS = ["ContainerGroups.Get", "ContainerGroups.ListByResourceGroup", "ContainerGroups.Poll", "Containers.ListLogs"];
+const WRITE_APIS = ["ContainerGroups.CreateOrUpdate", "ContainerGroups.Delete", "Containers.ExecuteCommand"];
+/** Below this many remaining requests in ARM's window, the limiters slow down before ARM throttles. */
+const LOW_REMAINING = 50;
+
+interface Tracked {
+  ref: PodRef;
+  /** When the current create/update was accepted: the start of the provisioning deadline. */
+  since: number;
+  operationError?: { code: string; message: string };
+  eventsCursor?: string;
+  /** Files changed in the API but not in the running group (`fileUpdates: notify`). */
+  staleFiles?: boolean;
+  operation?: AbortController;
+}
+
+/** The ACI provider, with counters for tests and dashboards. */
+export interface AciProvider extends Provider {
+  /** Status-source counters (lists, pages, gets). */
+  statusStats(): ListStatusStats;
+  /** Stops background operation polling. */
+  close(): void;
+}
+
+/** Creates the ACI provider. Throws `InvalidInputError` naming the option when an option is wrong. */
+export function createAciProvider(options: AciProviderOptions): AciProvider {
+  validateOptions(options);
+  const clock = options.clock ?? systemClock;
+  const rg = options.resourceGroup;
+  const client =
+    options.client ??
+    new ContainerInstanceManagementClient(options.credential ?? new DefaultAzureCredential(), options.subscriptionId, {
+      ...options.clientOptions,
+      // The kit's caller retries (with the limiter and Retry-After); SDK retries would hide throttles from it.
+      retryOptions: { maxRetries: 0 },
+    });
+  const call: CloudCaller = createCloudCaller({
+    provider: "aci",
+    limits: { ...ACI_RATE_LIMITS, ...options.limits },
+    mapError: fromAzureError,
+    clock,
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
+  });
+  client.pipeline.addPolicy(remainingHeadersPolicy(call));
+
+  const tracked = new Map<string, Tracked>();
+  const lifetime = new AbortController();
+  const deadlineMs = options.provisioningDeadlineMs ?? 600_000;
+  const fastMs = options.fastStatusIntervalMs ?? 2_000;
+  const slowMs = options.slowStatusIntervalMs ?? 15_000;
+  const refreshAlways = options.detailRefreshMs?.always ?? 300_000;
+  const refreshJob = options.detailRefreshMs?.job ?? 60_000;
+  const settledByName = new Map<string, boolean>();
+  const nodeNames = new Set<string>();
+
+  const trackedOf = (ref: PodRef): Tracked | undefined => {
+    const t = tracked.get(podKey(ref));
+    return t?.ref.uid === ref.uid ? t : undefined;
+  };
+
+  /** Changes when the group's details must be read again although its list entry did not change. */
+  const fingerprint = (group: ContainerGroup): string => {
+    const name = group.name ?? "";
+    const ref = parseOwnership(group.tags);
+    const t = ref === undefined ? undefined : trackedOf(ref);
+    const state = group.provisioningState ?? "";
+    const settled = settledByName.get(name) === true;
+    const period = !settled ? fastMs : group.restartPolicy === "Always" ? refreshAlways : refreshJob;
+    // Spread the refreshes of many groups over the period instead of all at once.
+    const offset = [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % period, 0);
+    const bucket = Math.floor((clock.now() + offset) / period);
+    const overdue = t !== undefined && clock.now() - t.since > deadlineMs;
+    return [state, group.tags?.[AciTags.files] ?? "", bucket, overdue, t?.operationError?.code ?? "", t?.staleFiles ?? false].join("|");
+  };
+
+  const statusOf = (group: ContainerGroup): ProviderPodStatus => {
+    const ref = parseOwnership(group.tags);
+    const t = ref === undefined ? undefined : trackedOf(ref);
+    const status = toPodStatus(group, {
+      now: clock.now(),
+      ...(t === undefined ? {} : { provisioningSince: t.since }),
+      provisioningDeadlineMs: deadlineMs,
+      ...(t?.operationError === undefined ? {} : { operationError: t.operationError }),
+    });
+    if (t?.staleFiles === true && status.phase !== "Failed") {
+      status.message = "a mounted ConfigMap or Secret changed; ACI cannot update a running group's files: restart the pod to see the change";
+    }
+    const phase = status.phase;
+    settledByName.set(
+      group.name ?? "",
+      phase === "Failed" || phase === "Succeeded" || (group.provisioningState === "Succeeded" && status.containers.every((c) => !("waiting" in c.state))),
+    );
+    if (ref !== undefined && options.onEvent !== undefined) {
+      const entry = t ?? { ref, since: clock.now() };
+      const { events, cursor } = newEvents(group, entry.eventsCursor);
+      entry.eventsCursor = cursor;
+      if (t === undefined) tracked.set(podKey(ref), entry);
+      for (const event of events) options.onEvent(ref, event);
+    }
+    return status;
+  };
+
+  async function* listPages(signal: AbortSignal): AsyncIterable<ContainerGroup[]> {
+    let token: string | undefined;
+    do {
+      const page = await call(
+        "ContainerGroups.ListByResourceGroup",
+        async (s) => {
+          // A fresh iterator per page, so a retried page restarts from its own link.
+          const pages = client.containerGroups.listByResourceGroup(rg, { abortSignal: s }).byPage(token === undefined ? {} : { continuationToken: token });
+          const next = await pages.next();
+          return next.done === true ? undefined : (next.value as ContainerGroup[] & { continuationToken?: string });
+        },
+        { signal },
+      );
+      if (page === undefined) return;
+      token = page.continuationToken;
+      yield page.filter((g) => {
+        const owner = parseOwnership(g.tags);
+        return owner !== undefined && (nodeNames.size === 0 || nodeNames.has(owner.nodeName));
+      });
+    } while (token !== undefined);
+  }
+
+  const source: ListStatusSource = createListStatusSource<ContainerGroup>({
+    list: listPages,
+    identify: (g) => parseOwnership(g.tags),
+    fingerprint,
+    needsDetail: () => true, // the list view has no instance view (container states, events)
+    get: async (_ref, g, signal) => {
+      try {
+        return await call("ContainerGroups.Get", (s) => client.containerGroups.get(rg, g.name ?? "", { abortSignal: s }), { signal });
+      } catch (error) {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      }
+    },
+    toStatus: statusOf,
+    clock,
+    fastIntervalMs: fastMs,
+    slowIntervalMs: slowMs,
+  });
+
+  /** Follows a create/update LRO in the background; records ARM's error for the pod's status. */
+  function followOperation(ref: PodRef, entry: Tracked, poller: { poll(o: { abortSignal: AbortSignal }): Promise<void>; isDone(): boolean; getOperationState(): { status: string; error?: Error } }): void {
+    entry.operation?.abort();
+    const controller = new AbortController();
+    entry.operation = controller;
+    const signal = AbortSignal.any([controller.signal, lifetime.signal]);
+    const fail = (error: unknown): void => {
+      entry.operationError = operationErrorOf(error, clock.now());
+      source.invalidate(ref);
+    };
+    void pollUntil(
+      async (s) => {
+        try {
+          await call("ContainerGroups.Poll", (cs) => poller.poll({ abortSignal: cs }), { signal: s });
+        } catch (error) {
+          // A failed operation is an answer, not a transient error: stop polling and report it.
+          const state = poller.getOperationState();
+          if (state.status === "failed" || state.status === "canceled") return { done: true, value: state.error ?? error };
+          throw error;
+        }
+        return poller.isDone() ? { done: true, value: undefined } : { done: false };
+      },
+      { signal, clock, backoff: { baseMs: 2_000, maxMs: 15_000, factor: 1.5, jitter: "equal" }, description: `container group ${containerGroupName(ref)} create` },
+    ).then(
+      (error: unknown) => {
+        if (error !== undefined) fail(error);
+        else source.invalidate(ref);
+      },
+      (error: unknown) => {
+        if (!signal.aborted) fail(error);
+      },
+    );
+  }
+
+  async function put(pod: ResolvedPod, signal: AbortSignal): Promise<void> {
+    const pullSecretNames = (pod.pod.spec?.imagePullSecrets ?? []).map((s) => s.name ?? "").filter((n) => n !== "");
+    const pullSecrets =
+      pullSecretNames.length > 0 && options.pullSecrets !== undefined ? await options.pullSecrets(pod.ref, pullSecretNames, signal) : undefined;
+    const mapping: MappingOptions = {
+      nodeName: pod.nodeName,
+      location: options.region,
+      osType: options.osType ?? "Linux",
+      ...(options.subnetIds === undefined ? {} : { subnetIds: options.subnetIds }),
+      ...(options.dnsConfig === undefined ? {} : { dnsConfig: options.dnsConfig }),
+      ...(options.defaultIdentity === undefined ? {} : { defaultIdentity: options.defaultIdentity }),
+      ...(options.logAnalytics === undefined ? {} : { logAnalytics: options.logAnalytics }),
+      ...(options.tags === undefined ? {} : { tags: options.tags }),
+      ...(options.gpuSku === undefined ? {} : { gpuSku: options.gpuSku }),
+      ...(options.registryCredentials === undefined ? {} : { registryCredentials: options.registryCredentials }),
+      ...(pullSecrets === undefined ? {} : { pullSecrets }),
+    };
+    const mapped = toContainerGroup(pod, mapping);
+    throwIfAborted(signal);
+    nodeNames.add(pod.nodeName);
+    const poller = await call(
+      "ContainerGroups.CreateOrUpdate",
+      (s) => client.containerGroups.beginCreateOrUpdate(rg, mapped.name, mapped.group, { abortSignal: s }),
+      { signal },
+    );
+    const entry: Tracked = { ...trackedOf(pod.ref), ref: pod.ref, since: clock.now() };
+    delete entry.operationError;
+    delete entry.staleFiles;
+    tracked.set(podKey(pod.ref), entry);
+    source.invalidate(pod.ref);
+    if (poller.isDone()) return;
+    followOperation(pod.ref, entry, poller);
+  }
+
+  async function getGroup(name: string, signal: AbortSignal): Promise<ContainerGroup | undefined> {
+    try {
+      return await call("ContainerGroups.Get", (s) => client.containerGroups.get(rg, name, { abortSignal: s }), { signal });
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  const provider: AciProvider = {
+    name: "aci",
+    capabilities: aciCapabilities,
+    statusBatchSize: 1000,
+
+    async createPod(pod, { signal }) {
+      throwIfAborted(signal);
+      nodeNames.add(pod.nodeName);
+      const existing = await getGroup(containerGroupName(pod.ref), signal);
+      if (existing !== undefined && parseOwnership(existing.tags)?.uid === pod.ref.uid) {
+        // Already there (a retried create, or adoption after a restart): never create twice.
+        if (trackedOf(pod.ref) === undefined) tracked.set(podKey(pod.ref), { ref: pod.ref, since: clock.now() });
+        return;
+      }
+      await put(pod, signal);
+    },
+
+    async updatePod(pod, { signal, reason }: UpdateOptions) {
+      throwIfAborted(signal);
+      const name = containerGroupName(pod.ref);
+      const existing = await getGroup(name, signal);
+      if (existing === undefined) throw new NotFoundError(`container group ${name} not found`);
+      if (reason === "volumes" && (options.fileUpdates ?? "notify") === "notify") {
+        const entry = trackedOf(pod.ref) ?? { ref: pod.ref, since: clock.now() };
+        entry.staleFiles = true;
+        tracked.set(podKey(pod.ref), entry);
+        options.onEvent?.(pod.ref, {
+          type: "Warning",
+          reason: "MountedFilesStale",
+          message: "a mounted ConfigMap or Secret changed; ACI cannot update a running group's files without restarting it: restart the pod to see the change",
+          count: 1,
+          lastTimestamp: new Date(clock.now()),
+        });
+        source.invalidate(pod.ref);
+        return;
+      }
+      await put(pod, signal);
+    },
+
+    async deletePod(ref, _grace, { signal }) {
+      throwIfAborted(signal);
+      const name = containerGroupName(ref);
+      trackedOf(ref)?.operation?.abort();
+      try {
+        const poller = await call("ContainerGroups.Delete", (s) => client.containerGroups.beginDelete(rg, name, { abortSignal: s }), { signal });
+        if (!poller.isDone()) {
+          await pollUntil(
+            async (s) => {
+              await call("ContainerGroups.Poll", (cs) => poller.poll({ abortSignal: cs }), { signal: s });
+              return poller.isDone() ? { done: true, value: undefined } : { done: false };
+            },
+            { signal, clock, backoff: { baseMs: 1_000, maxMs: 5_000, factor: 1.5, jitter: "equal" }, description: `container group ${name} delete` },
+          );
+        }
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+      if (trackedOf(ref) !== undefined) tracked.delete(podKey(ref));
+      settledByName.delete(name);
+      source.invalidate(ref);
+    },
+
+    getPodStatus: (ref, o) => source.getPodStatus(ref, o),
+    getPodStatuses: (refs, o) => source.getPodStatuses(refs, o),
+
+    async listPods(nodeName, o: CallOptions): Promise<ProviderPodSummary[]> {
+      throwIfAborted(o.signal);
+      nodeNames.add(nodeName);
+      return source.listPods(nodeName, o);
+    },
+
+    async ping({ signal }) {
+      throwIfAborted(signal);
+      // A GET of a name that cannot exist: ResourceNotFound proves the group is reachable and the
+      // credentials work, ResourceGroupNotFound / 403 say what is wrong.
+      try {
+        await call("ContainerGroups.Get", (s) => client.containerGroups.get(rg, "virtual-node-ping", { abortSignal: s }), { signal, maxAttempts: 1 });
+      } catch (error) {
+        if (error instanceof NotFoundError && error.cloudCode !== "ResourceGroupNotFound") return;
+        if (error instanceof AbortedError) throw error;
+        throw error instanceof NotFoundError ? new PermanentError(`resource group ${rg}: ${error.message}`, { cause: error }) : error;
+      }
+    },
+
+    describeNode: (nodeName, o): Promise<NodeDescription> => describeAciNode(client, call, options, nodeName, o.signal),
+
+    async getContainerLogs(ref: PodRef, container: string, logOptions: ContainerLogOptions, { signal }: CallOptions) {
+      const name = containerGroupName(ref);
+      return followLogsByPolling(
+        (cursor, s, hints) =>
+          fetchLogPage({ client, call, rg, name, container, cursor, signal: s, hints, logOptions, isOver: async () => {
+            const status = await source.getPodStatus(ref, { signal: s });
+            const c = status?.containers.find((x) => x.name === container) ?? status?.initContainers?.find((x) => x.name === container);
+            return status === undefined || status.phase === "Succeeded" || status.phase === "Failed" || (c !== undefined && "terminated" in c.state && status.phase !== undefined);
+          } }),
+        { logOptions, signal, clock, intervalMs: options.logPollIntervalMs ?? 2_000 },
+      );
+    },
+
+    exec(ref: PodRef, container: string, command: readonly string[], streams: ExecStreams, { signal }: CallOptions): Promise<ExecResult> {
+      return bridgeExec({ client, call, rg, name: containerGroupName(ref), container, command, streams, signal, mode: options.execMode ?? "shell", ...(options.webSocket === undefined ? {} : { webSocket: options.webSocket }) });
+    },
+
+    statusStats: () => source.stats(),
+    close: () => lifetime.abort(),
+  };
+  return provider;
+}
+
+/** ARM's error of a failed operation: core-lro reports it as "The long-running operation has failed. <code>. <message>". */
+function operationErrorOf(error: unknown, now: number): { code: string; message: string } {
+  const text = error instanceof Error ? error.message : String(error);
+  const m = /has failed\.\s+([A-Za-z][\w.]*)\.\s+([\s\S]*)$/.exec(text);
+  if (m?.[1] !== undefined) return { code: m[1], message: m[2] ?? "" };
+  const mapped = fromAzureError(error, now);
+  return { code: mapped.cloudCode ?? "ProvisioningFailed", message: mapped.message };
+}
+
+/** Reads ARM's `x-ms-ratelimit-remaining-subscription-{reads,writes}` and slows the limiters when low. */
+function remainingHeadersPolicy(call: CloudCaller): PipelinePolicy {
+  return {
+    name: "virtualNodeAciRemainingRequests",
+    async sendRequest(request, next) {
+      const response = await next(request);
+      const reads = Number(response.headers.get("x-ms-ratelimit-remaining-subscription-reads") ?? Number.NaN);
+      const writes = Number(response.headers.get("x-ms-ratelimit-remaining-subscription-writes") ?? Number.NaN);
+      if (reads < LOW_REMAINING) for (const api of READ_APIS) call.limiters.get(api).onThrottle();
+      if (writes < LOW_REMAINING) for (const api of WRITE_APIS) call.limiters.get(api).onThrottle();
+      return response;
+    },
+  };
+}

@@ -1,0 +1,1090 @@
+/**
+ * A stateful ARM simulator for Microsoft.ContainerInstance, served over HTTPS on 127.0.0.1 so the
+ * real `ContainerInstanceManagementClient` talks to it through its `endpoint` option.
+ *
+ * Wire protocol as ARM speaks it (see the shared fixtures' examples and the azure-cli recording):
+ * PUT answers 201/200 with an absolute `Azure-AsyncOperation` URL, the operation reads
+ * `InProgress` until the group is provisioned; DELETE answers 202 + `Azure-AsyncOperation` (or 204
+ * when missing); list pages carry absolute `nextLink`s; errors are `{error:{code,message}}`;
+ * throttling is 429 `SubscriptionRequestsThrottled` with `Retry-After`; every response carries
+ * `x-ms-ratelimit-remaining-subscription-{reads,writes}`. Secure values, secret volume contents,
+ * registry passwords and storage keys are never returned, as in ACI.
+ *
+ * Time comes from the injected clock; groups move through their states lazily, computed at each
+ * request from the times they were deployed.
+ */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:https";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import type { Clock } from "@virtual-node/core";
+import { systemClock } from "@virtual-node/core";
+import { WebSocketServer } from "ws";
+import type { WebSocket } from "ws";
+import { parseProgram, runProgram } from "./program.js";
+import { SwaggerValidator } from "./swagger.js";
+import type { SchemaViolation } from "./swagger.js";
+
+const tls = (file: string) => readFileSync(fileURLToPath(new URL(`./tls/${file}`, import.meta.url)), "utf8");
+/** The test-only CA (self-signed, SAN 127.0.0.1) clients must trust. */
+export const SIMULATOR_CA = tls("cert.pem");
+
+/** api-versions accepted: what `@azure/arm-containerinstance` 9.1 sends, and the swagger's. */
+export const ACCEPTED_API_VERSIONS = ["2023-05-01", "2026-05-01"] as const;
+
+type Json = Record<string, unknown>;
+
+/** One recorded request. */
+export interface RecordedRequest {
+  operation: string;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  status: number;
+  at: number;
+}
+
+/** A request the swagger validation rejected. */
+export interface RecordedViolation extends SchemaViolation {
+  operation: string;
+}
+
+/** Timing of the simulated cloud, in (clock) ms. */
+export interface SimulatorTiming {
+  /** From PUT to images pulled. Default 2000. */
+  pullMs: number;
+  /** From a container exiting to its restart (restart policy permitting). Default 1000. */
+  restartDelayMs: number;
+  /** From DELETE to the group being gone. Default 1000. */
+  deleteMs: number;
+}
+
+/** An injected failure. `count` requests matching `operation` (a name or `*`) get it. */
+export interface SimulatorFault {
+  operation: string;
+  count: number;
+  status: number;
+  code: string;
+  message: string;
+  retryAfterSeconds?: number;
+}
+
+/** What a command run by exec does: its output and exit code. */
+export type ExecHandler = (argv: string[], group: string, container: string) => { output: string; exitCode: number } | undefined;
+
+export interface AciSimulatorOptions {
+  clock?: Clock;
+  subscriptionId?: string;
+  resourceGroups?: readonly string[];
+  location?: string;
+  /** Groups per list page. Default 100. */
+  pageSize?: number;
+  timing?: Partial<SimulatorTiming>;
+  /** Requests per window before reads/writes are throttled. Default 12 000 reads, 1 200 writes per hour. */
+  readQuota?: number;
+  writeQuota?: number;
+  /** Commands exec knows beyond the built-ins (echo, exit, cat, true, false, sh -c). */
+  exec?: ExecHandler;
+}
+
+interface Deployment {
+  body: Json;
+  at: number;
+  generation: number;
+}
+
+interface SimGroup {
+  rg: string;
+  name: string;
+  location: string;
+  tags: Record<string, string>;
+  deployment: Deployment;
+  ip: string;
+  /** A provisioning failure decided at PUT (bad image, injected). */
+  failure?: { code: string; message: string };
+  stuck: boolean;
+  deletingAt?: number;
+  stoppedAt?: number;
+}
+
+interface ContainerView {
+  name: string;
+  instanceView: Json;
+  running: boolean;
+  /** Ended for good (no restart coming). */
+  final?: { exitCode: number };
+  logs: { at: number; text: string }[];
+}
+
+interface GroupView {
+  provisioningState: string;
+  state: string;
+  containers: ContainerView[];
+  initContainers: ContainerView[];
+}
+
+const CG_PATH =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/containerGroups(?:\/([^/]+))?(?:\/(restart|stop|start)|\/containers\/([^/]+)\/(logs|exec|attach))?$/i;
+const SUB_LIST = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/containerGroups$/i;
+const LOCATION_PATH =
+  /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/locations\/([^/]+)\/(usages|capabilities|operations\/([^/]+))$/i;
+
+const FIXTURES = fileURLToPath(new URL("../../../../../shared/fixtures/aci/2026-05-01/examples/", import.meta.url));
+const fixture = (name: string): Json =>
+  JSON.parse(readFileSync(`${FIXTURES}${name}`, "utf8")) as Json;
+
+const SWAGGER_PREFIX = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerInstance/containerGroups/{containerGroupName}";
+
+/** The simulator. `start()` it, give clients `url` and {@link SIMULATOR_CA}, `close()` it. */
+export class AciSimulator {
+  readonly clock: Clock;
+  readonly subscriptionId: string;
+  readonly location: string;
+  readonly requests: RecordedRequest[] = [];
+  readonly violations: RecordedViolation[] = [];
+  readonly timing: SimulatorTiming;
+  readonly resourceGroups: Set<string>;
+  pageSize: number;
+  readonly #validator = new SwaggerValidator();
+  readonly #groups = new Map<string, SimGroup>();
+  readonly #operations = new Map<string, { key: string; kind: "create" | "delete"; generation: number }>();
+  readonly #execSessions = new Map<string, { group: string; container: string; command: string; password: string; attach: boolean }>();
+  readonly #faults: SimulatorFault[] = [];
+  readonly #options: AciSimulatorOptions;
+  #server: Server | undefined;
+  #wss: WebSocketServer | undefined;
+  #url = "";
+  #generation = 0;
+  #ipCounter = 4;
+  #reads = 0;
+  #writes = 0;
+  #windowStart = 0;
+  /** Images whose pull fails (ACI: `InaccessibleImage`). */
+  readonly badImages = new Set<string>(["sim/does-not-exist:latest"]);
+  /** Group names (or `*`) whose provisioning never finishes. */
+  readonly stuckGroups = new Set<string>();
+
+  constructor(options: AciSimulatorOptions = {}) {
+    this.#options = options;
+    this.clock = options.clock ?? systemClock;
+    this.subscriptionId = options.subscriptionId ?? "00000000-0000-0000-0000-000000000000";
+    this.location = options.location ?? "westeurope";
+    this.resourceGroups = new Set(options.resourceGroups ?? ["vn-rg"]);
+    this.pageSize = options.pageSize ?? 100;
+    this.timing = { pullMs: 2000, restartDelayMs: 1000, deleteMs: 1000, ...options.timing };
+    this.#windowStart = this.clock.now();
+  }
+
+  /** Base URL, e.g. `https://127.0.0.1:43123`. */
+  get url(): string {
+    return this.#url;
+  }
+
+  async start(): Promise<string> {
+    const server = createServer({ key: tls("key.pem"), cert: SIMULATOR_CA }, (req, res) => {
+      void this.#handle(req, res);
+    });
+    const wss = new WebSocketServer({ noServer: true });
+    server.on("upgrade", (req, socket, head) => {
+      const id = /^\/ws\/([^/?]+)/.exec(req.url ?? "")?.[1];
+      const session = id === undefined ? undefined : this.#execSessions.get(id);
+      if (session === undefined || id === undefined) {
+        socket.destroy();
+        return;
+      }
+      this.#execSessions.delete(id);
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        this.#runSession(ws, session);
+      });
+    });
+    this.#server = server;
+    this.#wss = wss;
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    this.#url = `https://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
+    return this.#url;
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.#wss?.clients ?? []) client.terminate();
+    this.#wss?.close();
+    const server = this.#server;
+    if (server === undefined) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Queue a failure for the next `count` requests of `operation` (`*` = any). */
+  inject(fault: Partial<SimulatorFault> & { operation: string }): void {
+    this.#faults.push({ count: 1, status: 500, code: "InternalServerError", message: "injected failure", ...fault });
+  }
+
+  /** Queue `count` throttles (429 `SubscriptionRequestsThrottled`) for `operation`. */
+  throttle(operation: string, count = 1, retryAfterSeconds = 0): void {
+    this.inject({
+      operation,
+      count,
+      status: 429,
+      code: "SubscriptionRequestsThrottled",
+      message: "Number of requests for subscription exceeded the limit. Please try again after some time.",
+      retryAfterSeconds,
+    });
+  }
+
+  /** Requests per operation name. */
+  counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.requests) out[r.operation] = (out[r.operation] ?? 0) + 1;
+    return out;
+  }
+
+  /** Every request body, serialized, for scanning (e.g. for Secret values in plain text). */
+  bodies(): string[] {
+    return this.requests.filter((r) => r.body !== undefined).map((r) => JSON.stringify(r.body));
+  }
+
+  /** Names of the groups in a resource group (not yet gone). */
+  groupNames(rg?: string): string[] {
+    return [...this.#groups.values()]
+      .filter((g) => (rg === undefined || g.rg === rg) && !this.#gone(g))
+      .map((g) => g.name);
+  }
+
+  /** The stored PUT body of a group (with secure values, as the service keeps them). */
+  storedBody(rg: string, name: string): Json | undefined {
+    return this.#groups.get(key(rg, name))?.deployment.body;
+  }
+
+  /** Creates a group directly (no request), as another agent or a user would have. */
+  seed(rg: string, name: string, body: Json): void {
+    this.#put(rg, name, body);
+  }
+
+  // ---- request handling ---------------------------------------------------------------------
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    const url = new URL(req.url ?? "/", this.#url);
+    const query = Object.fromEntries(url.searchParams.entries());
+    const method = (req.method ?? "GET").toUpperCase();
+    let body: unknown;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        body = raw;
+      }
+    }
+    const operation = this.#operationName(method, url.pathname);
+    const record: RecordedRequest = { operation, method, path: url.pathname, query, body, status: 0, at: this.clock.now() };
+    this.requests.push(record);
+    const send = (status: number, payload?: unknown, headers: Record<string, string> = {}): void => {
+      record.status = status;
+      const text = payload === undefined ? "" : JSON.stringify(payload);
+      res.writeHead(status, {
+        "content-type": "application/json; charset=utf-8",
+        "x-ms-request-id": randomUUID(),
+        ...this.#quotaHeaders(),
+        ...headers,
+      });
+      res.end(text);
+    };
+    const error = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+      send(status, { error: { code, message } }, headers);
+
+    try {
+      if (req.headers.authorization?.startsWith("Bearer ") !== true) {
+        error(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
+        return;
+      }
+      const apiVersion = query["api-version"];
+      if (apiVersion === undefined || !(ACCEPTED_API_VERSIONS as readonly string[]).includes(apiVersion)) {
+        error(400, "InvalidApiVersionParameter", `The api-version '${apiVersion ?? ""}' is invalid.`);
+        return;
+      }
+      const fault = this.#takeFault(operation);
+      if (fault !== undefined) {
+        const headers: Record<string, string> =
+          fault.retryAfterSeconds === undefined ? {} : { "retry-after": String(fault.retryAfterSeconds) };
+        error(fault.status, fault.code, fault.message, headers);
+        return;
+      }
+      if (!this.#chargeQuota(method)) {
+        error(429, "SubscriptionRequestsThrottled", "Number of requests for subscription exceeded the limit.", {
+          "retry-after": "0",
+        });
+        return;
+      }
+      this.#route(method, url, query, body, operation, send, error);
+    } catch (e) {
+      error(500, "InternalServerError", e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  #operationName(method: string, path: string): string {
+    const loc = LOCATION_PATH.exec(path);
+    if (loc) {
+      if (loc[3] === "usages") return "Location_ListUsage";
+      if (loc[3] === "capabilities") return "Location_ListCapabilities";
+      return "AsyncOperation_Get";
+    }
+    if (SUB_LIST.test(path)) return "ContainerGroups_List";
+    const m = CG_PATH.exec(path);
+    if (!m) return "Unknown";
+    if (m[6] === "logs") return "Containers_ListLogs";
+    if (m[6] === "exec") return "Containers_ExecuteCommand";
+    if (m[6] === "attach") return "Containers_Attach";
+    if (m[4] !== undefined) return `ContainerGroups_${capitalize(m[4])}`;
+    if (m[3] === undefined) return "ContainerGroups_ListByResourceGroup";
+    return (
+      { GET: "ContainerGroups_Get", PUT: "ContainerGroups_CreateOrUpdate", PATCH: "ContainerGroups_Update", DELETE: "ContainerGroups_Delete" }[
+        method
+      ] ?? "Unknown"
+    );
+  }
+
+  #takeFault(operation: string): SimulatorFault | undefined {
+    const fault = this.#faults.find((f) => f.count > 0 && (f.operation === "*" || f.operation === operation));
+    if (fault === undefined) return undefined;
+    fault.count--;
+    return fault;
+  }
+
+  #chargeQuota(method: string): boolean {
+    const now = this.clock.now();
+    if (now - this.#windowStart >= 3_600_000) {
+      this.#windowStart = now;
+      this.#reads = 0;
+      this.#writes = 0;
+    }
+    if (method === "GET") {
+      if (this.#reads >= (this.#options.readQuota ?? 12_000)) return false;
+      this.#reads++;
+    } else {
+      if (this.#writes >= (this.#options.writeQuota ?? 1_200)) return false;
+      this.#writes++;
+    }
+    return true;
+  }
+
+  #quotaHeaders(): Record<string, string> {
+    return {
+      "x-ms-ratelimit-remaining-subscription-reads": String(Math.max(0, (this.#options.readQuota ?? 12_000) - this.#reads)),
+      "x-ms-ratelimit-remaining-subscription-writes": String(
+        Math.max(0, (this.#options.writeQuota ?? 1_200) - this.#writes),
+      ),
+    };
+  }
+
+  #validate(operation: string, definition: string | undefined, body: unknown): boolean {
+    if (definition === undefined) return true;
+    const found = this.#validator.validate(definition, body);
+    for (const v of found) this.violations.push({ operation, ...v });
+    return found.length === 0;
+  }
+
+  #route(
+    method: string,
+    url: URL,
+    query: Record<string, string>,
+    body: unknown,
+    operation: string,
+    send: (status: number, payload?: unknown, headers?: Record<string, string>) => void,
+    error: (status: number, code: string, message: string) => void,
+  ): void {
+    const path = url.pathname;
+    const loc = LOCATION_PATH.exec(path);
+    if (loc) {
+      if (loc[3] === "usages") {
+        send(200, usageBody());
+        return;
+      }
+      if (loc[3] === "capabilities") {
+        send(200, ((fixture("CapabilitiesList.json").responses as Record<string, Json>)["200"] ?? {}).body);
+        return;
+      }
+      const op = this.#operations.get(loc[4] ?? "");
+      if (op === undefined) {
+        error(404, "NotFound", "The operation was not found.");
+        return;
+      }
+      send(200, this.#operationStatus(op));
+      return;
+    }
+    const sub = SUB_LIST.exec(path);
+    if (sub) {
+      this.#sendPage(path, query, [...this.#groups.values()], send);
+      return;
+    }
+    const m = CG_PATH.exec(path);
+    if (!m) {
+      error(404, "InvalidResourceType", `No route for ${method} ${path}`);
+      return;
+    }
+    const [, subscription, rg = "", name, action, container, containerAction] = m;
+    if (subscription !== this.subscriptionId) {
+      error(404, "SubscriptionNotFound", `The subscription '${subscription ?? ""}' could not be found.`);
+      return;
+    }
+    if (![...this.resourceGroups].some((g) => g.toLowerCase() === rg.toLowerCase())) {
+      error(404, "ResourceGroupNotFound", `Resource group '${rg}' could not be found.`);
+      return;
+    }
+    if (name === undefined) {
+      this.#sendPage(path, query, [...this.#groups.values()].filter((g) => g.rg === rg), send);
+      return;
+    }
+    const k = key(rg, name);
+    const group = this.#live(k);
+    if (method === "PUT") {
+      if (!this.#validate(operation, "ContainerGroup", body)) {
+        error(400, "InvalidRequestContent", `The request content was invalid: ${this.#lastViolations(operation)}`);
+        return;
+      }
+      const semantic = this.#semanticCheck(body as Json, group);
+      if (semantic !== undefined) {
+        error(400, semantic.code, semantic.message);
+        return;
+      }
+      const created = group === undefined;
+      const g = this.#put(rg, name, body as Json);
+      const opId = randomUUID();
+      this.#operations.set(opId, { key: k, kind: "create", generation: g.deployment.generation });
+      send(created ? 201 : 200, this.#render(g), { "azure-asyncoperation": this.#operationUrl(opId) });
+      return;
+    }
+    if (group === undefined) {
+      if (method === "DELETE") {
+        send(204);
+        return;
+      }
+      error(404, "ResourceNotFound", `The Resource 'Microsoft.ContainerInstance/containerGroups/${name}' under resource group '${rg}' was not found.`);
+      return;
+    }
+    if (action !== undefined) {
+      if (body !== undefined && body !== "") this.violations.push({ operation, path: "$", message: "takes no body" });
+      if (action === "restart") this.#redeploy(group);
+      else if (action === "stop") group.stoppedAt = this.clock.now();
+      else {
+        group.stoppedAt = undefined;
+        this.#redeploy(group);
+      }
+      send(action === "stop" ? 204 : 202, undefined, {});
+      return;
+    }
+    if (container !== undefined) {
+      this.#containerAction(group, container, containerAction ?? "", query, body, operation, send, error);
+      return;
+    }
+    switch (method) {
+      case "GET":
+        send(200, this.#render(group));
+        return;
+      case "PATCH":
+        // PATCH takes the swagger's `Resource` body: tags only.
+        if (!this.#checkNode(operation, this.#validator.bodyDefinition(SWAGGER_PREFIX, "patch"), body)) {
+          error(400, "InvalidRequestContent", this.#lastViolations(operation));
+          return;
+        }
+        group.tags = ((body as Json | undefined)?.tags as Record<string, string> | undefined) ?? group.tags;
+        send(200, this.#render(group));
+        return;
+      case "DELETE": {
+        if (this.timing.deleteMs <= 0) {
+          this.#groups.delete(k);
+          send(200, this.#render(group));
+          return;
+        }
+        group.deletingAt ??= this.clock.now();
+        const opId = randomUUID();
+        this.#operations.set(opId, { key: k, kind: "delete", generation: group.deployment.generation });
+        send(202, undefined, { "azure-asyncoperation": this.#operationUrl(opId) });
+        return;
+      }
+      default:
+        error(405, "MethodNotAllowed", `${method} is not supported`);
+    }
+  }
+
+  #checkNode(operation: string, node: Parameters<SwaggerValidator["validateNode"]>[0] | undefined, body: unknown): boolean {
+    if (node === undefined) return true;
+    const found = this.#validator.validateNode(node, body);
+    for (const v of found) this.violations.push({ operation, ...v });
+    return found.length === 0;
+  }
+
+  #lastViolations(operation: string): string {
+    return this.violations
+      .filter((v) => v.operation === operation)
+      .slice(-3)
+      .map((v) => `${v.path} ${v.message}`)
+      .join("; ");
+  }
+
+  /** Rules ARM/ACI enforce beyond the schema. */
+  #semanticCheck(body: Json, existing: SimGroup | undefined): { code: string; message: string } | undefined {
+    const props = body.properties as Json;
+    const containers = (props.containers as Json[] | undefined) ?? [];
+    if (containers.length === 0)
+      return { code: "InvalidContainerGroupContainers", message: "The container group must have at least one container." };
+    for (const c of containers) {
+      const p = c.properties as Json;
+      const requests = (p.resources as Json | undefined)?.requests as Json | undefined;
+      if (requests === undefined)
+        return { code: "InvalidRequestContent", message: `Container '${String(c.name)}' must have resource requests.` };
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(String(c.name)) || String(c.name).length > 63)
+        return { code: "InvalidContainerName", message: `The container name '${String(c.name)}' is invalid.` };
+    }
+    if (existing !== undefined) {
+      const before = existing.deployment.body.properties as Json;
+      if (before.osType !== props.osType)
+        return { code: "ContainerGroupUpdateNotAllowed", message: "The property 'osType' of a container group cannot be updated." };
+    }
+    return undefined;
+  }
+
+  #put(rg: string, name: string, body: Json): SimGroup {
+    const k = key(rg, name);
+    const existing = this.#live(k);
+    const deployment: Deployment = { body, at: this.clock.now(), generation: ++this.#generation };
+    const containers = [
+      ...(((body.properties as Json).initContainers as Json[] | undefined) ?? []),
+      ...(((body.properties as Json).containers as Json[] | undefined) ?? []),
+    ];
+    const badImage = containers
+      .map((c) => String((c.properties as Json).image))
+      .find((image) => this.badImages.has(image));
+    const group: SimGroup = {
+      rg,
+      name,
+      location: String(body.location ?? this.location),
+      tags: (body.tags as Record<string, string> | undefined) ?? {},
+      deployment,
+      ip: existing?.ip ?? `10.240.0.${String(this.#ipCounter++ % 250)}`,
+      stuck: this.stuckGroups.has(name) || this.stuckGroups.has("*"),
+      ...(badImage === undefined
+        ? {}
+        : { failure: { code: "InaccessibleImage", message: `The image '${badImage}' in container group '${name}' is not accessible.` } }),
+    };
+    this.#groups.set(k, group);
+    return group;
+  }
+
+  #redeploy(group: SimGroup): void {
+    group.deployment = { ...group.deployment, at: this.clock.now(), generation: ++this.#generation };
+  }
+
+  #gone(group: SimGroup): boolean {
+    return group.deletingAt !== undefined && this.clock.now() >= group.deletingAt + this.timing.deleteMs;
+  }
+
+  #live(k: string): SimGroup | undefined {
+    const group = this.#groups.get(k);
+    if (group !== undefined && this.#gone(group)) {
+      this.#groups.delete(k);
+      return undefined;
+    }
+    return group;
+  }
+
+  #operationUrl(id: string): string {
+    return `${this.#url}/subscriptions/${this.subscriptionId}/providers/Microsoft.ContainerInstance/locations/${this.location}/operations/${id}?api-version=2023-05-01`;
+  }
+
+  #operationStatus(op: { key: string; kind: "create" | "delete"; generation: number }): Json {
+    const group = this.#groups.get(op.key);
+    if (op.kind === "delete") {
+      return { status: group === undefined || this.#gone(group) ? "Succeeded" : "InProgress" };
+    }
+    if (group === undefined) return { status: "Canceled", error: { code: "ResourceNotFound", message: "The container group was deleted." } };
+    const view = this.#view(group);
+    if (view.provisioningState === "Failed")
+      return {
+        status: "Failed",
+        error: group.failure ?? { code: "ContainerGroupProvisioningFailed", message: "An init container failed." },
+      };
+    if (view.provisioningState === "Succeeded") return { status: "Succeeded" };
+    return { status: "InProgress" };
+  }
+
+  #sendPage(
+    path: string,
+    query: Record<string, string>,
+    groups: SimGroup[],
+    send: (status: number, payload?: unknown) => void,
+  ): void {
+    const live = groups.filter((g) => this.#live(key(g.rg, g.name)) !== undefined);
+    const skip = Number(query.$skiptoken ?? "0");
+    const page = live.slice(skip, skip + this.pageSize);
+    const next = skip + this.pageSize < live.length ? skip + this.pageSize : undefined;
+    send(200, {
+      value: page.map((g) => this.#render(g, { list: true })),
+      ...(next === undefined
+        ? {}
+        : { nextLink: `${this.#url}${path}?api-version=${query["api-version"] ?? ""}&$skiptoken=${String(next)}` }),
+    });
+  }
+
+  // ---- state ---------------------------------------------------------------------------------
+
+  #view(group: SimGroup): GroupView {
+    const now = this.clock.now();
+    const { body, at } = group.deployment;
+    const props = body.properties as Json;
+    const restartPolicy = String(props.restartPolicy ?? "Always");
+    const initSpecs = (props.initContainers as Json[] | undefined) ?? [];
+    const specs = (props.containers as Json[] | undefined) ?? [];
+    const pulledAt = at + this.timing.pullMs;
+    const events = (name: string, image: string, extra: Json[] = []): Json[] => [
+      event("Pulling", `pulling image "${image}"`, at),
+      ...(now >= pulledAt && group.failure === undefined ? [event("Pulled", `Successfully pulled image "${image}"`, pulledAt)] : []),
+      ...extra,
+    ];
+    const waiting = (spec: Json, detail: string, extra: Json[] = []): ContainerView => ({
+      name: String(spec.name),
+      running: false,
+      logs: [],
+      instanceView: {
+        restartCount: 0,
+        currentState: { state: "Waiting", detailStatus: detail },
+        events: events(String(spec.name), String((spec.properties as Json).image), extra),
+      },
+    });
+    const deleting = group.deletingAt !== undefined ? "Deleting" : undefined;
+    if (group.failure !== undefined && now >= pulledAt) {
+      const failed = [event("Failed", group.failure.message, pulledAt, "Warning")];
+      return {
+        provisioningState: deleting ?? "Failed",
+        state: "Failed",
+        initContainers: initSpecs.map((s) => waiting(s, "ImagePullBackOff", failed)),
+        containers: specs.map((s) => waiting(s, "ImagePullBackOff", failed)),
+      };
+    }
+    if (now < pulledAt || group.stuck) {
+      return {
+        provisioningState: deleting ?? (now < at + 200 ? "Pending" : "Creating"),
+        state: "Pending",
+        initContainers: initSpecs.map((s) => waiting(s, "Pulling")),
+        containers: specs.map((s) => waiting(s, "Pulling")),
+      };
+    }
+    // Init containers, one after the other.
+    let t = pulledAt;
+    const inits: ContainerView[] = [];
+    let initFailed: number | undefined;
+    let initRunning = false;
+    for (const spec of initSpecs) {
+      if (initRunning || initFailed !== undefined) {
+        inits.push(waiting(spec, "Waiting"));
+        continue;
+      }
+      const run = runProgram(parseProgram((spec.properties as Json).command as string[] | undefined), t, now);
+      const started = [event("Started", "Started container", t)];
+      if (run.exit === undefined) {
+        initRunning = true;
+        inits.push({
+          name: String(spec.name),
+          running: true,
+          logs: run.lines,
+          instanceView: { restartCount: 0, currentState: { state: "Running", startTime: iso(t) }, events: events("", String((spec.properties as Json).image), started) },
+        });
+        continue;
+      }
+      inits.push({
+        name: String(spec.name),
+        running: false,
+        final: { exitCode: run.exit.code },
+        logs: run.lines,
+        instanceView: {
+          restartCount: 0,
+          currentState: {
+            state: "Terminated",
+            startTime: iso(t),
+            finishTime: iso(run.exit.at),
+            exitCode: run.exit.code,
+            detailStatus: run.exit.code === 0 ? "Completed" : "Error",
+          },
+          events: events("", String((spec.properties as Json).image), started),
+        },
+      });
+      if (run.exit.code !== 0) initFailed = run.exit.code;
+      t = run.exit.at;
+    }
+    if (initRunning || initFailed !== undefined) {
+      return {
+        provisioningState: deleting ?? (initFailed !== undefined ? "Failed" : "Creating"),
+        state: initFailed !== undefined ? "Failed" : "Pending",
+        initContainers: inits,
+        containers: specs.map((s) => waiting(s, "Initializing")),
+      };
+    }
+    const startAt = t;
+    const stoppedAt = group.stoppedAt;
+    const containers = specs.map((spec) =>
+      this.#containerTimeline(spec, startAt, stoppedAt ?? now, restartPolicy, events),
+    );
+    const allFinal = containers.every((c) => c.final !== undefined);
+    const state =
+      stoppedAt !== undefined
+        ? "Stopped"
+        : allFinal
+          ? containers.every((c) => c.final?.exitCode === 0)
+            ? "Succeeded"
+            : "Failed"
+          : "Running";
+    return { provisioningState: deleting ?? "Succeeded", state, initContainers: inits, containers };
+  }
+
+  #containerTimeline(
+    spec: Json,
+    startAt: number,
+    now: number,
+    restartPolicy: string,
+    events: (name: string, image: string, extra?: Json[]) => Json[],
+  ): ContainerView {
+    const props = spec.properties as Json;
+    const program = parseProgram(props.command as string[] | undefined);
+    let start = startAt;
+    let restarts = 0;
+    let previous: Json | undefined;
+    const started: Json[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      started.push(event("Started", "Started container", start));
+      const run = runProgram(program, start, now);
+      if (run.exit === undefined) {
+        return {
+          name: String(spec.name),
+          running: true,
+          logs: run.lines,
+          instanceView: {
+            restartCount: restarts,
+            currentState: { state: "Running", startTime: iso(start), detailStatus: "" },
+            ...(previous === undefined ? {} : { previousState: previous }),
+            events: events("", String(props.image), collapse(started)),
+          },
+        };
+      }
+      const terminated = {
+        state: "Terminated",
+        startTime: iso(start),
+        finishTime: iso(run.exit.at),
+        exitCode: run.exit.code,
+        detailStatus: run.exit.code === 0 ? "Completed" : "Error",
+      };
+      const restart = restartPolicy === "Always" || (restartPolicy === "OnFailure" && run.exit.code !== 0);
+      const next = run.exit.at + this.timing.restartDelayMs;
+      if (!restart || next > now) {
+        return {
+          name: String(spec.name),
+          running: false,
+          ...(restart ? {} : { final: { exitCode: run.exit.code } }),
+          logs: run.lines,
+          instanceView: {
+            restartCount: restarts,
+            currentState: terminated,
+            ...(previous === undefined ? {} : { previousState: previous }),
+            events: events("", String(props.image), collapse(started)),
+          },
+        };
+      }
+      previous = terminated;
+      restarts++;
+      start = next;
+    }
+    throw new Error("container restarted too often to simulate");
+  }
+
+  #render(group: SimGroup, options: { list?: boolean } = {}): Json {
+    const view = this.#view(group);
+    const props = structuredClone(group.deployment.body.properties) as Json;
+    const byName = (list: ContainerView[], name: unknown) => list.find((c) => c.name === name);
+    const scrub = (containers: Json[] | undefined, views: ContainerView[]) =>
+      (containers ?? []).map((c) => {
+        const p = c.properties as Json;
+        const env = ((p.environmentVariables as Json[] | undefined) ?? []).map((e) => {
+          const { secureValue: _hidden, ...rest } = e;
+          return rest;
+        });
+        const iv = byName(views, c.name)?.instanceView;
+        return {
+          name: c.name,
+          properties: { ...p, environmentVariables: env, ...(options.list || iv === undefined ? {} : { instanceView: iv }) },
+        };
+      });
+    props.containers = scrub(props.containers as Json[] | undefined, view.containers);
+    if (props.initContainers !== undefined) props.initContainers = scrub(props.initContainers as Json[], view.initContainers);
+    if (props.volumes !== undefined)
+      props.volumes = (props.volumes as Json[]).map((v) => {
+        if (v.secret !== undefined) return { ...v, secret: {} };
+        if (v.azureFile !== undefined) {
+          const { storageAccountKey: _key, ...rest } = v.azureFile as Json;
+          return { ...v, azureFile: rest };
+        }
+        return v;
+      });
+    if (props.imageRegistryCredentials !== undefined)
+      props.imageRegistryCredentials = (props.imageRegistryCredentials as Json[]).map((c) => {
+        const { password: _password, ...rest } = c;
+        return rest;
+      });
+    if (props.ipAddress !== undefined || view.provisioningState === "Succeeded") {
+      props.ipAddress = { ...(props.ipAddress as Json | undefined), ip: group.ip, type: ((props.ipAddress as Json | undefined)?.type as string | undefined) ?? "Private" };
+    }
+    props.provisioningState = view.provisioningState;
+    if (!options.list) props.instanceView = { events: [], state: view.state };
+    return {
+      id: `/subscriptions/${this.subscriptionId}/resourceGroups/${group.rg}/providers/Microsoft.ContainerInstance/containerGroups/${group.name}`,
+      name: group.name,
+      type: "Microsoft.ContainerInstance/containerGroups",
+      location: group.location,
+      tags: group.tags,
+      ...(group.deployment.body.identity === undefined ? {} : { identity: group.deployment.body.identity }),
+      properties: props,
+    };
+  }
+
+  // ---- containers: logs, exec, attach --------------------------------------------------------
+
+  #containerAction(
+    group: SimGroup,
+    container: string,
+    action: string,
+    query: Record<string, string>,
+    body: unknown,
+    operation: string,
+    send: (status: number, payload?: unknown) => void,
+    error: (status: number, code: string, message: string) => void,
+  ): void {
+    const view = this.#view(group);
+    const c = [...view.containers, ...view.initContainers].find((x) => x.name === container);
+    if (c === undefined) {
+      error(404, "ContainerNotFound", `The container '${container}' does not exist in container group '${group.name}'.`);
+      return;
+    }
+    if (action === "logs") {
+      if (query.tail !== undefined && !/^\d+$/.test(query.tail))
+        this.violations.push({ operation, path: "$query.tail", message: "must be an integer" });
+      if (query.timestamps !== undefined && !/^(true|false)$/.test(query.timestamps))
+        this.violations.push({ operation, path: "$query.timestamps", message: "must be a boolean" });
+      let lines = c.logs;
+      if (query.tail !== undefined) lines = lines.slice(Math.max(0, lines.length - Number(query.tail)));
+      const stamp = query.timestamps === "true";
+      send(200, { content: lines.map((l) => `${stamp ? `${new Date(l.at).toISOString().replace("Z", "000000Z")} ` : ""}${l.text}\n`).join("") });
+      return;
+    }
+    if (action === "exec") {
+      if (!this.#validate(operation, "ContainerExecRequest", body)) {
+        error(400, "InvalidRequestContent", this.#lastViolations(operation));
+        return;
+      }
+      if (!c.running) {
+        error(409, "ContainerGroupNotRunning", `The container '${container}' is not running.`);
+        return;
+      }
+      send(200, this.#session(group, container, String((body as Json).command ?? ""), false));
+      return;
+    }
+    if (action === "attach") {
+      send(200, this.#session(group, container, "", true));
+      return;
+    }
+    error(404, "InvalidResourceType", action);
+  }
+
+  #session(group: SimGroup, container: string, command: string, attach: boolean): Json {
+    const id = randomUUID();
+    const password = randomUUID().replaceAll("-", "");
+    this.#execSessions.set(id, { group: key(group.rg, group.name), container, command, password, attach });
+    return { webSocketUri: `${this.#url.replace("https://", "wss://")}/ws/${id}`, password };
+  }
+
+  #runSession(ws: WebSocket, session: { group: string; container: string; command: string; password: string; attach: boolean }): void {
+    let authed = false;
+    let buffer = "";
+    const [groupRg = "", groupName = ""] = session.group.split("/");
+    const shell = /^(\/bin\/)?(sh|bash)$/.test(session.command.trim());
+    ws.on("message", (data: Buffer) => {
+      const text = data.toString("utf8");
+      if (!authed) {
+        if (text !== session.password) {
+          ws.close(4001, "bad password");
+          return;
+        }
+        authed = true;
+        if (session.attach) {
+          const group = this.#groups.get(session.group);
+          const view = group === undefined ? undefined : this.#view(group);
+          const logs = view?.containers.find((c) => c.name === session.container)?.logs ?? [];
+          ws.send(logs.map((l) => `${l.text}\n`).join(""));
+          ws.close(1000);
+          return;
+        }
+        if (!shell) {
+          // ACI splits the command string at whitespace; there is no quoting.
+          const result = this.#runCommand(session.command.trim().split(/\s+/), groupRg, groupName, session.container);
+          ws.send(result.output);
+          ws.close(1000);
+        }
+        return;
+      }
+      if (!shell) return;
+      buffer += text;
+      for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (this.#shellLine(line, ws, groupRg, groupName, session.container)) {
+          ws.close(1000);
+          return;
+        }
+      }
+    });
+  }
+
+  /** Runs one line of the simulated shell; true when the shell exits. */
+  #shellLine(line: string, ws: WebSocket, rg: string, group: string, container: string): boolean {
+    let status = 0;
+    for (const statement of splitUnquoted(line, ";")) {
+      const argv = shellWords(statement).map((w) => w.replaceAll("$?", String(status)));
+      if (argv.length === 0) continue;
+      if (argv[0] === "exit") return true;
+      const result = this.#runCommand(argv, rg, group, container);
+      ws.send(result.output);
+      status = result.exitCode;
+    }
+    return false;
+  }
+
+  #runCommand(argv: string[], rg: string, group: string, container: string): { output: string; exitCode: number } {
+    const custom = this.#options.exec?.(argv, group, container);
+    if (custom !== undefined) return custom;
+    const [cmd, ...args] = argv;
+    switch (cmd) {
+      case "echo":
+        return { output: `${args.join(" ")}\n`, exitCode: 0 };
+      case "printf":
+        return { output: args.join(" "), exitCode: 0 };
+      case "true":
+        return { output: "", exitCode: 0 };
+      case "false":
+        return { output: "", exitCode: 1 };
+      case "sh":
+      case "/bin/sh": {
+        if (args[0] !== "-c") return { output: "", exitCode: 0 };
+        const m = /^\s*exit\s+(\d+)\s*$/.exec(args[1] ?? "");
+        if (m) return { output: "", exitCode: Number(m[1]) };
+        const out = runProgram(parseProgram(["sh", "-c", args[1] ?? ""]), 0, Number.MAX_SAFE_INTEGER);
+        return { output: out.lines.map((l) => `${l.text}\n`).join(""), exitCode: out.exit?.code ?? 0 };
+      }
+      case "cat": {
+        const content = this.#readFile(rg, group, container, args[0] ?? "");
+        return content === undefined
+          ? { output: `cat: ${args[0] ?? ""}: No such file or directory\n`, exitCode: 1 }
+          : { output: content, exitCode: 0 };
+      }
+      default:
+        return { output: `sh: ${cmd ?? ""}: not found\n`, exitCode: 127 };
+    }
+  }
+
+  /** A file of a secret volume as a container sees it. */
+  #readFile(rg: string, groupName: string, container: string, path: string): string | undefined {
+    const group = this.#groups.get(key(rg, groupName));
+    const props = group?.deployment.body.properties as Json | undefined;
+    const spec = ((props?.containers as Json[] | undefined) ?? []).find((c) => c.name === container);
+    for (const mount of (((spec?.properties as Json | undefined)?.volumeMounts as Json[] | undefined) ?? [])) {
+      const mountPath = String(mount.mountPath).replace(/\/$/, "");
+      if (!path.startsWith(`${mountPath}/`)) continue;
+      const volume = ((props?.volumes as Json[] | undefined) ?? []).find((v) => v.name === mount.name);
+      const file = (volume?.secret as Record<string, string> | undefined)?.[path.slice(mountPath.length + 1)];
+      if (file !== undefined) return Buffer.from(file, "base64").toString("utf8");
+    }
+    return undefined;
+  }
+}
+
+function key(rg: string, name: string): string {
+  return `${rg.toLowerCase()}/${name.toLowerCase()}`;
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function event(name: string, message: string, at: number, type = "Normal"): Json {
+  return { count: 1, firstTimestamp: iso(at), lastTimestamp: iso(at), name, message, type };
+}
+
+/** ACI folds repeated events into one with a count. */
+function collapse(events: Json[]): Json[] {
+  if (events.length <= 1) return events;
+  const first = events[0] as Json;
+  const last = events[events.length - 1] as Json;
+  return [{ ...first, count: events.length, lastTimestamp: last.lastTimestamp }];
+}
+
+function usageBody(): Json {
+  return {
+    value: [
+      { unit: "Count", currentValue: 0, limit: 100, name: { value: "ContainerGroups", localizedValue: "Container Groups" } },
+      { unit: "Count", currentValue: 0, limit: 100, name: { value: "StandardCores", localizedValue: "Standard Cores" } },
+    ],
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Splits at `separator` outside single or double quotes. */
+function splitUnquoted(line: string, separator: string): string[] {
+  const out: string[] = [];
+  let current = "";
+  let quote: string | undefined;
+  for (const ch of line) {
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      current += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      current += ch;
+    } else if (ch === separator) {
+      out.push(current);
+      current = "";
+    } else current += ch;
+  }
+  out.push(current);
+  return out.map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** POSIX words: whitespace-separated, single quotes literal, double quotes and backslashes basic. */
+function shellWords(text: string): string[] {
+  const words: string[] = [];
+  let current: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charAt(i);
+    if (ch === "'") {
+      const end = text.indexOf("'", i + 1);
+      current = (current ?? "") + text.slice(i + 1, end < 0 ? text.length : end);
+      i = end < 0 ? text.length : end;
+    } else if (ch === '"') {
+      const end = text.indexOf('"', i + 1);
+      current = (current ?? "") + text.slice(i + 1, end < 0 ? text.length : end);
+      i = end < 0 ? text.length : end;
+    } else if (ch === "\\" && i + 1 < text.length) {
+      current = (current ?? "") + text.charAt(++i);
+    } else if (/\s/.test(ch)) {
+      if (current !== undefined) words.push(current);
+      current = undefined;
+    } else current = (current ?? "") + ch;
+  }
+  if (current !== undefined) words.push(current);
+  return words;
+}

@@ -1,0 +1,446 @@
+/**
+ * `createCloudRunProvider`: the Provider contract over Cloud Run Admin v2, thin calls through the
+ * provider kit — every call rate-limited per API with typed errors (`createCloudCaller` +
+ * `fromGoogleError`), long-running operations awaited with `pollUntil`, status for all pods from
+ * shared list calls (`createListStatusSource`), logs by the kit's polling follower.
+ */
+import { NotFoundError, systemClock, throwIfAborted } from "@virtual-node/core";
+import type {
+  CallOptions,
+  NodeDescription,
+  PodRef,
+  Provider,
+  ProviderPodStatus,
+  ResolvedPod,
+} from "@virtual-node/core";
+import {
+  createCloudCaller,
+  createListStatusSource,
+  fromGoogleError,
+  parseOwnership,
+  pollUntil,
+} from "@virtual-node/core/provider-kit";
+import type { CloudCaller, ListStatusSource } from "@virtual-node/core/provider-kit";
+import type { protos } from "@google-cloud/run";
+import type { Readable } from "node:stream";
+import { cloudRunCapabilities } from "./capabilities.js";
+import { createCloudRunClients } from "./clients.js";
+import type { CloudRunClients } from "./clients.js";
+import { CLOUD_RUN_RATE_LIMITS } from "./limits.js";
+import { readContainerLogs } from "./logs.js";
+import { cloudRunId, mapPod, planSecrets } from "./mapping.js";
+import type { MappingOptions } from "./mapping.js";
+import { describeCloudRunNode } from "./node.js";
+import { resolveOptions } from "./options.js";
+import type { CloudRunProviderOptions } from "./options.js";
+import { deleteMirroredSecrets, mirrorSecrets } from "./secrets.js";
+import { toDate, toPodStatus } from "./status.js";
+import type { CloudRunObject } from "./status.js";
+
+type Job = protos.google.cloud.run.v2.IJob;
+type Execution = protos.google.cloud.run.v2.IExecution;
+type Service = protos.google.cloud.run.v2.IService;
+
+/** The Cloud Run provider: the contract plus logs, batched status, ping and node description. */
+export interface CloudRunProvider extends Provider {
+  readonly statusBatchSize: number;
+  getPodStatuses(refs: readonly PodRef[], options: CallOptions): Promise<Map<string, ProviderPodStatus | undefined>>;
+  ping(options: CallOptions): Promise<void>;
+  describeNode(nodeName: string, options: CallOptions): Promise<NodeDescription>;
+  getContainerLogs: NonNullable<Provider["getContainerLogs"]>;
+  /** The shared status list's counters (lists, pages, gets), for metrics and tests. */
+  statusStats(): ReturnType<ListStatusSource["stats"]>;
+  /** Closes the Google clients' channels (when the provider built them). */
+  close(): Promise<void>;
+}
+
+interface LroLike {
+  name?: string | null;
+  done?: boolean | null;
+  error?: unknown;
+  metadata?: unknown;
+}
+
+function isAlreadyExists(error: unknown): boolean {
+  return (error as { cloudCode?: string } | null)?.cloudCode === "ALREADY_EXISTS";
+}
+
+function shortName(name: string | null | undefined): string {
+  return (name ?? "").split("/").at(-1) ?? "";
+}
+
+function createdAtOf(execution: Execution): number {
+  return Number(String(execution.createTime?.seconds ?? 0)) * 1000 + (execution.createTime?.nanos ?? 0) / 1e6;
+}
+
+/**
+ * A provider that runs pods on Cloud Run in `options.project` / `options.region`:
+ * `restartPolicy: Never | OnFailure` pods as Jobs (one Execution), `Always` pods as Services with
+ * one always-on instance. Options are validated here; errors name the option.
+ */
+export function createCloudRunProvider(options: CloudRunProviderOptions): CloudRunProvider {
+  const o = resolveOptions(options);
+  const clock = o.clock ?? systemClock;
+  const ownsClients = o.clients === undefined;
+  const clients: CloudRunClients =
+    o.clients ??
+    createCloudRunClients({
+      projectId: o.project,
+      transport: o.transport,
+      ...(o.authClient === undefined ? {} : { authClient: o.authClient }),
+      ...(o.clientOptions === undefined ? {} : { clientOptions: o.clientOptions }),
+    });
+  const call: CloudCaller = createCloudCaller({
+    provider: o.name,
+    limits: o.rateLimits ?? CLOUD_RUN_RATE_LIMITS,
+    mapError: (error) => fromGoogleError(error),
+    clock,
+    ...(o.registry === undefined ? {} : { registry: o.registry }),
+    ...(o.maxAttempts === undefined ? {} : { maxAttempts: o.maxAttempts }),
+    ...(o.retryBackoff === undefined ? {} : { backoff: o.retryBackoff }),
+  });
+  const parent = `projects/${o.project}/locations/${o.region}`;
+  const mapping: MappingOptions = {
+    onFailureMaxRetries: o.onFailureMaxRetries,
+    defaultJobTimeoutSeconds: o.defaultJobTimeoutSeconds,
+    secrets: o.secrets,
+    serviceIngress: o.serviceIngress,
+    gpuType: o.gpuType,
+    ...(o.serviceAccount === undefined ? {} : { serviceAccount: o.serviceAccount }),
+    ...(o.vpc === undefined ? {} : { vpc: o.vpc }),
+    ...(o.labels === undefined ? {} : { labels: o.labels }),
+  };
+  const secretDeps = { call, client: clients.secrets, project: o.project };
+  const pageSize = o.listPageSize;
+
+  /** Waits for an operation through single GETs (never the client's own unbounded poller). */
+  async function waitFor(what: string, check: () => Promise<LroLike>, signal: AbortSignal): Promise<LroLike> {
+    return pollUntil<LroLike>(
+      async () => {
+        const op = await check();
+        return op.done === true ? { done: true as const, value: op } : { done: false as const };
+      },
+      {
+        signal,
+        clock,
+        backoff: o.operationBackoff ?? { baseMs: 500, maxMs: 10_000, factor: 2, jitter: "equal" },
+        deadlineMs: o.operationTimeoutMs,
+        description: what,
+      },
+    );
+  }
+
+  async function getJob(id: string, signal: AbortSignal): Promise<Job | undefined> {
+    try {
+      const [job] = await call("GetJob", () => clients.jobs.getJob({ name: `${parent}/jobs/${id}` }), { signal });
+      return job;
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  async function getService(id: string, signal: AbortSignal): Promise<Service | undefined> {
+    try {
+      const [service] = await call("GetService", () => clients.services.getService({ name: `${parent}/services/${id}` }), {
+        signal,
+      });
+      return service;
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  async function runJob(id: string, signal: AbortSignal): Promise<void> {
+    // RunJob's operation ends with the execution; its first answer already names the execution.
+    await call("RunJob", () => clients.jobs.runJob({ name: `${parent}/jobs/${id}` }), { signal, maxAttempts: 1 });
+  }
+
+  async function createJob(pod: ResolvedPod, signal: AbortSignal): Promise<void> {
+    const id = cloudRunId(pod.ref, "job");
+    const existing = await getJob(id, signal);
+    if (existing !== undefined) {
+      // Idempotent: a job without an execution (crash between create and run) is run now.
+      if (existing.latestCreatedExecution?.name == null && existing.terminalCondition?.state === "CONDITION_SUCCEEDED")
+        await runJob(id, signal);
+      return;
+    }
+    const versions = await mirrorSecrets(secretDeps, pod.ref, pod.nodeName, planSecrets(pod, mapping), signal);
+    const spec = mapPod(pod, mapping, versions);
+    if (spec.kind !== "job") throw new Error("unreachable: job mapping");
+    let op: LroLike;
+    try {
+      [op] = await call("CreateJob", () => clients.jobs.createJob({ parent, jobId: id, job: spec.job }), {
+        signal,
+        maxAttempts: 1,
+      });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      return createJob(pod, signal);
+    }
+    const name = op.name ?? "";
+    const done =
+      op.done === true
+        ? op
+        : await waitFor(`job ${id} create`, () => call("GetOperation", () => clients.jobs.checkCreateJobProgress(name), { signal }), signal);
+    // A failed create (image missing, permission) leaves the job with a failed terminal
+    // condition: the status reports it as Failed with Cloud Run's reason.
+    if (done.error == null) await runJob(id, signal);
+  }
+
+  async function createService(pod: ResolvedPod, signal: AbortSignal): Promise<void> {
+    const id = cloudRunId(pod.ref, "service");
+    if ((await getService(id, signal)) !== undefined) return;
+    const versions = await mirrorSecrets(secretDeps, pod.ref, pod.nodeName, planSecrets(pod, mapping), signal);
+    const spec = mapPod(pod, mapping, versions);
+    if (spec.kind !== "service") throw new Error("unreachable: service mapping");
+    try {
+      // The operation ends when the revision is ready, which can take minutes: status reports it.
+      await call("CreateService", () => clients.services.createService({ parent, serviceId: id, service: spec.service }), {
+        signal,
+        maxAttempts: 1,
+      });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+  }
+
+  async function* pages<T>(
+    api: string,
+    fetch: (token: string | undefined) => Promise<[T[], { pageToken?: string | null } | null, unknown]>,
+    signal: AbortSignal,
+  ): AsyncIterable<T[]> {
+    let token: string | undefined;
+    do {
+      const [items, next] = await call(api, () => fetch(token), { signal });
+      yield items;
+      token = next?.pageToken ?? undefined;
+    } while (token !== undefined && token !== "");
+  }
+
+  async function* listObjects(signal: AbortSignal): AsyncIterable<CloudRunObject[]> {
+    const latest = new Map<string, Execution>();
+    for await (const page of pages(
+      "ListExecutions",
+      (pageToken) =>
+        clients.executions.listExecutions({ parent: `${parent}/jobs/-`, pageSize, ...(pageToken === undefined ? {} : { pageToken }) }, { autoPaginate: false }),
+      signal,
+    )) {
+      for (const e of page) {
+        const job = e.job ?? "";
+        const seen = latest.get(job);
+        if (seen === undefined || createdAtOf(e) >= createdAtOf(seen)) latest.set(job, e);
+      }
+    }
+    for await (const page of pages(
+      "ListJobs",
+      (pageToken) => clients.jobs.listJobs({ parent, pageSize, ...(pageToken === undefined ? {} : { pageToken }) }, { autoPaginate: false }),
+      signal,
+    )) {
+      const objects: CloudRunObject[] = [];
+      for (const job of page) {
+        const execution = latest.get(shortName(job.name));
+        objects.push(execution === undefined ? { kind: "job", job } : { kind: "job", job, execution });
+      }
+      yield objects;
+    }
+    for await (const page of pages(
+      "ListServices",
+      (pageToken) =>
+        clients.services.listServices({ parent, pageSize, ...(pageToken === undefined ? {} : { pageToken }) }, { autoPaginate: false }),
+      signal,
+    )) {
+      yield page.map((service): CloudRunObject => ({ kind: "service", service }));
+    }
+  }
+
+  const annotationsOf = (object: CloudRunObject) => (object.kind === "job" ? object.job.annotations : object.service.annotations);
+
+  const source = createListStatusSource<CloudRunObject>({
+    list: listObjects,
+    identify: (object) => parseOwnership(annotationsOf(object) ?? undefined),
+    fingerprint: (object) => {
+      if (object.kind === "service") {
+        const s = object.service;
+        return [s.etag, s.generation, s.observedGeneration, s.reconciling, s.terminalCondition?.state, s.latestReadyRevision].join("|");
+      }
+      const { job, execution: e } = object;
+      return [
+        job.etag,
+        job.reconciling,
+        job.terminalCondition?.state,
+        e?.name,
+        e?.runningCount,
+        e?.succeededCount,
+        e?.failedCount,
+        e?.cancelledCount,
+        e?.retriedCount,
+        e?.completionTime?.seconds,
+      ].join("|");
+    },
+    needsDetail: (object) =>
+      object.kind === "job" &&
+      object.execution !== undefined &&
+      object.tasks === undefined &&
+      (Number(object.execution.failedCount ?? 0) > 0 ||
+        Number(object.execution.cancelledCount ?? 0) > 0 ||
+        Number(object.execution.retriedCount ?? 0) > 0),
+    get: async (_ref, object, signal) => {
+      if (object.kind !== "job" || object.execution?.name == null) return object;
+      const executionName = object.execution.name;
+      const [tasks] = await call(
+        "ListTasks",
+        () => clients.tasks.listTasks({ parent: executionName, pageSize: 10 }, { autoPaginate: false }),
+        { signal },
+      );
+      return { ...object, tasks };
+    },
+    toStatus: toPodStatus,
+    clock,
+    ...(o.statusIntervals?.fastMs === undefined ? {} : { fastIntervalMs: o.statusIntervals.fastMs }),
+    ...(o.statusIntervals?.slowMs === undefined ? {} : { slowIntervalMs: o.statusIntervals.slowMs }),
+  });
+
+  async function deleteJob(ref: PodRef, job: Job, signal: AbortSignal): Promise<void> {
+    const id = shortName(job.name);
+    const execution = job.latestCreatedExecution;
+    if (execution?.name != null && execution.completionTime == null) {
+      const executionName = execution.name;
+      try {
+        await call("CancelExecution", () => clients.executions.cancelExecution({ name: executionName }), { signal });
+      } catch (error) {
+        // Already finished or gone: nothing to cancel.
+        if (!(error instanceof NotFoundError) && (error as { cloudCode?: string }).cloudCode !== "FAILED_PRECONDITION")
+          throw error;
+      }
+    }
+    try {
+      const [op] = await call("DeleteJob", () => clients.jobs.deleteJob({ name: `${parent}/jobs/${id}` }), { signal });
+      if (op.done !== true) {
+        const name = op.name ?? "";
+        await waitFor(`job ${id} delete`, () => call("GetOperation", () => clients.jobs.checkDeleteJobProgress(name), { signal }), signal);
+      }
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+    void ref;
+  }
+
+  async function deleteService(id: string, signal: AbortSignal): Promise<void> {
+    try {
+      const [op] = await call("DeleteService", () => clients.services.deleteService({ name: `${parent}/services/${id}` }), {
+        signal,
+      });
+      if (op.done !== true) {
+        const name = op.name ?? "";
+        await waitFor(
+          `service ${id} delete`,
+          () => call("GetOperation", () => clients.services.checkDeleteServiceProgress(name), { signal }),
+          signal,
+        );
+      }
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+  }
+
+  /** The pod's Job or Service, found by its deterministic ids. */
+  async function find(ref: PodRef, signal: AbortSignal): Promise<CloudRunObject | undefined> {
+    const job = await getJob(cloudRunId(ref, "job"), signal);
+    if (job !== undefined && parseOwnership(job.annotations ?? undefined)?.uid === ref.uid) return { kind: "job", job };
+    const service = await getService(cloudRunId(ref, "service"), signal);
+    if (service !== undefined && parseOwnership(service.annotations ?? undefined)?.uid === ref.uid)
+      return { kind: "service", service };
+    return undefined;
+  }
+
+  const provider: CloudRunProvider = {
+    name: o.name,
+    capabilities: cloudRunCapabilities(o.secrets),
+    statusBatchSize: 1000,
+
+    async createPod(pod, { signal }) {
+      throwIfAborted(signal);
+      try {
+        if (pod.pod.spec?.restartPolicy === "Always" || pod.pod.spec?.restartPolicy === undefined) await createService(pod, signal);
+        else await createJob(pod, signal);
+      } finally {
+        source.invalidate(pod.ref);
+      }
+    },
+
+    async updatePod(pod, { signal }) {
+      throwIfAborted(signal);
+      const found = await find(pod.ref, signal);
+      if (found === undefined) throw new NotFoundError(`pod ${pod.ref.namespace}/${pod.ref.name} is not on Cloud Run`);
+      // A running Execution cannot change; Jobs keep their spec (documented). Services roll out a new revision.
+      if (found.kind === "job") return;
+      const versions = await mirrorSecrets(secretDeps, pod.ref, pod.nodeName, planSecrets(pod, mapping), signal);
+      const spec = mapPod(pod, mapping, versions);
+      if (spec.kind !== "service") return;
+      const name = found.service.name ?? `${parent}/services/${spec.id}`;
+      await call("UpdateService", () => clients.services.updateService({ service: { ...spec.service, name } }), {
+        signal,
+        maxAttempts: 1,
+      });
+      source.invalidate(pod.ref);
+    },
+
+    async deletePod(ref, _gracePeriodSeconds, { signal }) {
+      throwIfAborted(signal);
+      const found = await find(ref, signal);
+      if (found?.kind === "job") await deleteJob(ref, found.job, signal);
+      else if (found?.kind === "service") await deleteService(shortName(found.service.name), signal);
+      if (o.secrets === "mirror") await deleteMirroredSecrets(secretDeps, ref, signal);
+      source.invalidate(ref);
+    },
+
+    getPodStatus: (ref, callOptions) => source.getPodStatus(ref, callOptions),
+    getPodStatuses: (refs, callOptions) => source.getPodStatuses(refs, callOptions),
+    listPods: (name, callOptions) => source.listPods(name, callOptions),
+    statusStats: () => source.stats(),
+
+    async ping({ signal }) {
+      throwIfAborted(signal);
+      await call("ListJobs", () => clients.jobs.listJobs({ parent, pageSize: 1 }, { autoPaginate: false }), { signal });
+    },
+
+    describeNode(name, { signal }) {
+      throwIfAborted(signal);
+      return Promise.resolve(describeCloudRunNode(name, o));
+    },
+
+    async getContainerLogs(ref, container, logOptions, { signal }): Promise<Readable> {
+      throwIfAborted(signal);
+      const found = await find(ref, signal);
+      if (found === undefined) throw new NotFoundError(`pod ${ref.namespace}/${ref.name} is not on Cloud Run`);
+      const template = found.kind === "job" ? found.job.template?.template : found.service.template;
+      const containers = template?.containers ?? [];
+      if (!containers.some((c) => c.name === container))
+        throw new NotFoundError(`container ${container} is not in pod ${ref.namespace}/${ref.name}`);
+      const created = toDate(found.kind === "job" ? found.job.createTime : found.service.createTime) ?? new Date(clock.now());
+      return readContainerLogs(
+        { call, logging: clients.logging, project: o.project, region: o.region, clock, intervalMs: o.logPollIntervalMs },
+        {
+          kind: found.kind,
+          id: shortName(found.kind === "job" ? found.job.name : found.service.name),
+          container,
+          multiContainer: containers.length > 1,
+          createdAt: created,
+          finished: async () => {
+            const status = await source.getPodStatus(ref, { signal });
+            return status === undefined || status.phase === "Succeeded" || status.phase === "Failed";
+          },
+        },
+        logOptions,
+        signal,
+      );
+    },
+
+    async close() {
+      if (ownsClients) await clients.close();
+    },
+  };
+  return provider;
+}

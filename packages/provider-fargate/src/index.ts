@@ -1,0 +1,43 @@
+/**
+ * `@virtual-node/provider-fargate`: Kubernetes pods as ECS tasks on AWS Fargate.
+ *
+ * ```ts
+ * const provider = createFargateProvider({ cluster: "vn", subnets: ["subnet-0abc"], ... });
+ * ```
+ */
+export { createFargateProvider, SECRETS_TAG, STOP_REASON_PREFIX } from "./provider.js";
+export type { FargateProvider } from "./provider.js";
+export { resolveFargateOptions, DEFAULT_FILE_WRITER_IMAGE } from "./options.js";
+export type {
+  CapacityProviderEntry,
+  FargateProviderOptions,
+  ResolvedFargateOptions,
+  SecretMirroringOptions,
+} from "./options.js";
+export {
+  MAX_SECRET_BYTES,
+  MAX_STOP_TIMEOUT_SECONDS,
+  MAX_TASK_DEFINITION_BYTES,
+  healthCheckOf,
+  mapPodToTask,
+  mirrorDocuments,
+  parseEfsVolumeHandle,
+  planSecretMirrors,
+  podMirrorName,
+  secretMirrorName,
+  startedByFor,
+} from "./mapping.js";
+export type { FargateTaskSpec, MappingContext, MirroredValue } from "./mapping.js";
+export { taskToPodStatus, stoppedReasonKind } from "./status.js";
+export type { TaskStatusOptions } from "./status.js";
+export { FILE_WRITER_CONTAINER, ROLES_TAG, formatRoles, parseRoles } from "./roles.js";
+export type { ContainerRoles } from "./roles.js";
+export { FARGATE_CPU_MEMORY, FARGATE_SHAPES } from "./sizes.js";
+export type { FargateCpuRow, FargateShape } from "./sizes.js";
+export { ECS_LIMITS } from "./limits.js";
+export { fargateCapabilities } from "./capabilities.js";
+export { FargateAnnotations } from "./annotations.js";
+export { DEFAULT_CAPACITY, describeFargateNode } from "./node.js";
+export { containerLogs } from "./logs.js";
+export type { ContainerLogsInput } from "./logs.js";
+export { SecretMirror, MIRROR_NODE_TAG } from "./secret-mirror.js";
