@@ -90,4 +90,10 @@ export {
   type SystemClockOptions,
   type TimerHandle,
 } from "./clock.js";
-export { createConsoleLogger, noopLogger, type ConsoleLoggerOptions, type Logger, type LogLevel } from "./logger.js";
+export {
+  createConsoleLogger,
+  noopLogger,
+  type ConsoleLoggerOptions,
+  type Logger,
+  type LogLevel,
+} from "./logger.js";

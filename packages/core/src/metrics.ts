@@ -21,6 +21,15 @@ export interface NodeMetrics {
   informerRestarts: Counter<"resource" | "reason">;
   apiRequests: Counter<"verb" | "resource" | "code">;
   pods: Gauge<"phase">;
+  /** vCPU-seconds billed by the cloud for Running pods (`ProviderPodStatus.billed`). */
+  podBilledVcpuSeconds: Counter<"provider" | "namespace">;
+  /** GiB-seconds of memory billed by the cloud for Running pods. */
+  podBilledMemoryGiBSeconds: Counter<"provider" | "namespace">;
+  /**
+   * Called before the billed counters are read (each scrape), so usage is charged up to the
+   * scrape and not only up to the last status change. Each node adds its meter's flush.
+   */
+  billingFlushers: Set<() => void>;
 }
 
 const cache = new WeakMap<Registry, NodeMetrics>();
@@ -30,8 +39,14 @@ export function createMetrics(registry: Registry = new Registry()): NodeMetrics 
   const existing = cache.get(registry);
   if (existing) return existing;
   const registers = [registry];
+  const billingFlushers = new Set<() => void>();
+  // Both counters flush: whichever prom-client collects first charges usage up to now.
+  const flushBilling = (): void => {
+    for (const flush of billingFlushers) flush();
+  };
   const metrics: NodeMetrics = {
     registry,
+    billingFlushers,
     queueDepth: new Gauge({
       name: "virtual_node_queue_depth",
       help: "Pod keys waiting in the work queue.",
@@ -101,6 +116,20 @@ export function createMetrics(registry: Registry = new Registry()): NodeMetrics 
       help: "Pods on this process's virtual nodes by phase.",
       labelNames: ["phase"],
       registers,
+    }),
+    podBilledVcpuSeconds: new Counter({
+      name: "virtual_node_pod_billed_vcpu_seconds_total",
+      help: "vCPU-seconds the cloud bills for Running pods (the shape the provider chose), by provider and namespace.",
+      labelNames: ["provider", "namespace"],
+      registers,
+      collect: flushBilling,
+    }),
+    podBilledMemoryGiBSeconds: new Counter({
+      name: "virtual_node_pod_billed_memory_gib_seconds_total",
+      help: "GiB-seconds of memory the cloud bills for Running pods, by provider and namespace.",
+      labelNames: ["provider", "namespace"],
+      registers,
+      collect: flushBilling,
     }),
   };
   cache.set(registry, metrics);

@@ -24,8 +24,9 @@ import {
 import type { EventRecorder } from "./events.js";
 import { isConflict, isNotFound, type KubeClient } from "./kube/client.js";
 import { paths } from "./kube/api.js";
-import type { Pod, PodStatus } from "./kube/types.js";
+import type { Node, Pod, PodStatus } from "./kube/types.js";
 import type { Logger } from "./logger.js";
+import { admitPod, type AdmissionRejection } from "./admission.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { ResolvedPod } from "./pod-config.js";
 import { ConfigReasons, containerWaitingReason, type ResolvePodConfigResult } from "./config/resolve.js";
@@ -38,11 +39,14 @@ import {
   pendingWithContainerWaiting,
   podStatusEqual,
   terminatedPodStatus,
+  type BuildPodStatusContext,
 } from "./status.js";
 import { unsupportedFieldsMessage, validatePodAgainstCapabilities } from "./validate.js";
 import { WorkQueue } from "./work-queue.js";
 import { ItemExponentialRateLimiter } from "./backoff.js";
 import { isAborted, sleepUnlessAborted, untilAborted } from "./sleep.js";
+import { BILLED_RESOURCES_ANNOTATION, BillingMeter, billedAnnotationValue } from "./billing.js";
+import { createSystemClock, type Clock } from "./clock.js";
 
 const tracer = trace.getTracer("@virtual-node/core");
 
@@ -73,6 +77,10 @@ export interface PodControllerOptions {
   hostIP: string;
   /** Cap of the per-pod retry backoff. Default 60 s. */
   maxRetryDelayMs: number;
+  /** The Node as last written, for admission (OS, node affinity, allocatable); none → admit all. */
+  getNode?: () => Node | undefined;
+  /** Time for billing accounting. Default: the system clock. */
+  clock?: Clock;
 }
 
 /** What we know the provider holds for a key. */
@@ -84,6 +92,8 @@ interface Tracked {
   missing?: boolean;
   /** Fingerprint of the mutable spec last sent to the provider. */
   specHash: string;
+  /** How many of the pod's ephemeral containers were already reported (they are only ever added). */
+  ephemeralSeen?: number;
   /** Our status reached a terminal phase: stop polling. */
   terminal?: boolean;
   /** Fingerprint of the volume files last sent to the provider. */
@@ -92,6 +102,8 @@ interface Tracked {
   refreshVolumes?: boolean;
   /** When the earliest projected token must be refreshed (ms since epoch). */
   refreshAt?: number;
+  /** The billed-resources annotation value last written (so a lagging informer does not cause a rewrite). */
+  billedAnnotation?: string;
 }
 
 /** Config errors that waiting will not fix: the pod fails instead of retrying for ever. */
@@ -112,10 +124,22 @@ export class PodController {
   private readonly deletedPods = new Map<string, Pod>();
   /** UIDs whose grace-0 DELETE was accepted; forgotten when the watch reports the pod gone. */
   private readonly finalDeletes = new Set<string>();
+  /** Keys admitted whose create is still running: they hold node resources for admission. */
+  private readonly admitting = new Set<string>();
   private unsubscribe: (() => void) | undefined;
+  /** Billed vCPU/GiB-seconds of Running pods (`billing.ts`), charged to the metrics. */
+  private readonly billing: BillingMeter;
 
   constructor(options: PodControllerOptions) {
     this.options = options;
+    const provider = options.provider.name;
+    this.billing = new BillingMeter({
+      clock: options.clock ?? createSystemClock({ unref: true }),
+      record: (namespace, usage) => {
+        options.metrics.podBilledVcpuSeconds.inc({ provider, namespace }, usage.vcpuSeconds);
+        options.metrics.podBilledMemoryGiBSeconds.inc({ provider, namespace }, usage.memoryGiBSeconds);
+      },
+    });
     this.queue = new WorkQueue({
       concurrency: options.concurrency,
       name: `pods-${options.nodeName}`,
@@ -169,7 +193,13 @@ export class PodController {
     }
     const processing = this.queue.process(async (key, sig) => this.sync(key, sig));
     const loops = [this.pollLoop(signal), this.reconcileLoop(signal)];
+    const flushBilling = (): void => {
+      this.billing.flush();
+    };
+    this.options.metrics.billingFlushers.add(flushBilling);
     await untilAborted(signal);
+    this.billing.flush();
+    this.options.metrics.billingFlushers.delete(flushBilling);
     this.unsubscribe?.();
     await this.queue.shutDown();
     await Promise.allSettled([processing, ...loops]);
@@ -250,6 +280,7 @@ export class PodController {
         const gone = tracked.ref;
         await this.call("deletePod", signal, (o) => this.options.provider.deletePod(gone, 0, o));
         this.tracked.delete(key);
+        this.billing.forget(key);
       }
       if (deleted) this.deletedPods.delete(key);
       this.options.releaseReferences(key);
@@ -263,6 +294,7 @@ export class PodController {
       const old = tracked.ref;
       await this.call("deletePod", signal, (o) => this.options.provider.deletePod(old, 0, o));
       this.tracked.delete(key);
+      this.billing.forget(key);
       tracked = undefined;
     }
 
@@ -274,6 +306,7 @@ export class PodController {
     if (isTerminalPhase(pod.status?.phase)) {
       // Never re-create a finished pod, and stop watching what it referred to.
       if (tracked) tracked.terminal = true;
+      this.billing.forget(key); // a finished pod is billed no more
       this.options.releaseReferences(key);
       return;
     }
@@ -281,6 +314,16 @@ export class PodController {
     if (tracked === undefined) {
       await this.createInProvider(pod, key, signal);
       return;
+    }
+
+    const deadlineAt = activeDeadlineAt(pod);
+    if (deadlineAt !== undefined) {
+      const remaining = deadlineAt - Date.now();
+      if (remaining <= 0) {
+        await this.enforceActiveDeadline(pod, tracked, signal);
+        return;
+      }
+      this.queue.addAfter(key, remaining);
     }
 
     if (tracked.missing === true) {
@@ -301,10 +344,12 @@ export class PodController {
         `Provider ${this.options.provider.name} lost the pod`,
       );
       this.tracked.delete(key);
+      this.billing.forget(key);
       return;
     }
 
-    const hash = mutableSpecHash(pod);
+    this.reportEphemeralContainers(pod, tracked);
+    const hash = mutableSpecHash(pod, this.options.provider.capabilities.ephemeralContainers);
     if (tracked.specHash !== "" && tracked.specHash !== hash) {
       const { resolved } = await this.resolve(pod, key, signal);
       await this.call("updatePod", signal, (o) =>
@@ -339,9 +384,49 @@ export class PodController {
     });
     if (isTerminalPhase(next.phase)) tracked.terminal = true;
     await this.writeStatus(pod, next, signal);
+    await this.publishBilled(pod, key, tracked, next, signal);
   }
 
   private async createInProvider(pod: Pod, key: string, signal: AbortSignal): Promise<void> {
+    const { provider } = this.options;
+    const rejection = this.admit(pod, key);
+    if (rejection !== undefined) {
+      this.options.events.event(podObjectRef(pod), "Warning", rejection.reason, rejection.message);
+      await this.writeStatus(
+        pod,
+        failedPodStatus(pod, rejection.reason, rejection.message, new Date()),
+        signal,
+      );
+      return;
+    }
+    try {
+      await this.createAdmitted(pod, key, signal);
+    } finally {
+      this.admitting.delete(key);
+    }
+  }
+
+  /**
+   * The kubelet's admission (`admission.ts`) against the node and the pods it already runs. The
+   * check and the reservation happen in one synchronous step, so concurrent creates cannot both
+   * take the last free resources.
+   */
+  private admit(pod: Pod, key: string): AdmissionRejection | undefined {
+    const node = this.options.getNode?.();
+    if (node === undefined) return undefined;
+    const holders = new Set([...this.tracked.keys(), ...this.admitting]);
+    holders.delete(key);
+    const admitted: Pod[] = [];
+    for (const k of holders) {
+      const other = this.options.getPod(k);
+      if (other !== undefined) admitted.push(other);
+    }
+    const rejection = admitPod(pod, node, admitted);
+    if (rejection === undefined) this.admitting.add(key);
+    return rejection;
+  }
+
+  private async createAdmitted(pod: Pod, key: string, signal: AbortSignal): Promise<void> {
     const { provider } = this.options;
     const problems = validatePodAgainstCapabilities(pod, provider.name, provider.capabilities);
     if (problems.length > 0) {
@@ -380,7 +465,7 @@ export class PodController {
     const ref = podRefOf(pod);
     const tracked: Tracked = {
       ref,
-      specHash: mutableSpecHash(pod),
+      specHash: mutableSpecHash(pod, this.options.provider.capabilities.ephemeralContainers),
       volumesHash: volumesHash(resolved),
       ...refreshOf(result),
     };
@@ -436,6 +521,63 @@ export class PodController {
       spec: pod.spec,
     });
     await this.writeStatus(pod, next, signal);
+    await this.publishBilled(pod, key, tracked, next, signal);
+  }
+
+  /**
+   * Meters the pod (billed shape × time Running) and writes the billed shape to the pod's
+   * `virtual-node.io/billed-resources` annotation when it is new or changed. The annotation goes
+   * through `pods/status` (a merge patch of metadata only): the Node authorizer and NodeRestriction
+   * let a node write the status of its own pods but never update the pod itself. A failed write is
+   * logged and retried on the next sync; it never fails the pod.
+   */
+  private async publishBilled(
+    pod: Pod,
+    key: string,
+    tracked: Tracked,
+    status: PodStatus,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const billed = tracked.status?.billed;
+    this.billing.observe(key, pod.metadata?.namespace ?? "", billed, status.phase === "Running");
+    if (billed === undefined) return;
+    const value = billedAnnotationValue(billed);
+    if (tracked.billedAnnotation === value) return;
+    if (pod.metadata?.annotations?.[BILLED_RESOURCES_ANNOTATION] === value) {
+      tracked.billedAnnotation = value;
+      return;
+    }
+    const ns = pod.metadata?.namespace ?? "";
+    const name = pod.metadata?.name ?? "";
+    try {
+      await this.options.client.patch(
+        paths.podStatus(ns, name),
+        { metadata: { uid: pod.metadata?.uid, annotations: { [BILLED_RESOURCES_ANNOTATION]: value } } },
+        "application/merge-patch+json",
+        { signal },
+      );
+      tracked.billedAnnotation = value;
+    } catch (error) {
+      if (isNotFound(error)) return;
+      this.options.logger.warn(
+        { pod: key, error: describeError(error) },
+        "could not write the billed-resources annotation",
+      );
+    }
+  }
+
+  /**
+   * `activeDeadlineSeconds` passed: like the kubelet, stop the containers (whatever the provider does
+   * with deadlines itself) and fail the pod with `DeadlineExceeded`.
+   */
+  private async enforceActiveDeadline(pod: Pod, tracked: Tracked, signal: AbortSignal): Promise<void> {
+    const ref = tracked.ref;
+    const grace = pod.spec?.terminationGracePeriodSeconds ?? 30;
+    await this.call("deletePod", signal, (o) => this.options.provider.deletePod(ref, grace, o));
+    tracked.terminal = true;
+    const message = "Pod was active on the node longer than the specified deadline";
+    this.options.events.event(podObjectRef(pod), "Warning", "DeadlineExceeded", message);
+    await this.writeStatus(pod, failedPodStatus(pod, "DeadlineExceeded", message, new Date()), signal);
   }
 
   /** Resolves the pod's configuration and reports warnings (optional objects missing, ...) as Events. */
@@ -476,6 +618,7 @@ export class PodController {
       const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
       await this.call("deletePod", signal, (o) => this.options.provider.deletePod(tracked.ref, grace, o));
       this.tracked.delete(key);
+      this.billing.forget(key);
       // Report the containers terminated before the object goes, as the kubelet does.
       if (!isTerminalPhase(pod.status?.phase)) {
         await this.writeStatus(pod, terminatedPodStatus(pod, pod.status, new Date()), signal).catch(
@@ -540,8 +683,38 @@ export class PodController {
     }
   }
 
-  private statusContext(): { now: Date; hostIP: string; runtime: string } {
-    return { now: new Date(), hostIP: this.options.hostIP, runtime: this.options.provider.name };
+  private statusContext(): BuildPodStatusContext {
+    const { provider } = this.options;
+    return {
+      now: new Date(),
+      hostIP: this.options.hostIP,
+      runtime: provider.name,
+      ...(provider.capabilities.ephemeralContainers
+        ? {}
+        : {
+            ephemeralContainersUnsupported: `spec.ephemeralContainers is not supported by provider ${provider.name}`,
+          }),
+    };
+  }
+
+  /**
+   * Ephemeral containers are only ever added (`kubectl debug`). A provider that cannot run them gets
+   * none, and the user gets a Warning Event naming each one, once; their statuses wait with a reason.
+   */
+  private reportEphemeralContainers(pod: Pod, tracked: Tracked): void {
+    const added = (pod.spec?.ephemeralContainers ?? []).slice(tracked.ephemeralSeen ?? 0);
+    if (added.length === 0) return;
+    const first = tracked.ephemeralSeen ?? 0;
+    tracked.ephemeralSeen = first + added.length;
+    if (this.options.provider.capabilities.ephemeralContainers) return;
+    added.forEach((c, i) => {
+      this.options.events.event(
+        podObjectRef(pod),
+        "Warning",
+        "UnsupportedPodSpec",
+        `spec.ephemeralContainers[${first + i}] (${c.name}) is not supported by provider ${this.options.provider.name}; it will not run`,
+      );
+    });
   }
 
   // ---- status polling -------------------------------------------------------------------
@@ -651,7 +824,10 @@ export class PodController {
       await this.call("deletePod", signal, (o) => this.options.provider.deletePod(p, 0, o));
       this.orphanSince.delete(id);
       const t = this.tracked.get(key);
-      if (t?.ref.uid === p.uid) this.tracked.delete(key);
+      if (t?.ref.uid === p.uid) {
+        this.tracked.delete(key);
+        this.billing.forget(key);
+      }
     }
     for (const id of this.orphanSince.keys()) if (!seen.has(id)) this.orphanSince.delete(id);
     // Pods we track that the provider no longer lists are lost; the sync decides what to do.
@@ -692,13 +868,15 @@ export class PodController {
 }
 
 /** Fields of a running pod that may change (images, activeDeadlineSeconds, ...) and annotations providers read. */
-export function mutableSpecHash(pod: Pod): string {
+export function mutableSpecHash(pod: Pod, withEphemeralContainers = false): string {
   const spec = pod.spec;
   return JSON.stringify([
     spec?.containers.map((c) => c.image),
     spec?.initContainers?.map((c) => c.image),
     spec?.activeDeadlineSeconds,
     spec?.tolerations,
+    // A provider that runs ephemeral containers starts added ones on `updatePod`.
+    withEphemeralContainers ? spec?.ephemeralContainers?.map((c) => c.name) : undefined,
   ]);
 }
 
@@ -741,4 +919,13 @@ export function podObjectRef(pod: Pod): {
     uid: pod.metadata?.uid ?? "",
     ...(pod.metadata?.resourceVersion === undefined ? {} : { resourceVersion: pod.metadata.resourceVersion }),
   };
+}
+
+/** When the pod's `activeDeadlineSeconds` runs out (from its start time), or undefined. */
+function activeDeadlineAt(pod: Pod): number | undefined {
+  const seconds = pod.spec?.activeDeadlineSeconds;
+  const started = pod.status?.startTime;
+  if (seconds === undefined || seconds === null || started === undefined) return undefined;
+  const startedMs = new Date(started).getTime();
+  return Number.isNaN(startedMs) ? undefined : startedMs + seconds * 1000;
 }

@@ -87,10 +87,16 @@ export interface ProviderPodStatus {
   reason?: string;
   message?: string;
   podIPs?: string[];
+  /**
+   * Ignored when the node has an InternalIP (always, with `createVirtualNode`): a pod's `hostIP` is
+   * the node's, the same value its `status.hostIP` env var and downward-API files resolve to.
+   */
   hostIP?: string;
   startTime?: Date;
   initContainers?: ContainerStatus[];
   containers: ContainerStatus[];
+  /** Ephemeral containers (`kubectl debug`), for providers that declare `ephemeralContainers`. */
+  ephemeralContainers?: ContainerStatus[];
   /** The size the cloud bills for this pod (the shape the provider chose); see `BilledResources`. */
   billed?: BilledResources;
 }
@@ -141,6 +147,11 @@ export interface ProviderCapabilities {
   mountedFileUpdates: boolean;
   /** The provider knows the pod IP before containers start, so `status.podIP` env can be resolved. */
   podIPBeforeStart: boolean;
+  /**
+   * Pods with `hostUsers: false` (a user namespace) run isolated that way. Default false: such pods
+   * are rejected rather than run with less isolation than they asked for.
+   */
+  userNamespaces?: boolean;
 }
 
 export type ProbeHandler = "exec" | "httpGet" | "tcpSocket" | "grpc";

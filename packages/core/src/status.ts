@@ -39,10 +39,15 @@ import type { ContainerState, ContainerStatus, PodPhase, ProviderPodStatus } fro
 export interface BuildPodStatusContext {
   /** The current time: used for new transition times and a first `startTime`. */
   now: Date;
-  /** The node's IP, used as `hostIP` when the provider reports none. */
+  /** The node's IP: the pod's `hostIP` (the provider's is used only without it). */
   hostIP?: string;
   /** Runtime name for generated container IDs: `<runtime>://<pod uid>-<container name>`. */
   runtime: string;
+  /**
+   * Set when the provider cannot run ephemeral containers (`kubectl debug`): their statuses wait with
+   * reason `EphemeralContainersNotSupported` and this message, instead of being left out silently.
+   */
+  ephemeralContainersUnsupported?: string;
 }
 
 export interface MergePodStatusOptions {
@@ -59,6 +64,7 @@ export interface MergePodStatusOptions {
 export type QOSClass = "Guaranteed" | "Burstable" | "BestEffort";
 
 const ContainerCreating = "ContainerCreating";
+const EphemeralContainersNotSupported = "EphemeralContainersNotSupported";
 const PodInitializing = "PodInitializing";
 const ContainerStatusUnknown = "ContainerStatusUnknown";
 
@@ -153,6 +159,28 @@ export function buildPodStatus(
     ),
   );
 
+  const ephemeralContainerStatuses = (spec.ephemeralContainers ?? []).map((c) => {
+    const reported = findByName(provider?.ephemeralContainers, c.name);
+    const previous = findByName(existing.ephemeralContainerStatuses, c.name);
+    if (reported === undefined && ctx.ephemeralContainersUnsupported !== undefined) {
+      return compact<KubeContainerStatus>({
+        name: c.name,
+        state: {
+          waiting: { reason: EphemeralContainersNotSupported, message: ctx.ephemeralContainersUnsupported },
+        },
+        lastState: {},
+        ready: false,
+        restartCount: 0,
+        image: c.image ?? "",
+        imageID: "",
+      });
+    }
+    return toApiContainerStatus(c as Container, "regular", reported, previous, {
+      ...shared,
+      defaultWaiting: ContainerCreating,
+    });
+  });
+
   const phase = provider?.phase ?? derivePhase(spec, initContainerStatuses, containerStatuses);
   const readyToStart =
     provider !== undefined &&
@@ -160,7 +188,9 @@ export function buildPodStatus(
     ((provider.podIPs?.length ?? 0) > 0 ||
       [...(provider.initContainers ?? []), ...provider.containers].some(providerContainerHasRun));
 
-  const hostIP = provider?.hostIP ?? ctx.hostIP ?? existing.hostIP;
+  // One host IP for a pod: the node's, which is also what a `status.hostIP` env var resolves to.
+  // The provider's is used only when core has none.
+  const hostIP = ctx.hostIP ?? provider?.hostIP ?? existing.hostIP;
   let podIPs = sortPodIPs(provider?.podIPs ?? [], hostIP);
   if (podIPs.length === 0 && spec.hostNetwork === true && hostIP !== undefined) podIPs = [hostIP];
   if (podIPs.length === 0) podIPs = existingPodIPs(existing);
@@ -184,6 +214,8 @@ export function buildPodStatus(
     startTime: toDate(existing.startTime) ?? provider?.startTime ?? ctx.now,
     initContainerStatuses: initSpecs.length === 0 ? undefined : initContainerStatuses,
     containerStatuses,
+    ephemeralContainerStatuses:
+      ephemeralContainerStatuses.length === 0 ? undefined : ephemeralContainerStatuses,
     qosClass: existing.qosClass ?? computeQOSClass(pod),
     // Like the kubelet: the reason/message of an unchanged phase survive until something replaces them.
     reason: provider?.reason ?? (samePhase ? existing.reason : undefined),

@@ -58,6 +58,8 @@ export function validatePodAgainstCapabilities(
   if (spec.hostNetwork === true && !caps.hostNetwork) report("spec.hostNetwork");
   if (spec.hostPID === true && !caps.hostPID) report("spec.hostPID");
   if (spec.hostIPC === true && !caps.hostIPC) report("spec.hostIPC");
+  // `hostUsers: false` asks for a user namespace: ignoring it would run the pod with less isolation.
+  if (spec.hostUsers === false && caps.userNamespaces !== true) report("spec.hostUsers", "false");
   checkSecurityContext("spec.securityContext", spec.securityContext, caps, report);
   checkResources("spec.resources", spec.resources, caps, report);
   (spec.resourceClaims ?? []).forEach((_, i) => {

@@ -15,6 +15,7 @@ import { createTokenRequester, createTrustBundleReader } from "./kube/config-sou
 import { ObjectWatchCache, type References } from "./kube/object-cache.js";
 import { Reflector } from "./kube/reflector.js";
 import type { Node, Pod, Taint } from "./kube/types.js";
+import type { ResolvedPersistentVolume } from "./pod-config.js";
 import { NodeLease } from "./lease.js";
 import { createConsoleLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
@@ -219,6 +220,8 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     }
     for (const [nodeName, keys] of byNode) runtimes.get(nodeName)?.pods.onReferenceChanged(keys);
   });
+  // PVs resolved when a pod started, reused while it runs (the kubelet does not re-read a mounted claim).
+  const mountedVolumes = new Map<string, { uid: string; volumes: Map<string, ResolvedPersistentVolume> }>();
   const defaultIP = options.nodes.some((n) => n.internalIP === undefined) ? firstExternalIPv4() : "127.0.0.1";
   const recorders: EventRecorder[] = [];
 
@@ -275,15 +278,20 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
         return pod?.spec?.nodeName === n.nodeName ? pod : undefined;
       },
       podsSynced: () => podReflector.hasSynced,
+      getNode: () => nodeController.current,
       resolvePod: async (pod, signal) => {
         const references: References = { configMaps: new Set(), secrets: new Set(), volumes: new Map() };
         let waiting = false;
+        const key = `${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`;
+        const uid = pod.metadata?.uid ?? "";
+        const mounted = mountedVolumes.get(key);
         const podIPs = needsPodIP(pod)
           ? await n.provider.allocatePodIPs?.(podRefOf(pod), { signal })
           : undefined;
         try {
-          return await resolvePodConfig(pod, {
+          const result = await resolvePodConfig(pod, {
             ...(podIPs === undefined ? {} : { podIPs }),
+            ...(mounted?.uid === uid ? { mountedPersistentVolumes: mounted.volumes } : {}),
             source: objects.sourceFor(references, configExtras),
             nodeName: n.nodeName,
             hostIP: internalIP,
@@ -291,16 +299,22 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
             signal,
             now: new Date(),
           });
+          const volumes = new Map<string, ResolvedPersistentVolume>();
+          for (const v of result.resolved.volumes)
+            if (v.persistentVolume) volumes.set(v.name, v.persistentVolume);
+          if (volumes.size > 0) mountedVolumes.set(key, { uid, volumes });
+          return result;
         } catch (error) {
           waiting = error instanceof ConfigError;
           throw error;
         } finally {
           // Also on failure: a missing object stays watched (claims: polled), so its appearance starts the pod.
-          objects.retain(`${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`, references, waiting);
+          objects.retain(key, references, waiting);
         }
       },
       releaseReferences: (key) => {
         objects.release(key);
+        mountedVolumes.delete(key);
       },
       concurrency: options.podSyncConcurrency ?? 32,
       fastPollMs: options.statusPollFastMs ?? 1_000,

@@ -4,7 +4,7 @@
  * on the Secrets those PVs name; no list, no watch). The PV controller of kube-controller-manager
  * does the binding.
  */
-import type { V1PersistentVolume } from "@kubernetes/client-node";
+import { CoreV1Api, type V1PersistentVolume } from "@kubernetes/client-node";
 import { MockCloud, createMockProvider, type MockGroupInfo } from "@virtual-node/provider-mock";
 import type { ControlPlaneHandle } from "@virtual-node/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,6 +33,7 @@ describe("persistent volumes (real control plane, Node identity)", () => {
   let cp: ControlPlaneHandle;
   let api: Apis;
   let running: RunningNode;
+  let asNode: CoreV1Api;
 
   /** The mock provider, recording every ResolvedPod core hands it (Secret bytes included). */
   function recordingProvider(): Provider {
@@ -103,6 +104,7 @@ describe("persistent volumes (real control plane, Node identity)", () => {
       body: { metadata: { name: "csi-creds" }, stringData: { username: "svc", password: "pv-s3cret" } },
     });
     const identity = await cp.nodeIdentity(nodeName);
+    asNode = identity.kubeConfig.makeApiClient(CoreV1Api);
     running = await startNode(identity.kubeConfig, nodeName, recordingProvider(), {
       volumePollIntervalMs: 300,
     });
@@ -220,5 +222,31 @@ describe("persistent volumes (real control plane, Node identity)", () => {
       readOnly: false,
       csi: { driver: DRIVER, volumeHandle: `handle-${pvName}` },
     });
+  });
+
+  it("lets the Node identity get exactly the claims, PVs and Secrets of its pods, and list or watch none", async () => {
+    const status = async (call: () => Promise<unknown>): Promise<number> =>
+      call().then(
+        () => 200,
+        (e: unknown) => (e as { code?: number }).code ?? 0,
+      );
+    // Referenced by the pods of the tests above (run in order): readable.
+    const bound = await asNode.readNamespacedPersistentVolumeClaim({ name: "data", namespace });
+    const pvName = bound.spec?.volumeName ?? "";
+    expect(await status(() => asNode.readPersistentVolume({ name: pvName }))).toBe(200);
+    expect(await status(() => asNode.readNamespacedSecret({ name: "csi-creds", namespace }))).toBe(200);
+    // Not referenced by any pod of this node: refused.
+    const strayPv = uniqueName("pv-stray");
+    await createVolume(strayPv, "stray");
+    await createClaim("stray", strayPv);
+    expect(await status(() => asNode.readNamespacedPersistentVolumeClaim({ name: "stray", namespace }))).toBe(
+      403,
+    );
+    expect(await status(() => asNode.readPersistentVolume({ name: strayPv }))).toBe(403);
+    // No list (so no watch) of claims or PVs, not even of one object by name.
+    expect(await status(() => asNode.listNamespacedPersistentVolumeClaim({ namespace }))).toBe(403);
+    expect(
+      await status(() => asNode.listPersistentVolume({ fieldSelector: `metadata.name=${pvName}` })),
+    ).toBe(403);
   });
 });

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { ownershipTags } from "@virtual-node/core/provider-kit";
 import { MockCloud, createMockProvider, startMockCloudServer } from "@virtual-node/provider-mock";
 import type { Pod, Provider } from "@virtual-node/core";
 import type { ControlPlaneHandle } from "@virtual-node/testing";
@@ -256,6 +257,8 @@ describe("resilience", () => {
         name,
         uid,
         nodeName: node,
+        // The ownership marks the provider decides by (what its own creates put on every group).
+        tags: ownershipTags({ namespace, name, uid }, node),
         restartPolicy: "Always" as const,
         containers: [{ name: "app", image: "x", env: [], ports: [] }],
         initContainers: [],

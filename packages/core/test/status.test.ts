@@ -562,12 +562,12 @@ describe("buildPodStatus: IPs, times, reason", () => {
       ["10.1.0.5", "fd00::5"],
     ],
     [
-      "v6 node: v6 first",
+      "the node's family decides the order, not a host IP the provider reports",
       {},
-      { podIPs: ["10.1.0.5", "fd00::5"], hostIP: "fd00::1" },
+      { podIPs: ["fd00::5", "10.1.0.5"], hostIP: "fd00::1" },
       undefined,
-      "fd00::5",
-      ["fd00::5", "10.1.0.5"],
+      "10.1.0.5",
+      ["10.1.0.5", "fd00::5"],
     ],
     ["junk dropped", {}, { podIPs: ["not-an-ip", "10.1.0.5"] }, undefined, "10.1.0.5", ["10.1.0.5"]],
     ["host network: the host IP", { hostNetwork: true }, {}, undefined, "10.0.0.1", ["10.0.0.1"]],
@@ -588,11 +588,55 @@ describe("buildPodStatus: IPs, times, reason", () => {
 
   it.each([
     ["the node's IP", {}, "10.0.0.1"],
-    ["the provider's host IP over the node's", { hostIP: "192.168.1.7" }, "192.168.1.7"],
+    // One value: the node's InternalIP is also what a `status.hostIP` env var resolves to.
+    ["the node's host IP over the provider's", { hostIP: "192.168.1.7" }, "10.0.0.1"],
   ])("hostIP: %s", (_, extra: Partial<ProviderPodStatus>, hostIP) => {
     const status = buildPodStatus(makePod(), provider([running("app")], extra), ctx);
     expect(status.hostIP).toBe(hostIP);
     expect(status.hostIPs).toEqual([{ ip: hostIP }]);
+  });
+
+  it("a v6 node: v6 pod IPs first; without a node IP the provider's host IP is used", () => {
+    const extra = { podIPs: ["10.1.0.5", "fd00::5"], hostIP: "fd00::1" };
+    const v6 = buildPodStatus(makePod(), provider([running("app")], extra), { ...ctx, hostIP: "fd00::9" });
+    expect(v6.podIPs?.map((p) => p.ip)).toEqual(["fd00::5", "10.1.0.5"]);
+    expect(v6.hostIP).toBe("fd00::9");
+    const none = buildPodStatus(makePod(), provider([running("app")], extra), { now: NOW, runtime: "mock" });
+    expect(none.hostIP).toBe("fd00::1");
+    expect(none.podIP).toBe("fd00::5");
+  });
+
+  it("ephemeral containers: waiting with a reason when the provider cannot run them, else as reported", () => {
+    const pod = makePod({ ephemeralContainers: [{ name: "debugger", image: "busybox" }] });
+    const refused = buildPodStatus(pod, provider([running("app")]), {
+      ...ctx,
+      ephemeralContainersUnsupported: "spec.ephemeralContainers is not supported by provider mock",
+    });
+    expect(refused.ephemeralContainerStatuses).toEqual([
+      {
+        name: "debugger",
+        state: {
+          waiting: {
+            reason: "EphemeralContainersNotSupported",
+            message: "spec.ephemeralContainers is not supported by provider mock",
+          },
+        },
+        lastState: {},
+        ready: false,
+        restartCount: 0,
+        image: "busybox",
+        imageID: "",
+      },
+    ]);
+    expect(refused.phase).toBe("Running");
+    const pending = buildPodStatus(pod, provider([running("app")]), ctx);
+    expect(pending.ephemeralContainerStatuses?.[0]?.state?.waiting?.reason).toBe("ContainerCreating");
+    const runs = buildPodStatus(
+      pod,
+      { ...provider([running("app")]), ephemeralContainers: [running("debugger")] },
+      ctx,
+    );
+    expect(runs.ephemeralContainerStatuses?.[0]?.state?.running).toBeDefined();
   });
 
   it.each([

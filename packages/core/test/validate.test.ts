@@ -358,6 +358,22 @@ describe("validatePodAgainstCapabilities", () => {
     ]);
   });
 
+  it("a user namespace (hostUsers: false) is refused unless the provider declares it: less isolation is never silent", () => {
+    const pod = makePod({ hostUsers: false });
+    expect(validatePodAgainstCapabilities(pod, "fargate", minimalCapabilities)).toEqual([
+      {
+        field: "spec.hostUsers",
+        message: 'spec.hostUsers "false" is not supported by provider fargate',
+      },
+    ]);
+    expect(
+      validatePodAgainstCapabilities(pod, "fargate", { ...minimalCapabilities, userNamespaces: true }),
+    ).toEqual([]);
+    expect(
+      validatePodAgainstCapabilities(makePod({ hostUsers: true }), "fargate", minimalCapabilities),
+    ).toEqual([]);
+  });
+
   it("everything is supported by a provider that supports everything", () => {
     const pod = makePod({
       hostNetwork: true,

@@ -12,7 +12,15 @@ import { SUPPORTED_SECURITY_FIELDS } from "./mapping.js";
  */
 export const aciCapabilities: ProviderCapabilities = {
   ...minimalCapabilities,
-  volumes: ["emptyDir", "configMap", "secret", "projected", "downwardAPI", "gitRepo", "persistentVolumeClaim"],
+  volumes: [
+    "emptyDir",
+    "configMap",
+    "secret",
+    "projected",
+    "downwardAPI",
+    "gitRepo",
+    "persistentVolumeClaim",
+  ],
   initContainers: true,
   sidecarContainers: false,
   ephemeralContainers: false,

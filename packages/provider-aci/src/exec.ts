@@ -49,9 +49,12 @@ export function shellLine(command: readonly string[], marker: string): string {
 export function directCommand(command: readonly string[]): string {
   const bad = command.findIndex((a) => a === "" || /\s/.test(a));
   if (bad >= 0)
-    throw new InvalidInputError(`ACI splits exec commands at whitespace; argument ${String(bad)} (${JSON.stringify(command[bad])}) cannot be passed as one`, {
-      field: `command[${String(bad)}]`,
-    });
+    throw new InvalidInputError(
+      `ACI splits exec commands at whitespace; argument ${String(bad)} (${JSON.stringify(command[bad])}) cannot be passed as one`,
+      {
+        field: `command[${String(bad)}]`,
+      },
+    );
   return command.join(" ");
 }
 
@@ -97,7 +100,8 @@ export class MarkerScanner {
 
 function defaultWebSocket(url: string): WebSocketLike {
   const Ctor = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
-  if (Ctor === undefined) throw new RetryableError("this Node.js has no global WebSocket; pass the webSocket option");
+  if (Ctor === undefined)
+    throw new RetryableError("this Node.js has no global WebSocket; pass the webSocket option");
   return new Ctor(url);
 }
 
@@ -117,10 +121,18 @@ export async function bridgeExec(r: ExecBridgeRequest): Promise<ExecResult> {
   }
   const session = await r.call(
     "Containers.ExecuteCommand",
-    (s) => r.client.containers.executeCommand(r.rg, r.name, r.container, { command: commandString, terminalSize: { rows, cols } }, { abortSignal: s }),
+    (s) =>
+      r.client.containers.executeCommand(
+        r.rg,
+        r.name,
+        r.container,
+        { command: commandString, terminalSize: { rows, cols } },
+        { abortSignal: s },
+      ),
     { signal: r.signal },
   );
-  if (session.webSocketUri === undefined || session.password === undefined) throw new RetryableError("ACI returned no exec session");
+  if (session.webSocketUri === undefined || session.password === undefined)
+    throw new RetryableError("ACI returned no exec session");
   const ws = (r.webSocket ?? defaultWebSocket)(session.webSocketUri);
   ws.binaryType = "arraybuffer";
   const marker = `__VN_EXIT_${randomBytes(6).toString("hex")}_`;
@@ -155,7 +167,10 @@ export async function bridgeExec(r: ExecBridgeRequest): Promise<ExecResult> {
     });
     ws.addEventListener("message", (event) => {
       const data = event.data;
-      const text = typeof data === "string" ? data : decoder.decode(data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array));
+      const text =
+        typeof data === "string"
+          ? data
+          : decoder.decode(data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array));
       const pass = scanner === undefined ? text : scanner.push(text);
       if (pass !== "") out?.write(pass);
       if (scanner?.exitCode !== undefined) ws.close(1000);

@@ -12,7 +12,14 @@ export { MarkerScanner, bridgeExec, directCommand, shellLine, shellQuote } from 
 export type { ExecBridgeRequest } from "./exec.js";
 export { FOLLOW_TAIL_LINES, fetchLogPage, parseAciLog } from "./logs.js";
 export type { LogPageRequest } from "./logs.js";
-export { AciTags, GPU_SKUS, SUPPORTED_SECURITY_FIELDS, aciShapes, containerGroupName, toContainerGroup } from "./mapping.js";
+export {
+  AciTags,
+  GPU_SKUS,
+  SUPPORTED_SECURITY_FIELDS,
+  aciShapes,
+  containerGroupName,
+  toContainerGroup,
+} from "./mapping.js";
 export type { GpuSku, MappedGroup, MappingOptions } from "./mapping.js";
 export { DEFAULT_CAPACITY, describeAciNode } from "./node.js";
 export { ACI_RATE_LIMITS, validateOptions } from "./options.js";

@@ -49,12 +49,20 @@ export function parseAciLog(content: string): LogEntry[] {
 
 /** Reads the log once. `previous` is refused: ACI keeps only the current run's log. */
 export async function fetchLogPage(r: LogPageRequest): Promise<LogPage> {
-  if (r.logOptions.previous) throw new InvalidInputError("ACI keeps only the current run's log; there is no previous log", { field: "previous" });
+  if (r.logOptions.previous)
+    throw new InvalidInputError("ACI keeps only the current run's log; there is no previous log", {
+      field: "previous",
+    });
   const tail = r.hints.initial ? r.hints.tailLines : FOLLOW_TAIL_LINES;
   const over = r.logOptions.follow ? await r.isOver() : false;
   const logs = await r.call(
     "Containers.ListLogs",
-    (s) => r.client.containers.listLogs(r.rg, r.name, r.container, { timestamps: true, ...(tail === undefined ? {} : { tail }), abortSignal: s }),
+    (s) =>
+      r.client.containers.listLogs(r.rg, r.name, r.container, {
+        timestamps: true,
+        ...(tail === undefined ? {} : { tail }),
+        abortSignal: s,
+      }),
     { signal: r.signal },
   );
   return { entries: parseAciLog(logs.content ?? ""), ...(over ? { end: true } : {}) };

@@ -17,8 +17,16 @@ import type {
 } from "@azure/arm-containerinstance";
 import { InvalidInputError, UnsupportedError } from "@virtual-node/core";
 import type { ResolvedContainer, ResolvedPod, ResolvedVolume } from "@virtual-node/core";
-import { NAME_RULES, cloudName, fitToShape, ownershipTags, parseQuantity, podResources } from "@virtual-node/core/provider-kit";
-import type { Shape } from "@virtual-node/core/provider-kit";
+import {
+  NAME_RULES,
+  cloudName,
+  fitToShape,
+  ownershipTags,
+  parseQuantity,
+  podResources,
+  splitEnv,
+} from "@virtual-node/core/provider-kit";
+import type { Shape, ShapeRow } from "@virtual-node/core/provider-kit";
 import { AciAnnotations } from "./annotations.js";
 
 type K8sContainer = NonNullable<NonNullable<ResolvedPod["pod"]["spec"]>["containers"]>[number];
@@ -42,17 +50,26 @@ const GIB = 1024 ** 3;
 
 /**
  * ACI container group sizes the provider picks from: CPU in half cores up to `maxCpu`, memory in
- * 0.5 GB steps up to `maxMemoryGB` (ACI bills per second on exactly these requests; Linux
- * regions allow up to 4 cores / 16 GB per group by default).
+ * 0.5 GB steps up to `maxMemoryGB` (Linux regions allow 4 cores / 16 GB per group by default), and
+ * a GPU row (up to 4 GPUs, 24 cores, 448 GB: the V100 SKU's largest size) used only by pods that
+ * ask for `nvidia.com/gpu`. Half-core steps keep every group at a size ACI accepts in all regions.
  */
-export function aciShapes(maxCpu = 4, maxMemoryGB = 16): Shape[] {
-  const shapes: Shape[] = [];
-  for (let cpu = 0.5; cpu <= maxCpu; cpu += 0.5) {
-    for (let gb = 0.5; gb <= maxMemoryGB; gb += 0.5) {
-      shapes.push({ name: `${String(cpu)}/${String(gb)}`, cpu, memory: gb * GIB, memoryGB: gb });
-    }
-  }
-  return shapes;
+export function aciShapes(maxCpu = 4, maxMemoryGB = 16): ShapeRow[] {
+  const name = (cpu: number, memory: number) => `${String(cpu)}/${String(memory / GIB)}`;
+  return [
+    {
+      cpu: { min: 0.5, max: maxCpu, step: 0.5 },
+      memory: { min: 0.5 * GIB, max: maxMemoryGB * GIB, step: 0.5 * GIB },
+      name,
+    },
+    {
+      cpu: { min: 1, max: 24, step: 1 },
+      memory: { min: GIB, max: 448 * GIB, step: GIB },
+      name,
+      "nvidia.com/gpu": 4,
+      gpu: true,
+    },
+  ];
 }
 
 /** The group-level inputs of the mapping that come from the provider's options, not the pod. */
@@ -72,8 +89,8 @@ export interface MappingOptions {
   tags?: Record<string, string>;
   /** Default GPU SKU for `nvidia.com/gpu`. Default `V100`. */
   gpuSku?: GpuSku;
-  /** Sizes to fit pods into. Default {@link aciShapes}(). */
-  shapes?: readonly Shape[];
+  /** Sizes to fit pods into (rows with `gpu: true` only for GPU pods). Default {@link aciShapes}(). */
+  shapes?: readonly ShapeRow[];
   /** Registry credentials for every group (e.g. an ACR the agent's identity cannot reach). */
   registryCredentials?: readonly ImageRegistryCredential[];
   /** Contents of the pod's `imagePullSecrets` (`.dockerconfigjson`), by Secret name. */
@@ -104,8 +121,13 @@ export function toContainerGroup(pod: ResolvedPod, options: MappingOptions): Map
   const name = containerGroupName(pod.ref);
 
   const resources = podResources(pod.pod);
-  const fit = fitToShape(resources, options.shapes ?? aciShapes(), { use: "max", defaults: { cpu: 0.5, memory: 0.5 * GIB } });
-  if (!fit.ok) throw new InvalidInputError(`the pod does not fit an ACI container group: ${fit.reason}`, { field: "spec.containers[].resources" });
+  const wantsGpu = (resources.limits["nvidia.com/gpu"] ?? resources.requests["nvidia.com/gpu"] ?? 0) > 0;
+  const table = (options.shapes ?? aciShapes()).filter((row) => (row.gpu === true) === wantsGpu);
+  const fit = fitToShape(resources, table, { use: "max", extendedResources: ["nvidia.com/gpu"] });
+  if (!fit.ok)
+    throw new InvalidInputError(`the pod does not fit an ACI container group: ${fit.reason}`, {
+      field: "spec.containers[].resources",
+    });
   const shape = fit.shape;
 
   const volumes = mapVolumes(pod, spec.volumes ?? []);
@@ -129,7 +151,10 @@ export function toContainerGroup(pod: ResolvedPod, options: MappingOptions): Map
   });
   const initContainers: InitContainerDefinition[] = (spec.initContainers ?? []).map((c, i) => {
     const field = `spec.initContainers[${String(i)}]`;
-    if (c.restartPolicy === "Always") throw new UnsupportedError("sidecar containers are not supported by ACI", { field: `${field}.restartPolicy` });
+    if (c.restartPolicy === "Always")
+      throw new UnsupportedError("sidecar containers are not supported by ACI", {
+        field: `${field}.restartPolicy`,
+      });
     const resolved = resolvedContainer(pod.initContainers, c.name, field);
     return {
       name: c.name,
@@ -142,7 +167,8 @@ export function toContainerGroup(pod: ResolvedPod, options: MappingOptions): Map
   });
 
   for (const key of ["hostNetwork", "hostPID", "hostIPC"] as const) {
-    if (spec[key] === true) throw new UnsupportedError(`${key} is not supported by ACI`, { field: `spec.${key}` });
+    if (spec[key] === true)
+      throw new UnsupportedError(`${key} is not supported by ACI`, { field: `spec.${key}` });
   }
 
   const group: ContainerGroup = {
@@ -164,21 +190,27 @@ export function toContainerGroup(pod: ResolvedPod, options: MappingOptions): Map
   if (credentials.length > 0) group.imageRegistryCredentials = credentials;
 
   const identity = annotations[AciAnnotations.identity] ?? options.defaultIdentity;
-  if (identity !== undefined) group.identity = { type: "UserAssigned", userAssignedIdentities: { [identity]: {} } };
+  if (identity !== undefined)
+    group.identity = { type: "UserAssigned", userAssignedIdentities: { [identity]: {} } };
 
   const priority = annotations[AciAnnotations.priority];
   if (priority !== undefined) {
     if (priority !== "Spot" && priority !== "Regular")
-      throw new InvalidInputError(`priority must be Spot or Regular, got "${priority}"`, { field: `metadata.annotations[${AciAnnotations.priority}]` });
+      throw new InvalidInputError(`priority must be Spot or Regular, got "${priority}"`, {
+        field: `metadata.annotations[${AciAnnotations.priority}]`,
+      });
     group.priority = priority;
   }
   const sku = annotations[AciAnnotations.sku];
   if (sku !== undefined) {
     if (sku !== "Standard" && sku !== "Dedicated" && sku !== "Confidential")
-      throw new InvalidInputError(`sku must be Standard, Dedicated or Confidential, got "${sku}"`, { field: `metadata.annotations[${AciAnnotations.sku}]` });
+      throw new InvalidInputError(`sku must be Standard, Dedicated or Confidential, got "${sku}"`, {
+        field: `metadata.annotations[${AciAnnotations.sku}]`,
+      });
     group.sku = sku;
     const policy = annotations[AciAnnotations.ccePolicy];
-    if (sku === "Confidential" && policy !== undefined) group.confidentialComputeProperties = { ccePolicy: policy };
+    if (sku === "Confidential" && policy !== undefined)
+      group.confidentialComputeProperties = { ccePolicy: policy };
   }
 
   const ports = containers.flatMap((c) => c.ports ?? []);
@@ -186,17 +218,24 @@ export function toContainerGroup(pod: ResolvedPod, options: MappingOptions): Map
   const dnsNameLabel = annotations[AciAnnotations.dnsNameLabel];
   const subnets = options.subnetIds ?? [];
   if (ipType !== undefined && ipType !== "Public" && ipType !== "Private")
-    throw new InvalidInputError(`ip-address-type must be Public or Private, got "${ipType}"`, { field: `metadata.annotations[${AciAnnotations.ipAddressType}]` });
+    throw new InvalidInputError(`ip-address-type must be Public or Private, got "${ipType}"`, {
+      field: `metadata.annotations[${AciAnnotations.ipAddressType}]`,
+    });
   const type = ipType ?? (dnsNameLabel !== undefined ? "Public" : subnets.length > 0 ? "Private" : "Public");
   if (type === "Private") {
     if (subnets.length === 0)
-      throw new InvalidInputError("a private IP needs the subnetIds option", { field: `metadata.annotations[${AciAnnotations.ipAddressType}]` });
+      throw new InvalidInputError("a private IP needs the subnetIds option", {
+        field: `metadata.annotations[${AciAnnotations.ipAddressType}]`,
+      });
     group.subnetIds = subnets.map((id) => ({ id }));
   }
   if (ports.length > 0 || dnsNameLabel !== undefined) {
     group.ipAddress = {
       type,
-      ports: (ports.length > 0 ? ports : [{ port: 80, protocol: "TCP" }]).map((p) => ({ port: p.port, protocol: p.protocol ?? "TCP" })),
+      ports: (ports.length > 0 ? ports : [{ port: 80, protocol: "TCP" }]).map((p) => ({
+        port: p.port,
+        protocol: p.protocol ?? "TCP",
+      })),
       ...(dnsNameLabel === undefined ? {} : { dnsNameLabel }),
     };
   }
@@ -206,11 +245,16 @@ export function toContainerGroup(pod: ResolvedPod, options: MappingOptions): Map
       ? {
           nameServers: spec.dnsConfig.nameservers ?? [],
           searchDomains: spec.dnsConfig.searches ?? [],
-          options: (spec.dnsConfig.options ?? []).map((o) => (o.value === undefined ? (o.name ?? "") : `${o.name ?? ""}:${o.value}`)),
+          options: (spec.dnsConfig.options ?? []).map((o) =>
+            o.value === undefined ? (o.name ?? "") : `${o.name ?? ""}:${o.value}`,
+          ),
         }
       : options.dnsConfig;
   if (dns !== undefined) {
-    if (dns.nameServers.length === 0) throw new InvalidInputError("dnsConfig needs at least one nameserver", { field: "spec.dnsConfig.nameservers" });
+    if (dns.nameServers.length === 0)
+      throw new InvalidInputError("dnsConfig needs at least one nameserver", {
+        field: "spec.dnsConfig.nameservers",
+      });
     const searches = dns.searchDomains ?? [];
     const opts = dns.options ?? [];
     group.dnsConfig = {
@@ -220,19 +264,29 @@ export function toContainerGroup(pod: ResolvedPod, options: MappingOptions): Map
     };
   }
   if (options.logAnalytics !== undefined) {
-    group.diagnostics = { logAnalytics: { workspaceId: options.logAnalytics.workspaceId, workspaceKey: options.logAnalytics.workspaceKey } };
+    group.diagnostics = {
+      logAnalytics: {
+        workspaceId: options.logAnalytics.workspaceId,
+        workspaceKey: options.logAnalytics.workspaceKey,
+      },
+    };
   }
   return { name, group, shape, filesDigest: volumes.digest };
 }
 
-function resolvedContainer(list: readonly ResolvedContainer[], name: string, field: string): ResolvedContainer {
+function resolvedContainer(
+  list: readonly ResolvedContainer[],
+  name: string,
+  field: string,
+): ResolvedContainer {
   const found = list.find((c) => c.name === name);
   if (found === undefined) throw new InvalidInputError(`container ${name} was not resolved`, { field });
   return found;
 }
 
 function requireImage(image: string | undefined, field: string): string {
-  if (image === undefined || image === "") throw new InvalidInputError("a container needs an image", { field: `${field}.image` });
+  if (image === undefined || image === "")
+    throw new InvalidInputError("a container needs an image", { field: `${field}.image` });
   return image;
 }
 
@@ -242,7 +296,12 @@ function requireImage(image: string | undefined, field: string): string {
  * it comes from the pod annotation `aci.virtual-node.io/entrypoint.<container>` (a JSON array) or
  * the pod is rejected naming the field.
  */
-function commandOf(c: K8sContainer, resolved: ResolvedContainer, annotations: Record<string, string>, field: string): string[] | undefined {
+function commandOf(
+  c: K8sContainer,
+  resolved: ResolvedContainer,
+  annotations: Record<string, string>,
+  field: string,
+): string[] | undefined {
   const command = resolved.command ?? c.command;
   const args = resolved.args ?? c.args;
   if (command !== undefined && command.length > 0) return [...command, ...(args ?? [])];
@@ -262,17 +321,23 @@ function commandOf(c: K8sContainer, resolved: ResolvedContainer, annotations: Re
     parsed = undefined;
   }
   if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((p) => typeof p === "string"))
-    throw new InvalidInputError(`annotation ${key} must be a JSON array of strings`, { field: `metadata.annotations[${key}]` });
-  return [...(parsed as string[]), ...args];
+    throw new InvalidInputError(`annotation ${key} must be a JSON array of strings`, {
+      field: `metadata.annotations[${key}]`,
+    });
+  return [...parsed, ...args];
 }
 
 function portsOf(c: K8sContainer, field: string): ContainerPort[] | undefined {
   const ports = (c.ports ?? []).map((p, i) => {
     const protocol = p.protocol ?? "TCP";
     if (protocol !== "TCP" && protocol !== "UDP")
-      throw new UnsupportedError(`ACI supports TCP and UDP ports, not ${protocol}`, { field: `${field}.ports[${String(i)}].protocol` });
+      throw new UnsupportedError(`ACI supports TCP and UDP ports, not ${protocol}`, {
+        field: `${field}.ports[${String(i)}].protocol`,
+      });
     if (p.hostPort !== undefined && p.hostPort !== p.containerPort)
-      throw new UnsupportedError("ACI cannot map a host port to a different container port", { field: `${field}.ports[${String(i)}].hostPort` });
+      throw new UnsupportedError("ACI cannot map a host port to a different container port", {
+        field: `${field}.ports[${String(i)}].hostPort`,
+      });
     return { port: p.containerPort, protocol };
   });
   return ports.length > 0 ? ports : undefined;
@@ -280,7 +345,9 @@ function portsOf(c: K8sContainer, field: string): ContainerPort[] | undefined {
 
 /** Env with every Secret-derived value as an ACI `secureValue` (never returned by ACI, never logged). */
 function envOf(resolved: ResolvedContainer): EnvironmentVariable[] {
-  return resolved.env.map((e) => (e.secret ? { name: e.name, secureValue: e.value } : { name: e.name, value: e.value }));
+  return resolved.env.map((e) =>
+    e.secret ? { name: e.name, secureValue: e.value } : { name: e.name, value: e.value },
+  );
 }
 
 interface GpuAsk {
@@ -290,7 +357,11 @@ interface GpuAsk {
   container: number;
 }
 
-function gpuRequest(pod: ResolvedPod, annotations: Record<string, string>, options: MappingOptions): GpuAsk | undefined {
+function gpuRequest(
+  pod: ResolvedPod,
+  annotations: Record<string, string>,
+  options: MappingOptions,
+): GpuAsk | undefined {
   const containers = pod.pod.spec?.containers ?? [];
   let ask: GpuAsk | undefined;
   containers.forEach((c, i) => {
@@ -298,12 +369,18 @@ function gpuRequest(pod: ResolvedPod, annotations: Record<string, string>, optio
     if (raw === undefined) return;
     const count = Number(raw);
     if (!Number.isInteger(count) || count < 1)
-      throw new InvalidInputError(`nvidia.com/gpu must be a whole number, got ${String(raw)}`, { field: `spec.containers[${String(i)}].resources.limits[nvidia.com/gpu]` });
+      throw new InvalidInputError(`nvidia.com/gpu must be a whole number, got ${raw}`, {
+        field: `spec.containers[${String(i)}].resources.limits[nvidia.com/gpu]`,
+      });
     const sku = annotations[AciAnnotations.gpuSku] ?? options.gpuSku ?? "V100";
     if (!(GPU_SKUS as readonly string[]).includes(sku))
-      throw new InvalidInputError(`GPU SKU must be one of ${GPU_SKUS.join(", ")}, got "${sku}"`, { field: `metadata.annotations[${AciAnnotations.gpuSku}]` });
+      throw new InvalidInputError(`GPU SKU must be one of ${GPU_SKUS.join(", ")}, got "${sku}"`, {
+        field: `metadata.annotations[${AciAnnotations.gpuSku}]`,
+      });
     if (ask !== undefined) {
-      throw new UnsupportedError("only one container per ACI group may request GPUs", { field: `spec.containers[${String(i)}].resources.limits[nvidia.com/gpu]` });
+      throw new UnsupportedError("only one container per ACI group may request GPUs", {
+        field: `spec.containers[${String(i)}].resources.limits[nvidia.com/gpu]`,
+      });
     }
     ask = { count, sku: sku as GpuSku, container: i };
   });
@@ -344,15 +421,28 @@ function containerResources(pod: ResolvedPod, index: number, shape: Shape, gpu: 
     requests = own(current);
   }
   const limits = current.resources?.limits;
-  const out: { requests: { cpu: number; memoryInGB: number; gpu?: { count: number; sku: GpuSku } }; limits?: { cpu?: number; memoryInGB?: number } } = {
-    requests: { ...requests, ...(gpu?.container === index ? { gpu: { count: gpu.count, sku: gpu.sku } } : {}) },
+  const out: {
+    requests: { cpu: number; memoryInGB: number; gpu?: { count: number; sku: GpuSku } };
+    limits?: { cpu?: number; memoryInGB?: number };
+  } = {
+    requests: {
+      ...requests,
+      ...(gpu?.container === index ? { gpu: { count: gpu.count, sku: gpu.sku } } : {}),
+    },
   };
   if (limits?.cpu !== undefined || limits?.memory !== undefined) {
     out.limits = {
-      ...(limits.cpu === undefined ? {} : { cpu: Math.min(shape.cpu, Math.max(requests.cpu, Math.ceil(parse(limits.cpu) * 100) / 100)) }),
+      ...(limits.cpu === undefined
+        ? {}
+        : { cpu: Math.min(shape.cpu, Math.max(requests.cpu, Math.ceil(parse(limits.cpu) * 100) / 100)) }),
       ...(limits.memory === undefined
         ? {}
-        : { memoryInGB: Math.min(shapeGB, Math.max(requests.memoryInGB, Math.ceil((parse(limits.memory) / GIB) * 10) / 10)) }),
+        : {
+            memoryInGB: Math.min(
+              shapeGB,
+              Math.max(requests.memoryInGB, Math.ceil((parse(limits.memory) / GIB) * 10) / 10),
+            ),
+          }),
     };
   }
   return out;
@@ -376,21 +466,29 @@ function probeOf(probe: K8sProbe | undefined, c: K8sContainer, field: string): C
     if (typeof h.port === "number") port = h.port;
     else if (/^\d+$/.test(h.port)) port = Number(h.port);
     else port = c.ports?.find((p) => p.name === h.port)?.containerPort;
-    if (port === undefined) throw new InvalidInputError(`probe port "${String(h.port)}" names no container port`, { field: `${field}.httpGet.port` });
-    if (h.host !== undefined) throw new UnsupportedError("ACI probes cannot set a host", { field: `${field}.httpGet.host` });
+    if (port === undefined)
+      throw new InvalidInputError(`probe port "${String(h.port)}" names no container port`, {
+        field: `${field}.httpGet.port`,
+      });
+    if (h.host !== undefined)
+      throw new UnsupportedError("ACI probes cannot set a host", { field: `${field}.httpGet.host` });
     const scheme = (h.scheme ?? "HTTP").toLowerCase();
     return {
       httpGet: {
         port,
         ...(h.path === undefined ? {} : { path: h.path }),
         scheme: scheme === "https" ? "https" : "http",
-        ...(h.httpHeaders === undefined ? {} : { httpHeaders: h.httpHeaders.map((x) => ({ name: x.name, value: x.value })) }),
+        ...(h.httpHeaders === undefined
+          ? {}
+          : { httpHeaders: h.httpHeaders.map((x) => ({ name: x.name, value: x.value })) }),
       },
       ...timing,
     };
   }
   const kind = probe.tcpSocket !== undefined ? "tcpSocket" : probe.grpc !== undefined ? "grpc" : "handler";
-  throw new UnsupportedError(`ACI probes support exec and httpGet, not ${kind}`, { field: `${field}.${kind}` });
+  throw new UnsupportedError(`ACI probes support exec and httpGet, not ${kind}`, {
+    field: `${field}.${kind}`,
+  });
 }
 
 type K8sSecurity = NonNullable<K8sContainer["securityContext"]>;
@@ -407,31 +505,51 @@ export const SUPPORTED_SECURITY_FIELDS = [
   "seccompProfile",
 ] as const;
 
-function securityOf(sc: K8sSecurity | undefined, podSc: K8sPodSecurity | undefined, field: string): SecurityContextDefinition | undefined {
+function securityOf(
+  sc: K8sSecurity | undefined,
+  podSc: K8sPodSecurity | undefined,
+  field: string,
+): SecurityContextDefinition | undefined {
   for (const [key, value] of Object.entries(podSc ?? {})) {
     if (value === undefined) continue;
     if (!["runAsUser", "runAsGroup", "runAsNonRoot", "seccompProfile"].includes(key))
-      throw new UnsupportedError(`pod securityContext.${key} is not supported by ACI`, { field: `spec.securityContext.${key}` });
+      throw new UnsupportedError(`pod securityContext.${key} is not supported by ACI`, {
+        field: `spec.securityContext.${key}`,
+      });
   }
   for (const [key, value] of Object.entries(sc ?? {})) {
     if (value === undefined) continue;
     if (!(SUPPORTED_SECURITY_FIELDS as readonly string[]).includes(key))
-      throw new UnsupportedError(`securityContext.${key} is not supported by ACI`, { field: `${field}.${key}` });
+      throw new UnsupportedError(`securityContext.${key} is not supported by ACI`, {
+        field: `${field}.${key}`,
+      });
   }
   const runAsUser = sc?.runAsUser ?? podSc?.runAsUser;
   const runAsGroup = sc?.runAsGroup ?? podSc?.runAsGroup;
   const nonRoot = sc?.runAsNonRoot ?? podSc?.runAsNonRoot;
   if (nonRoot === true && (runAsUser === undefined || runAsUser === 0))
-    throw new UnsupportedError("ACI cannot verify runAsNonRoot against the image; set a nonzero runAsUser", { field: `${field}.runAsNonRoot` });
+    throw new UnsupportedError("ACI cannot verify runAsNonRoot against the image; set a nonzero runAsUser", {
+      field: `${field}.runAsNonRoot`,
+    });
   const seccomp = sc?.seccompProfile ?? podSc?.seccompProfile;
   if (seccomp !== undefined && seccomp.type !== "RuntimeDefault")
-    throw new UnsupportedError(`seccompProfile ${seccomp.type} is not supported by ACI (RuntimeDefault is its default)`, { field: `${field}.seccompProfile` });
+    throw new UnsupportedError(
+      `seccompProfile ${seccomp.type} is not supported by ACI (RuntimeDefault is its default)`,
+      { field: `${field}.seccompProfile` },
+    );
   const out: SecurityContextDefinition = {
     ...(sc?.privileged === undefined ? {} : { privileged: sc.privileged }),
-    ...(sc?.allowPrivilegeEscalation === undefined ? {} : { allowPrivilegeEscalation: sc.allowPrivilegeEscalation }),
+    ...(sc?.allowPrivilegeEscalation === undefined
+      ? {}
+      : { allowPrivilegeEscalation: sc.allowPrivilegeEscalation }),
     ...(sc?.capabilities === undefined
       ? {}
-      : { capabilities: { ...(sc.capabilities.add ? { add: [...sc.capabilities.add] } : {}), ...(sc.capabilities.drop ? { drop: [...sc.capabilities.drop] } : {}) } }),
+      : {
+          capabilities: {
+            ...(sc.capabilities.add ? { add: [...sc.capabilities.add] } : {}),
+            ...(sc.capabilities.drop ? { drop: [...sc.capabilities.drop] } : {}),
+          },
+        }),
     ...(runAsUser === undefined ? {} : { runAsUser }),
     ...(runAsGroup === undefined ? {} : { runAsGroup }),
   };
@@ -480,7 +598,12 @@ function mapVolumes(pod: ResolvedPod, specVolumes: readonly K8sVolume[]): Mapped
       mounts.set(sv.name, [{ name: sv.name, subdir: "" }]);
       return;
     }
-    if (sv.configMap !== undefined || sv.secret !== undefined || sv.projected !== undefined || sv.downwardAPI !== undefined) {
+    if (
+      sv.configMap !== undefined ||
+      sv.secret !== undefined ||
+      sv.projected !== undefined ||
+      sv.downwardAPI !== undefined
+    ) {
       const files = resolved?.files ?? [];
       const dirs = new Map<string, Record<string, string>>();
       for (const f of files) {
@@ -495,7 +618,8 @@ function mapVolumes(pod: ResolvedPod, specVolumes: readonly K8sVolume[]): Mapped
       if (dirs.size === 0) dirs.set("", {});
       const list: { name: string; subdir: string }[] = [];
       for (const [dir, secret] of dirs) {
-        const volumeName = dir === "" ? sv.name : `${sv.name}-${createHash("sha256").update(dir).digest("hex").slice(0, 8)}`;
+        const volumeName =
+          dir === "" ? sv.name : `${sv.name}-${createHash("sha256").update(dir).digest("hex").slice(0, 8)}`;
         volumes.push({ name: volumeName, secret });
         list.push({ name: volumeName, subdir: dir });
       }
@@ -521,18 +645,26 @@ function secretValue(data: Record<string, Uint8Array> | undefined, key: string):
 function azureFileOf(resolved: ResolvedVolume | undefined, field: string) {
   const pv = resolved?.persistentVolume;
   if (pv === undefined) throw new InvalidInputError("the claim is not bound to a volume yet", { field });
-  if (pv.volumeMode === "Block") throw new UnsupportedError("ACI mounts file systems, not block volumes", { field });
+  if (pv.volumeMode === "Block")
+    throw new UnsupportedError("ACI mounts file systems, not block volumes", { field });
   let shareName: string | undefined;
   let account: string | undefined;
   let key: string | undefined;
   if (pv.csi !== undefined) {
     if (pv.csi.driver !== "file.csi.azure.com")
-      throw new UnsupportedError(`ACI mounts Azure Files only; CSI driver ${pv.csi.driver} is not supported`, { field });
+      throw new UnsupportedError(
+        `ACI mounts Azure Files only; CSI driver ${pv.csi.driver} is not supported`,
+        { field },
+      );
     const attrs = pv.csi.volumeAttributes;
     const handle = pv.csi.volumeHandle.split("#");
     shareName = attrs.shareName ?? attrs.sharename ?? handle[2];
     const secret = pv.csi.nodeStageSecret ?? pv.csi.nodePublishSecret;
-    account = attrs.storageAccount ?? attrs.storageaccount ?? secretValue(secret?.data, "azurestorageaccountname") ?? handle[1];
+    account =
+      attrs.storageAccount ??
+      attrs.storageaccount ??
+      secretValue(secret?.data, "azurestorageaccountname") ??
+      handle[1];
     key = secretValue(secret?.data, "azurestorageaccountkey");
   } else if (pv.azureFile !== undefined) {
     shareName = pv.azureFile.shareName;
@@ -541,31 +673,55 @@ function azureFileOf(resolved: ResolvedVolume | undefined, field: string) {
   } else {
     throw new UnsupportedError("ACI mounts Azure Files only (file.csi.azure.com or azureFile)", { field });
   }
-  if (shareName === undefined || shareName === "") throw new InvalidInputError(`PV ${pv.volumeName} names no file share`, { field });
-  if (account === undefined || account === "") throw new InvalidInputError(`PV ${pv.volumeName} names no storage account`, { field });
+  if (shareName === undefined || shareName === "")
+    throw new InvalidInputError(`PV ${pv.volumeName} names no file share`, { field });
+  if (account === undefined || account === "")
+    throw new InvalidInputError(`PV ${pv.volumeName} names no storage account`, { field });
   if (key === undefined || key === "")
-    throw new InvalidInputError(`PV ${pv.volumeName} has no storage account key (azurestorageaccountkey in its Secret)`, { field });
-  return { shareName, storageAccountName: account, storageAccountKey: key, ...(pv.readOnly ? { readOnly: true } : {}) };
+    throw new InvalidInputError(
+      `PV ${pv.volumeName} has no storage account key (azurestorageaccountkey in its Secret)`,
+      { field },
+    );
+  return {
+    shareName,
+    storageAccountName: account,
+    storageAccountKey: key,
+    ...(pv.readOnly ? { readOnly: true } : {}),
+  };
 }
 
-function mountsOf(mounts: NonNullable<K8sContainer["volumeMounts"]>, volumes: MappedVolumes, field: string): VolumeMount[] | undefined {
+function mountsOf(
+  mounts: NonNullable<K8sContainer["volumeMounts"]>,
+  volumes: MappedVolumes,
+  field: string,
+): VolumeMount[] | undefined {
   const out: VolumeMount[] = [];
   mounts.forEach((m, i) => {
     const f = `${field}.volumeMounts[${String(i)}]`;
-    if (m.subPath !== undefined && m.subPath !== "") throw new UnsupportedError("ACI cannot mount a subPath", { field: `${f}.subPath` });
-    if (m.subPathExpr !== undefined) throw new UnsupportedError("ACI cannot mount a subPathExpr", { field: `${f}.subPathExpr` });
+    if (m.subPath !== undefined && m.subPath !== "")
+      throw new UnsupportedError("ACI cannot mount a subPath", { field: `${f}.subPath` });
+    if (m.subPathExpr !== undefined)
+      throw new UnsupportedError("ACI cannot mount a subPathExpr", { field: `${f}.subPathExpr` });
     const targets = volumes.mounts.get(m.name);
-    if (targets === undefined) throw new InvalidInputError(`volume ${m.name} is not defined`, { field: `${f}.name` });
+    if (targets === undefined)
+      throw new InvalidInputError(`volume ${m.name} is not defined`, { field: `${f}.name` });
     const base = m.mountPath.replace(/\/+$/, "");
     for (const t of targets) {
-      out.push({ name: t.name, mountPath: t.subdir === "" ? m.mountPath : `${base}/${t.subdir}`, ...(m.readOnly === true ? { readOnly: true } : {}) });
+      out.push({
+        name: t.name,
+        mountPath: t.subdir === "" ? m.mountPath : `${base}/${t.subdir}`,
+        ...(m.readOnly === true ? { readOnly: true } : {}),
+      });
     }
   });
   return out.length > 0 ? out : undefined;
 }
 
 /** `imagePullSecrets` (their `.dockerconfigjson`) and the configured credentials → ACI registry credentials. */
-function registryCredentials(secrets: readonly { name?: string }[], options: MappingOptions): ImageRegistryCredential[] {
+function registryCredentials(
+  secrets: readonly { name?: string }[],
+  options: MappingOptions,
+): ImageRegistryCredential[] {
   const out: ImageRegistryCredential[] = [...(options.registryCredentials ?? [])];
   secrets.forEach((s, i) => {
     const text = s.name === undefined ? undefined : options.pullSecrets?.[s.name];
@@ -574,7 +730,9 @@ function registryCredentials(secrets: readonly { name?: string }[], options: Map
     try {
       parsed = JSON.parse(text) as typeof parsed;
     } catch {
-      throw new InvalidInputError(`image pull secret ${s.name ?? ""} is not valid .dockerconfigjson`, { field: `spec.imagePullSecrets[${String(i)}]` });
+      throw new InvalidInputError(`image pull secret ${s.name ?? ""} is not valid .dockerconfigjson`, {
+        field: `spec.imagePullSecrets[${String(i)}]`,
+      });
     }
     for (const [server, auth] of Object.entries(parsed.auths ?? {})) {
       let { username, password } = auth;

@@ -9,7 +9,12 @@ import type { CloudCaller } from "@virtual-node/core/provider-kit";
 import type { AciProviderOptions } from "./options.js";
 
 /** Capacity when neither the options nor the usage API say more. */
-export const DEFAULT_CAPACITY: Readonly<Record<string, string>> = { cpu: "800", memory: "4Ti", pods: "5000", "nvidia.com/gpu": "0" };
+export const DEFAULT_CAPACITY: Readonly<Record<string, string>> = {
+  cpu: "800",
+  memory: "4Ti",
+  pods: "5000",
+  "nvidia.com/gpu": "0",
+};
 
 /** Builds the node description (one usage call; its failure falls back to the defaults). */
 export async function describeAciNode(

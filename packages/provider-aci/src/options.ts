@@ -2,7 +2,11 @@
  * Options of `createAciProvider`, validated once at start: a wrong option fails with an
  * `InvalidInputError` whose `field` names it (`options.resourceGroup`).
  */
-import type { ContainerInstanceManagementClient, ContainerInstanceManagementClientOptionalParams, ImageRegistryCredential } from "@azure/arm-containerinstance";
+import type {
+  ContainerInstanceManagementClient,
+  ContainerInstanceManagementClientOptionalParams,
+  ImageRegistryCredential,
+} from "@azure/arm-containerinstance";
 import type { TokenCredential } from "@azure/identity";
 import { InvalidInputError } from "@virtual-node/core";
 import type { Clock, PodRef } from "@virtual-node/core";
@@ -18,7 +22,10 @@ export interface WebSocketLike {
   readonly readyState: number;
   send(data: string | ArrayBufferLike | Uint8Array): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: "open" | "close" | "error" | "message", listener: (event: { data?: unknown; code?: number; reason?: string }) => void): void;
+  addEventListener(
+    type: "open" | "close" | "error" | "message",
+    listener: (event: { data?: unknown; code?: number; reason?: string }) => void,
+  ): void;
 }
 
 /** Options of {@link createAciProvider}. */
@@ -49,7 +56,11 @@ export interface AciProviderOptions {
    * Resolves a pod's `imagePullSecrets` to their `.dockerconfigjson` contents (core does not resolve
    * pull secrets; an agent passes a reader of its Secrets here).
    */
-  pullSecrets?: (ref: PodRef, names: readonly string[], signal: AbortSignal) => Promise<Record<string, string>>;
+  pullSecrets?: (
+    ref: PodRef,
+    names: readonly string[],
+    signal: AbortSignal,
+  ) => Promise<Record<string, string>>;
   /** Credentials; default `DefaultAzureCredential` from `@azure/identity`. */
   credential?: TokenCredential;
   /** Passed to the SDK client (tests: `endpoint`, `tlsOptions`). Its own retries are turned off: the kit retries. */
@@ -112,6 +123,11 @@ export const ACI_RATE_LIMITS: RateLimitTable = {
 
 const NAME = /^[-\w._()]{1,90}$/;
 
+/** Absent, or one of `allowed` (options may come from untyped configuration files). */
+function oneOf(value: unknown, allowed: readonly string[]): boolean {
+  return value === undefined || (typeof value === "string" && allowed.includes(value));
+}
+
 function fail(option: string, message: string): never {
   throw new InvalidInputError(`option ${option}: ${message}`, { field: `options.${option}` });
 }
@@ -120,26 +136,53 @@ function fail(option: string, message: string): never {
 export function validateOptions(options: AciProviderOptions): void {
   if (typeof options.subscriptionId !== "string" || !/^[0-9a-fA-F-]{36}$/.test(options.subscriptionId))
     fail("subscriptionId", "must be a subscription GUID");
-  if (typeof options.resourceGroup !== "string" || !NAME.test(options.resourceGroup) || options.resourceGroup.endsWith("."))
+  if (
+    typeof options.resourceGroup !== "string" ||
+    !NAME.test(options.resourceGroup) ||
+    options.resourceGroup.endsWith(".")
+  )
     fail("resourceGroup", "must be a resource group name (1-90 letters, digits, _ - . ( ))");
-  if (typeof options.region !== "string" || !/^[a-z0-9]+$/i.test(options.region)) fail("region", "must be a region name such as westeurope");
-  if (options.osType !== undefined && options.osType !== "Linux" && options.osType !== "Windows") fail("osType", "must be Linux or Windows");
+  if (typeof options.region !== "string" || !/^[a-z0-9]+$/i.test(options.region))
+    fail("region", "must be a region name such as westeurope");
+  if (!oneOf(options.osType, ["Linux", "Windows"]))
+    fail("osType", "must be Linux or Windows");
   for (const [i, id] of (options.subnetIds ?? []).entries()) {
-    if (!/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i.test(id))
+    if (
+      !/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i.test(
+        id,
+      )
+    )
       fail(`subnetIds[${String(i)}]`, "must be a subnet resource ID");
   }
-  if (options.dnsConfig !== undefined && options.dnsConfig.nameServers.length === 0) fail("dnsConfig.nameServers", "needs at least one server");
-  if (options.defaultIdentity !== undefined && !/^\/subscriptions\/.+\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/[^/]+$/i.test(options.defaultIdentity))
+  if (options.dnsConfig !== undefined && options.dnsConfig.nameServers.length === 0)
+    fail("dnsConfig.nameServers", "needs at least one server");
+  if (
+    options.defaultIdentity !== undefined &&
+    !/^\/subscriptions\/.+\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/[^/]+$/i.test(
+      options.defaultIdentity,
+    )
+  )
     fail("defaultIdentity", "must be a user-assigned identity resource ID");
-  if (options.logAnalytics !== undefined && (options.logAnalytics.workspaceId === "" || options.logAnalytics.workspaceKey === ""))
+  if (
+    options.logAnalytics !== undefined &&
+    (options.logAnalytics.workspaceId === "" || options.logAnalytics.workspaceKey === "")
+  )
     fail("logAnalytics", "needs workspaceId and workspaceKey");
-  if (options.gpuSku !== undefined && !(GPU_SKUS as readonly string[]).includes(options.gpuSku)) fail("gpuSku", `must be one of ${GPU_SKUS.join(", ")}`);
-  for (const key of ["fastStatusIntervalMs", "slowStatusIntervalMs", "provisioningDeadlineMs", "logPollIntervalMs"] as const) {
+  if (options.gpuSku !== undefined && !(GPU_SKUS as readonly string[]).includes(options.gpuSku))
+    fail("gpuSku", `must be one of ${GPU_SKUS.join(", ")}`);
+  for (const key of [
+    "fastStatusIntervalMs",
+    "slowStatusIntervalMs",
+    "provisioningDeadlineMs",
+    "logPollIntervalMs",
+  ] as const) {
     const v = options[key];
-    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) fail(key, "must be a positive number of milliseconds");
+    if (v !== undefined && (!Number.isFinite(v) || v <= 0))
+      fail(key, "must be a positive number of milliseconds");
   }
-  if (options.execMode !== undefined && options.execMode !== "shell" && options.execMode !== "direct") fail("execMode", "must be shell or direct");
-  if (options.fileUpdates !== undefined && options.fileUpdates !== "notify" && options.fileUpdates !== "redeploy")
+  if (!oneOf(options.execMode, ["shell", "direct"]))
+    fail("execMode", "must be shell or direct");
+  if (!oneOf(options.fileUpdates, ["notify", "redeploy"]))
     fail("fileUpdates", "must be notify or redeploy");
   for (const [k, v] of Object.entries(options.tags ?? {})) {
     if (k.length > 512 || /[<>%&\\?/]/.test(k)) fail(`tags.${k}`, "is not a valid Azure tag name");

@@ -8,7 +8,14 @@ import type { ContainerGroup } from "@azure/arm-containerinstance";
 import { ContainerInstanceManagementClient } from "@azure/arm-containerinstance";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { DefaultAzureCredential } from "@azure/identity";
-import { AbortedError, NotFoundError, PermanentError, podKey, systemClock, throwIfAborted } from "@virtual-node/core";
+import {
+  AbortedError,
+  NotFoundError,
+  PermanentError,
+  podKey,
+  systemClock,
+  throwIfAborted,
+} from "@virtual-node/core";
 import type {
   CallOptions,
   ContainerLogOptions,
@@ -22,7 +29,14 @@ import type {
   ResolvedPod,
   UpdateOptions,
 } from "@virtual-node/core";
-import { createCloudCaller, createListStatusSource, followLogsByPolling, fromAzureError, parseOwnership, pollUntil } from "@virtual-node/core/provider-kit";
+import {
+  createCloudCaller,
+  createListStatusSource,
+  followLogsByPolling,
+  fromAzureError,
+  parseOwnership,
+  pollUntil,
+} from "@virtual-node/core/provider-kit";
 import type { CloudCaller, ListStatusSource, ListStatusStats } from "@virtual-node/core/provider-kit";
 import { aciCapabilities } from "./capabilities.js";
 import { bridgeExec } from "./exec.js";
@@ -34,9 +48,13 @@ import { ACI_RATE_LIMITS, validateOptions } from "./options.js";
 import type { AciProviderOptions } from "./options.js";
 import { newEvents, toPodStatus } from "./status.js";
 
-
 /** Operation names of reads and writes, for the `x-ms-ratelimit-remaining-*` feedback. */
-const READ_APIS = ["ContainerGroups.Get", "ContainerGroups.ListByResourceGroup", "ContainerGroups.Poll", "Containers.ListLogs"];
+const READ_APIS = [
+  "ContainerGroups.Get",
+  "ContainerGroups.ListByResourceGroup",
+  "ContainerGroups.Poll",
+  "Containers.ListLogs",
+];
 const WRITE_APIS = ["ContainerGroups.CreateOrUpdate", "ContainerGroups.Delete", "Containers.ExecuteCommand"];
 /** Below this many remaining requests in ARM's window, the limiters slow down before ARM throttles. */
 const LOW_REMAINING = 50;
@@ -67,11 +85,15 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
   const rg = options.resourceGroup;
   const client =
     options.client ??
-    new ContainerInstanceManagementClient(options.credential ?? new DefaultAzureCredential(), options.subscriptionId, {
-      ...options.clientOptions,
-      // The kit's caller retries (with the limiter and Retry-After); SDK retries would hide throttles from it.
-      retryOptions: { maxRetries: 0 },
-    });
+    new ContainerInstanceManagementClient(
+      options.credential ?? new DefaultAzureCredential(),
+      options.subscriptionId,
+      {
+        ...options.clientOptions,
+        // The kit's caller retries (with the limiter and Retry-After); SDK retries would hide throttles from it.
+        retryOptions: { maxRetries: 0 },
+      },
+    );
   const call: CloudCaller = createCloudCaller({
     provider: "aci",
     limits: { ...ACI_RATE_LIMITS, ...options.limits },
@@ -108,7 +130,14 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
     const offset = [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % period, 0);
     const bucket = Math.floor((clock.now() + offset) / period);
     const overdue = t !== undefined && clock.now() - t.since > deadlineMs;
-    return [state, group.tags?.[AciTags.files] ?? "", bucket, overdue, t?.operationError?.code ?? "", t?.staleFiles ?? false].join("|");
+    return [
+      state,
+      group.tags?.[AciTags.files] ?? "",
+      bucket,
+      overdue,
+      t?.operationError?.code ?? "",
+      t?.staleFiles ?? false,
+    ].join("|");
   };
 
   const statusOf = (group: ContainerGroup): ProviderPodStatus => {
@@ -121,12 +150,15 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
       ...(t?.operationError === undefined ? {} : { operationError: t.operationError }),
     });
     if (t?.staleFiles === true && status.phase !== "Failed") {
-      status.message = "a mounted ConfigMap or Secret changed; ACI cannot update a running group's files: restart the pod to see the change";
+      status.message =
+        "a mounted ConfigMap or Secret changed; ACI cannot update a running group's files: restart the pod to see the change";
     }
     const phase = status.phase;
     settledByName.set(
       group.name ?? "",
-      phase === "Failed" || phase === "Succeeded" || (group.provisioningState === "Succeeded" && status.containers.every((c) => !("waiting" in c.state))),
+      phase === "Failed" ||
+        phase === "Succeeded" ||
+        (group.provisioningState === "Succeeded" && status.containers.every((c) => !("waiting" in c.state))),
     );
     if (ref !== undefined && options.onEvent !== undefined) {
       const entry = t ?? { ref, since: clock.now() };
@@ -145,9 +177,14 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
         "ContainerGroups.ListByResourceGroup",
         async (s) => {
           // A fresh iterator per page, so a retried page restarts from its own link.
-          const pages = client.containerGroups.listByResourceGroup(rg, { abortSignal: s }).byPage(token === undefined ? {} : { continuationToken: token });
+          const pages = client.containerGroups
+            .listByResourceGroup(rg, { abortSignal: s })
+            .byPage(token === undefined ? {} : { continuationToken: token });
           const next = await pages.next();
-          return next.done === true ? undefined : (next.value as ContainerGroup[] & { continuationToken?: string });
+          if (next.done === true) return undefined;
+          // core-paging puts the next link on the page array.
+          const value: ContainerGroup[] & { continuationToken?: string } = next.value;
+          return value;
         },
         { signal },
       );
@@ -167,7 +204,11 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
     needsDetail: () => true, // the list view has no instance view (container states, events)
     get: async (_ref, g, signal) => {
       try {
-        return await call("ContainerGroups.Get", (s) => client.containerGroups.get(rg, g.name ?? "", { abortSignal: s }), { signal });
+        return await call(
+          "ContainerGroups.Get",
+          (s) => client.containerGroups.get(rg, g.name ?? "", { abortSignal: s }),
+          { signal },
+        );
       } catch (error) {
         if (error instanceof NotFoundError) return undefined;
         throw error;
@@ -180,7 +221,15 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
   });
 
   /** Follows a create/update LRO in the background; records ARM's error for the pod's status. */
-  function followOperation(ref: PodRef, entry: Tracked, poller: { poll(o: { abortSignal: AbortSignal }): Promise<void>; isDone(): boolean; getOperationState(): { status: string; error?: Error } }): void {
+  function followOperation(
+    ref: PodRef,
+    entry: Tracked,
+    poller: {
+      poll(o: { abortSignal: AbortSignal }): Promise<void>;
+      isDone(): boolean;
+      getOperationState(): { status: string; error?: Error };
+    },
+  ): void {
     entry.operation?.abort();
     const controller = new AbortController();
     entry.operation = controller;
@@ -196,12 +245,18 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
         } catch (error) {
           // A failed operation is an answer, not a transient error: stop polling and report it.
           const state = poller.getOperationState();
-          if (state.status === "failed" || state.status === "canceled") return { done: true, value: state.error ?? error };
+          if (state.status === "failed" || state.status === "canceled")
+            return { done: true, value: state.error ?? error };
           throw error;
         }
         return poller.isDone() ? { done: true, value: undefined } : { done: false };
       },
-      { signal, clock, backoff: { baseMs: 2_000, maxMs: 15_000, factor: 1.5, jitter: "equal" }, description: `container group ${containerGroupName(ref)} create` },
+      {
+        signal,
+        clock,
+        backoff: { baseMs: 2_000, maxMs: 15_000, factor: 1.5, jitter: "equal" },
+        description: `container group ${containerGroupName(ref)} create`,
+      },
     ).then(
       (error: unknown) => {
         if (error !== undefined) fail(error);
@@ -214,9 +269,13 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
   }
 
   async function put(pod: ResolvedPod, signal: AbortSignal): Promise<void> {
-    const pullSecretNames = (pod.pod.spec?.imagePullSecrets ?? []).map((s) => s.name ?? "").filter((n) => n !== "");
+    const pullSecretNames = (pod.pod.spec?.imagePullSecrets ?? [])
+      .map((s) => s.name ?? "")
+      .filter((n) => n !== "");
     const pullSecrets =
-      pullSecretNames.length > 0 && options.pullSecrets !== undefined ? await options.pullSecrets(pod.ref, pullSecretNames, signal) : undefined;
+      pullSecretNames.length > 0 && options.pullSecrets !== undefined
+        ? await options.pullSecrets(pod.ref, pullSecretNames, signal)
+        : undefined;
     const mapping: MappingOptions = {
       nodeName: pod.nodeName,
       location: options.region,
@@ -227,7 +286,9 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
       ...(options.logAnalytics === undefined ? {} : { logAnalytics: options.logAnalytics }),
       ...(options.tags === undefined ? {} : { tags: options.tags }),
       ...(options.gpuSku === undefined ? {} : { gpuSku: options.gpuSku }),
-      ...(options.registryCredentials === undefined ? {} : { registryCredentials: options.registryCredentials }),
+      ...(options.registryCredentials === undefined
+        ? {}
+        : { registryCredentials: options.registryCredentials }),
       ...(pullSecrets === undefined ? {} : { pullSecrets }),
     };
     const mapped = toContainerGroup(pod, mapping);
@@ -249,7 +310,11 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
 
   async function getGroup(name: string, signal: AbortSignal): Promise<ContainerGroup | undefined> {
     try {
-      return await call("ContainerGroups.Get", (s) => client.containerGroups.get(rg, name, { abortSignal: s }), { signal });
+      return await call(
+        "ContainerGroups.Get",
+        (s) => client.containerGroups.get(rg, name, { abortSignal: s }),
+        { signal },
+      );
     } catch (error) {
       if (error instanceof NotFoundError) return undefined;
       throw error;
@@ -267,7 +332,8 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
       const existing = await getGroup(containerGroupName(pod.ref), signal);
       if (existing !== undefined && parseOwnership(existing.tags)?.uid === pod.ref.uid) {
         // Already there (a retried create, or adoption after a restart): never create twice.
-        if (trackedOf(pod.ref) === undefined) tracked.set(podKey(pod.ref), { ref: pod.ref, since: clock.now() });
+        if (trackedOf(pod.ref) === undefined)
+          tracked.set(podKey(pod.ref), { ref: pod.ref, since: clock.now() });
         return;
       }
       await put(pod, signal);
@@ -285,7 +351,8 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
         options.onEvent?.(pod.ref, {
           type: "Warning",
           reason: "MountedFilesStale",
-          message: "a mounted ConfigMap or Secret changed; ACI cannot update a running group's files without restarting it: restart the pod to see the change",
+          message:
+            "a mounted ConfigMap or Secret changed; ACI cannot update a running group's files without restarting it: restart the pod to see the change",
           count: 1,
           lastTimestamp: new Date(clock.now()),
         });
@@ -300,14 +367,23 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
       const name = containerGroupName(ref);
       trackedOf(ref)?.operation?.abort();
       try {
-        const poller = await call("ContainerGroups.Delete", (s) => client.containerGroups.beginDelete(rg, name, { abortSignal: s }), { signal });
+        const poller = await call(
+          "ContainerGroups.Delete",
+          (s) => client.containerGroups.beginDelete(rg, name, { abortSignal: s }),
+          { signal },
+        );
         if (!poller.isDone()) {
           await pollUntil(
             async (s) => {
               await call("ContainerGroups.Poll", (cs) => poller.poll({ abortSignal: cs }), { signal: s });
               return poller.isDone() ? { done: true, value: undefined } : { done: false };
             },
-            { signal, clock, backoff: { baseMs: 1_000, maxMs: 5_000, factor: 1.5, jitter: "equal" }, description: `container group ${name} delete` },
+            {
+              signal,
+              clock,
+              backoff: { baseMs: 1_000, maxMs: 5_000, factor: 1.5, jitter: "equal" },
+              description: `container group ${name} delete`,
+            },
           );
         }
       } catch (error) {
@@ -332,35 +408,84 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
       // A GET of a name that cannot exist: ResourceNotFound proves the group is reachable and the
       // credentials work, ResourceGroupNotFound / 403 say what is wrong.
       try {
-        await call("ContainerGroups.Get", (s) => client.containerGroups.get(rg, "virtual-node-ping", { abortSignal: s }), { signal, maxAttempts: 1 });
+        await call(
+          "ContainerGroups.Get",
+          (s) => client.containerGroups.get(rg, "virtual-node-ping", { abortSignal: s }),
+          { signal, maxAttempts: 1 },
+        );
       } catch (error) {
         if (error instanceof NotFoundError && error.cloudCode !== "ResourceGroupNotFound") return;
         if (error instanceof AbortedError) throw error;
-        throw error instanceof NotFoundError ? new PermanentError(`resource group ${rg}: ${error.message}`, { cause: error }) : error;
+        throw error instanceof NotFoundError
+          ? new PermanentError(`resource group ${rg}: ${error.message}`, { cause: error })
+          : error;
       }
     },
 
-    describeNode: (nodeName, o): Promise<NodeDescription> => describeAciNode(client, call, options, nodeName, o.signal),
+    describeNode: (nodeName, o): Promise<NodeDescription> =>
+      describeAciNode(client, call, options, nodeName, o.signal),
 
-    async getContainerLogs(ref: PodRef, container: string, logOptions: ContainerLogOptions, { signal }: CallOptions) {
+    async getContainerLogs(
+      ref: PodRef,
+      container: string,
+      logOptions: ContainerLogOptions,
+      { signal }: CallOptions,
+    ) {
       const name = containerGroupName(ref);
       return followLogsByPolling(
         (cursor, s, hints) =>
-          fetchLogPage({ client, call, rg, name, container, cursor, signal: s, hints, logOptions, isOver: async () => {
-            const status = await source.getPodStatus(ref, { signal: s });
-            const c = status?.containers.find((x) => x.name === container) ?? status?.initContainers?.find((x) => x.name === container);
-            return status === undefined || status.phase === "Succeeded" || status.phase === "Failed" || (c !== undefined && "terminated" in c.state && status.phase !== undefined);
-          } }),
+          fetchLogPage({
+            client,
+            call,
+            rg,
+            name,
+            container,
+            cursor,
+            signal: s,
+            hints,
+            logOptions,
+            isOver: async () => {
+              const status = await source.getPodStatus(ref, { signal: s });
+              const c =
+                status?.containers.find((x) => x.name === container) ??
+                status?.initContainers?.find((x) => x.name === container);
+              return (
+                status === undefined ||
+                status.phase === "Succeeded" ||
+                status.phase === "Failed" ||
+                (c !== undefined && "terminated" in c.state && status.phase !== undefined)
+              );
+            },
+          }),
         { logOptions, signal, clock, intervalMs: options.logPollIntervalMs ?? 2_000 },
       );
     },
 
-    exec(ref: PodRef, container: string, command: readonly string[], streams: ExecStreams, { signal }: CallOptions): Promise<ExecResult> {
-      return bridgeExec({ client, call, rg, name: containerGroupName(ref), container, command, streams, signal, mode: options.execMode ?? "shell", ...(options.webSocket === undefined ? {} : { webSocket: options.webSocket }) });
+    exec(
+      ref: PodRef,
+      container: string,
+      command: readonly string[],
+      streams: ExecStreams,
+      { signal }: CallOptions,
+    ): Promise<ExecResult> {
+      return bridgeExec({
+        client,
+        call,
+        rg,
+        name: containerGroupName(ref),
+        container,
+        command,
+        streams,
+        signal,
+        mode: options.execMode ?? "shell",
+        ...(options.webSocket === undefined ? {} : { webSocket: options.webSocket }),
+      });
     },
 
     statusStats: () => source.stats(),
-    close: () => lifetime.abort(),
+    close: () => {
+      lifetime.abort();
+    },
   };
   return provider;
 }
@@ -381,7 +506,9 @@ function remainingHeadersPolicy(call: CloudCaller): PipelinePolicy {
     async sendRequest(request, next) {
       const response = await next(request);
       const reads = Number(response.headers.get("x-ms-ratelimit-remaining-subscription-reads") ?? Number.NaN);
-      const writes = Number(response.headers.get("x-ms-ratelimit-remaining-subscription-writes") ?? Number.NaN);
+      const writes = Number(
+        response.headers.get("x-ms-ratelimit-remaining-subscription-writes") ?? Number.NaN,
+      );
       if (reads < LOW_REMAINING) for (const api of READ_APIS) call.limiters.get(api).onThrottle();
       if (writes < LOW_REMAINING) for (const api of WRITE_APIS) call.limiters.get(api).onThrottle();
       return response;

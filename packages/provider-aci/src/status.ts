@@ -3,7 +3,11 @@
  * (no instance view, no events, no IP) never block a status: they become waiting states with a
  * reason, so a pod is never silently Pending.
  */
-import type { ContainerGroup, ContainerState as AciContainerState, Event as AciEvent } from "@azure/arm-containerinstance";
+import type {
+  ContainerGroup,
+  ContainerState as AciContainerState,
+  Event as AciEvent,
+} from "@azure/arm-containerinstance";
 import type { ContainerState, ContainerStatus, ProviderPodStatus } from "@virtual-node/core";
 import { AciTags } from "./mapping.js";
 
@@ -29,7 +33,10 @@ function date(value: Date | string | undefined): Date | undefined {
 }
 
 /** One ACI container state as a Kubernetes container state. */
-export function toContainerState(state: AciContainerState | undefined, fallbackReason = "ContainerCreating"): ContainerState {
+export function toContainerState(
+  state: AciContainerState | undefined,
+  fallbackReason = "ContainerCreating",
+): ContainerState {
   switch (state?.state) {
     case "Running": {
       const startedAt = date(state.startTime);
@@ -53,7 +60,9 @@ export function toContainerState(state: AciContainerState | undefined, fallbackR
     case "Waiting":
     default: {
       const detail = state?.detailStatus;
-      return { waiting: { reason: waitingReason(detail) ?? fallbackReason, ...(detail ? { message: detail } : {}) } };
+      return {
+        waiting: { reason: waitingReason(detail) ?? fallbackReason, ...(detail ? { message: detail } : {}) },
+      };
     }
   }
 }
@@ -75,7 +84,13 @@ interface InstanceViewish {
   events?: AciEvent[];
 }
 
-function containerStatus(name: string, image: string | undefined, iv: InstanceViewish | undefined, groupName: string, fallback: string): ContainerStatus {
+function containerStatus(
+  name: string,
+  image: string | undefined,
+  iv: InstanceViewish | undefined,
+  groupName: string,
+  fallback: string,
+): ContainerStatus {
   const state = toContainerState(iv?.currentState, fallback);
   const last = iv?.previousState?.state === undefined ? undefined : toContainerState(iv.previousState);
   return {
@@ -114,14 +129,28 @@ export function toPodStatus(group: ContainerGroup, context: StatusContext): Prov
   const name = group.name ?? "";
   const provisioning = group.provisioningState ?? "NotSpecified";
   const fallback = provisioning === "Failed" ? "ProvisioningFailed" : "ContainerCreating";
-  const initContainers = (group.initContainers ?? []).map((c) => containerStatus(c.name, c.image, c.instanceView, name, "PodInitializing"));
+  const initContainers = (group.initContainers ?? []).map((c) =>
+    containerStatus(c.name, c.image, c.instanceView, name, "PodInitializing"),
+  );
   const initsDone = initContainers.every((c) => "terminated" in c.state && c.state.terminated.exitCode === 0);
   const containers = group.containers.map((c) =>
-    containerStatus(c.name, c.image, c.instanceView, name, initContainers.length > 0 && !initsDone ? "PodInitializing" : fallback),
+    containerStatus(
+      c.name,
+      c.image,
+      c.instanceView,
+      name,
+      initContainers.length > 0 && !initsDone ? "PodInitializing" : fallback,
+    ),
   );
   const ip = group.ipAddress?.ip;
   const starts = [...initContainers, ...containers]
-    .map((c) => ("running" in c.state ? c.state.running.startedAt : "terminated" in c.state ? c.state.terminated.startedAt : undefined))
+    .map((c) =>
+      "running" in c.state
+        ? c.state.running.startedAt
+        : "terminated" in c.state
+          ? c.state.terminated.startedAt
+          : undefined,
+    )
     .filter((d): d is Date => d !== undefined && d.getTime() > 0)
     .sort((a, b) => a.getTime() - b.getTime());
   const status: ProviderPodStatus = {
@@ -135,10 +164,17 @@ export function toPodStatus(group: ContainerGroup, context: StatusContext): Prov
 
   const detail = recentEventText(group);
   if (context.operationError !== undefined) {
-    return { ...status, phase: "Failed", reason: "ProviderFailed", message: `${context.operationError.code}: ${context.operationError.message}` };
+    return {
+      ...status,
+      phase: "Failed",
+      reason: "ProviderFailed",
+      message: `${context.operationError.code}: ${context.operationError.message}`,
+    };
   }
   if (provisioning === "Failed") {
-    const failedInit = initContainers.find((c) => "terminated" in c.state && c.state.terminated.exitCode !== 0);
+    const failedInit = initContainers.find(
+      (c) => "terminated" in c.state && c.state.terminated.exitCode !== 0,
+    );
     const message =
       failedInit !== undefined
         ? `init container ${failedInit.name} failed`
@@ -178,8 +214,13 @@ export interface AciPodEvent {
  * The events of a group not yet seen, and the new cursor. The cursor is an opaque string (the
  * seen `name/container/firstTimestamp → count` set); an event whose count grew is reported again.
  */
-export function newEvents(group: ContainerGroup, cursor: string | undefined): { events: AciPodEvent[]; cursor: string } {
-  const seen = new Map<string, number>(cursor === undefined || cursor === "" ? [] : (JSON.parse(cursor) as [string, number][]));
+export function newEvents(
+  group: ContainerGroup,
+  cursor: string | undefined,
+): { events: AciPodEvent[]; cursor: string } {
+  const seen = new Map<string, number>(
+    cursor === undefined || cursor === "" ? [] : (JSON.parse(cursor) as [string, number][]),
+  );
   const out: AciPodEvent[] = [];
   const visit = (events: AciEvent[] | undefined, container?: string) => {
     for (const e of events ?? []) {

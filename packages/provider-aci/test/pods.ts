@@ -21,7 +21,12 @@ export function resolvedPod(
   const uid = extra.uid ?? "0b7f3c1e-8d2a-4c55-9a1e-2f6d7c8b9a01";
   const nodeName = extra.nodeName ?? "vn-aci";
   const resolve = (c: Spec["containers"][number]) => {
-    const env: ResolvedEnvVar[] = (c.env ?? []).map((e) => ({ name: e.name, value: e.value ?? "", secret: false, source: { kind: "value" } }));
+    const env: ResolvedEnvVar[] = (c.env ?? []).map((e) => ({
+      name: e.name,
+      value: e.value ?? "",
+      secret: false,
+      source: { kind: "value" },
+    }));
     for (const [k, v] of Object.entries(extra.secretEnv?.[c.name] ?? {}))
       env.push({ name: k, value: v, secret: true, source: { kind: "secret", name: "creds", key: k } });
     return { name: c.name, env, command: c.command, args: c.args };

@@ -15,7 +15,9 @@ function group(command: string[], extra: Partial<ContainerGroup> = {}): Containe
     osType: "Linux",
     restartPolicy: "Never",
     tags: { "virtual-node-pod": "p" },
-    containers: [{ name: "main", image: "busybox:1.36", command, resources: { requests: { cpu: 1, memoryInGB: 1.5 } } }],
+    containers: [
+      { name: "main", image: "busybox:1.36", command, resources: { requests: { cpu: 1, memoryInGB: 1.5 } } },
+    ],
     ...extra,
   };
 }
@@ -25,7 +27,13 @@ describe("swagger validator", () => {
   it("accepts the swagger's own create example", async () => {
     const { readFileSync } = await import("node:fs");
     const ex = JSON.parse(
-      readFileSync(new URL("../../../../shared/fixtures/aci/2026-05-01/examples/ContainerGroupsCreateOrUpdate.json", import.meta.url), "utf8"),
+      readFileSync(
+        new URL(
+          "../../../../shared/fixtures/aci/2026-05-01/examples/ContainerGroupsCreateOrUpdate.json",
+          import.meta.url,
+        ),
+        "utf8",
+      ),
     ) as { parameters: { containerGroup: unknown } };
     expect(v.validate("ContainerGroup", ex.parameters.containerGroup)).toEqual([]);
   });
@@ -36,7 +44,9 @@ describe("swagger validator", () => {
         osType: "Linux",
         restartPolicy: "Sometimes",
         provisioningState: "Succeeded",
-        containers: [{ name: "a", properties: { image: "i", resources: { requests: { cpu: "1" } }, bogus: 1 } }],
+        containers: [
+          { name: "a", properties: { image: "i", resources: { requests: { cpu: "1" } }, bogus: 1 } },
+        ],
       },
     });
     const paths = found.map((f) => f.path);
@@ -63,7 +73,11 @@ describe("ACI simulator behind the real ContainerInstanceManagementClient", () =
 
   it("sends api-version 2023-05-01 and provisions a group over time through the LRO", async () => {
     const client = simulatorClient(sim);
-    const poller = await client.containerGroups.beginCreateOrUpdate(RG, "cg1", group(["sh", "-c", "echo hi; sleep 5; exit 3"]));
+    const poller = await client.containerGroups.beginCreateOrUpdate(
+      RG,
+      "cg1",
+      group(["sh", "-c", "echo hi; sleep 5; exit 3"]),
+    );
     expect(poller.isDone()).toBe(false);
     expect(sim.requests[0]?.query["api-version"]).toBe("2023-05-01");
     let g = await client.containerGroups.get(RG, "cg1");
@@ -85,7 +99,11 @@ describe("ACI simulator behind the real ContainerInstanceManagementClient", () =
 
   it("restarts containers by policy and keeps the previous state and exit code", async () => {
     const client = simulatorClient(sim);
-    await client.containerGroups.beginCreateOrUpdate(RG, "cg2", group(["sh", "-c", "sleep 1; exit 2"], { restartPolicy: "Always" }));
+    await client.containerGroups.beginCreateOrUpdate(
+      RG,
+      "cg2",
+      group(["sh", "-c", "sleep 1; exit 2"], { restartPolicy: "Always" }),
+    );
     clock.advance(2_000 + 1_000 + 1_000 + 500);
     const g = await client.containerGroups.get(RG, "cg2");
     const iv = g.containers[0]?.instanceView;
@@ -96,9 +114,24 @@ describe("ACI simulator behind the real ContainerInstanceManagementClient", () =
 
   it("fails provisioning for an inaccessible image, with the ARM error on the LRO", async () => {
     const client = simulatorClient(sim);
-    const poller = await client.containerGroups.beginCreateOrUpdate(RG, "bad", group([], { containers: [{ name: "main", image: "sim/does-not-exist:latest", resources: { requests: { cpu: 1, memoryInGB: 1 } } }] }));
+    const poller = await client.containerGroups.beginCreateOrUpdate(
+      RG,
+      "bad",
+      group([], {
+        containers: [
+          {
+            name: "main",
+            image: "sim/does-not-exist:latest",
+            resources: { requests: { cpu: 1, memoryInGB: 1 } },
+          },
+        ],
+      }),
+    );
     clock.advance(2_000);
-    const error = await poller.poll().then(() => undefined, (e: unknown) => e);
+    const error = await poller.poll().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(String((error as Error | undefined)?.message)).toMatch(/not accessible/);
     const g = await client.containerGroups.get(RG, "bad");
     expect(g.provisioningState).toBe("Failed");
@@ -108,25 +141,71 @@ describe("ACI simulator behind the real ContainerInstanceManagementClient", () =
     const client = simulatorClient(sim);
     const bad = group([]) as unknown as Record<string, unknown>;
     // The SDK serializes from its models, so send raw through its pipeline to get a bad shape on the wire.
-    const error = await client.sendOperationRequest(
-      { containerGroup: { ...bad, restartPolicy: "Sometimes" }, resourceGroupName: RG, containerGroupName: "x", options: {} } as never,
-      {
-        path: "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerInstance/containerGroups/{containerGroupName}",
-        httpMethod: "PUT",
-        responses: { 200: {}, 201: {} },
-        requestBody: { parameterPath: "containerGroup", mapper: { type: { name: "any" } } } as never,
-        queryParameters: [{ parameterPath: "apiVersion", mapper: { defaultValue: "2023-05-01", isConstant: true, serializedName: "api-version", type: { name: "String" } } }],
-        urlParameters: [
-          { parameterPath: "$host", mapper: { serializedName: "$host", required: true, type: { name: "String" } }, skipEncoding: true },
-          { parameterPath: "subscriptionId", mapper: { serializedName: "subscriptionId", required: true, type: { name: "String" } } },
-          { parameterPath: "resourceGroupName", mapper: { serializedName: "resourceGroupName", required: true, type: { name: "String" } } },
-          { parameterPath: "containerGroupName", mapper: { serializedName: "containerGroupName", required: true, type: { name: "String" } } },
-        ],
-        headerParameters: [{ parameterPath: "contentType", mapper: { defaultValue: "application/json", isConstant: true, serializedName: "Content-Type", type: { name: "String" } } }],
-        mediaType: "json",
-        serializer: { serialize: (_m: unknown, v: unknown) => v, deserialize: (_m: unknown, v: unknown) => v } as never,
-      },
-    ).then(() => undefined, (e: unknown) => e);
+    const error = await client
+      .sendOperationRequest(
+        {
+          containerGroup: { ...bad, restartPolicy: "Sometimes" },
+          resourceGroupName: RG,
+          containerGroupName: "x",
+          options: {},
+        } as never,
+        {
+          path: "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerInstance/containerGroups/{containerGroupName}",
+          httpMethod: "PUT",
+          responses: { 200: {}, 201: {} },
+          requestBody: { parameterPath: "containerGroup", mapper: { type: { name: "any" } } } as never,
+          queryParameters: [
+            {
+              parameterPath: "apiVersion",
+              mapper: {
+                defaultValue: "2023-05-01",
+                isConstant: true,
+                serializedName: "api-version",
+                type: { name: "String" },
+              },
+            },
+          ],
+          urlParameters: [
+            {
+              parameterPath: "$host",
+              mapper: { serializedName: "$host", required: true, type: { name: "String" } },
+              skipEncoding: true,
+            },
+            {
+              parameterPath: "subscriptionId",
+              mapper: { serializedName: "subscriptionId", required: true, type: { name: "String" } },
+            },
+            {
+              parameterPath: "resourceGroupName",
+              mapper: { serializedName: "resourceGroupName", required: true, type: { name: "String" } },
+            },
+            {
+              parameterPath: "containerGroupName",
+              mapper: { serializedName: "containerGroupName", required: true, type: { name: "String" } },
+            },
+          ],
+          headerParameters: [
+            {
+              parameterPath: "contentType",
+              mapper: {
+                defaultValue: "application/json",
+                isConstant: true,
+                serializedName: "Content-Type",
+                type: { name: "String" },
+              },
+            },
+          ],
+          mediaType: "json",
+          serializer: {
+            serialize: (_m: unknown, v: unknown) => v,
+            deserialize: (_m: unknown, v: unknown) => v,
+          } as never,
+        },
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect((error as RestError).name).toBe("RestError");
     expect((error as RestError).statusCode).toBe(400);
     expect((error as RestError).code).toBe("InvalidRequestContent");
@@ -136,7 +215,8 @@ describe("ACI simulator behind the real ContainerInstanceManagementClient", () =
 
   it("pages lists with absolute nextLinks", async () => {
     const client = simulatorClient(sim);
-    for (const n of ["a1", "a2", "a3", "a4", "a5"]) await client.containerGroups.beginCreateOrUpdate(RG, n, group([]));
+    for (const n of ["a1", "a2", "a3", "a4", "a5"])
+      await client.containerGroups.beginCreateOrUpdate(RG, n, group([]));
     const names: string[] = [];
     for await (const g of client.containerGroups.listByResourceGroup(RG)) names.push(g.name ?? "");
     expect(names.sort()).toEqual(["a1", "a2", "a3", "a4", "a5"]);
@@ -149,14 +229,23 @@ describe("ACI simulator behind the real ContainerInstanceManagementClient", () =
     let headers: Record<string, string> = {};
     const error = await client.containerGroups
       .get(RG, "nope", { onResponse: (r) => (headers = r.headers.toJSON()) })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect((error as RestError).statusCode).toBe(429);
     expect((error as RestError).code).toBe("SubscriptionRequestsThrottled");
     expect(headers["retry-after"]).toBe("7");
     expect(Number(headers["x-ms-ratelimit-remaining-subscription-reads"])).toBeGreaterThan(0);
-    const missing = await client.containerGroups.get(RG, "nope").then(() => undefined, (e: unknown) => e);
+    const missing = await client.containerGroups.get(RG, "nope").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((missing as RestError).code).toBe("ResourceNotFound");
-    const noRg = await client.containerGroups.get("other-rg", "nope").then(() => undefined, (e: unknown) => e);
+    const noRg = await client.containerGroups.get("other-rg", "nope").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((noRg as RestError).code).toBe("ResourceGroupNotFound");
   });
 
@@ -164,7 +253,14 @@ describe("ACI simulator behind the real ContainerInstanceManagementClient", () =
     const client = simulatorClient(sim);
     await client.containerGroups.beginCreateOrUpdate(RG, "sec", {
       ...group([]),
-      containers: [{ name: "main", image: "busybox", resources: { requests: { cpu: 1, memoryInGB: 1 } }, environmentVariables: [{ name: "TOKEN", secureValue: "s3cr3t" }] }],
+      containers: [
+        {
+          name: "main",
+          image: "busybox",
+          resources: { requests: { cpu: 1, memoryInGB: 1 } },
+          environmentVariables: [{ name: "TOKEN", secureValue: "s3cr3t" }],
+        },
+      ],
     });
     const g = await client.containerGroups.get(RG, "sec");
     expect(JSON.stringify(g)).not.toContain("s3cr3t");
@@ -181,7 +277,10 @@ describe("ACI simulator behind the real ContainerInstanceManagementClient", () =
     const client = simulatorClient(sim);
     await client.containerGroups.beginCreateOrUpdate(RG, "ex", group(["sleep", "3600"]));
     clock.advance(2_000);
-    const session = await client.containers.executeCommand(RG, "ex", "main", { command: "/bin/sh", terminalSize: { rows: 24, cols: 80 } });
+    const session = await client.containers.executeCommand(RG, "ex", "main", {
+      command: "/bin/sh",
+      terminalSize: { rows: 24, cols: 80 },
+    });
     const ws = new WebSocket(session.webSocketUri ?? "", { ca: SIMULATOR_CA });
     const output: string[] = [];
     ws.on("message", (d: Buffer) => output.push(d.toString()));

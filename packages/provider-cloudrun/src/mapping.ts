@@ -261,6 +261,7 @@ export function mapPod(pod: ResolvedPod, options: MappingOptions, versions: Secr
   const fit = fitToShape(resources, gpus > 0 ? CLOUD_RUN_GPU_SHAPES : CLOUD_RUN_SHAPES, {
     use: "max",
     defaults: { cpu: 1, memory: 512 * 1024 * 1024 },
+    ...(gpus > 0 ? { extendedResources: ["nvidia.com/gpu"] } : {}),
   });
   if (!fit.ok) throw new UnsupportedError(`resources: ${fit.reason}`, { field: "spec.containers[].resources" });
   const shape = fit.shape;

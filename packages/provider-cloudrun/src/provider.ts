@@ -407,8 +407,10 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     },
 
     describeNode(name, { signal }) {
-      throwIfAborted(signal);
-      return Promise.resolve(describeCloudRunNode(name, o));
+      return new Promise((resolve) => {
+        throwIfAborted(signal);
+        resolve(describeCloudRunNode(name, o));
+      });
     },
 
     async getContainerLogs(ref, container, logOptions, { signal }): Promise<Readable> {

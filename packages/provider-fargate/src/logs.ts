@@ -41,7 +41,9 @@ export function containerLogs(input: ContainerLogsInput): Promise<Readable> {
                 logStreamName: logStream,
                 startFromHead: true,
                 ...(cursor === undefined ? {} : { nextToken: cursor }),
-                ...(cursor === undefined && hints.sinceTime !== undefined ? { startTime: hints.sinceTime.getTime() } : {}),
+                ...(cursor === undefined && hints.sinceTime !== undefined
+                  ? { startTime: hints.sinceTime.getTime() }
+                  : {}),
               }),
               { abortSignal: s },
             ),

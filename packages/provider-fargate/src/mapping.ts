@@ -256,7 +256,11 @@ interface FileWriter {
 }
 
 /** The init container that writes file volumes into their bind mounts before the app starts. */
-function fileWriter(pod: ResolvedPod, volumes: ResolvedVolume[], ctx: MappingContext): FileWriter | undefined {
+function fileWriter(
+  pod: ResolvedPod,
+  volumes: ResolvedVolume[],
+  ctx: MappingContext,
+): FileWriter | undefined {
   const prefix = mirrorPrefix(ctx.options);
   const environment: KeyValuePair[] = [];
   const secrets: Secret[] = [];
@@ -266,7 +270,8 @@ function fileWriter(pod: ResolvedPod, volumes: ResolvedVolume[], ctx: MappingCon
     const root = `${FILE_ROOT}/${volume.name}`;
     lines.push(`mkdir -p ${shellQuote(root)}`);
     for (const file of volume.files) {
-      if (file.path.split("/").includes("..")) invalid(`spec.volumes[${volume.name}]`, `file path ${file.path} leaves the volume`);
+      if (file.path.split("/").includes(".."))
+        invalid(`spec.volumes[${volume.name}]`, `file path ${file.path} leaves the volume`);
       const variable = `VN_FILE_${n++}`;
       const target = `${root}/${file.path}`;
       const dir = target.slice(0, target.lastIndexOf("/"));
@@ -300,7 +305,11 @@ function fileWriter(pod: ResolvedPod, volumes: ResolvedVolume[], ctx: MappingCon
     essential: false,
     entryPoint: ["sh", "-c"],
     command: [lines.join("\n")],
-    mountPoints: volumes.map((v) => ({ sourceVolume: v.name, containerPath: `${FILE_ROOT}/${v.name}`, readOnly: false })),
+    mountPoints: volumes.map((v) => ({
+      sourceVolume: v.name,
+      containerPath: `${FILE_ROOT}/${v.name}`,
+      readOnly: false,
+    })),
     ...(environment.length > 0 ? { environment } : {}),
     ...(secrets.length > 0 ? { secrets } : {}),
   };
@@ -308,7 +317,9 @@ function fileWriter(pod: ResolvedPod, volumes: ResolvedVolume[], ctx: MappingCon
 }
 
 /** `fs-id[:path[:accessPointId]]` of an EFS CSI volume handle. */
-export function parseEfsVolumeHandle(handle: string): { fileSystemId: string; path?: string; accessPointId?: string } | undefined {
+export function parseEfsVolumeHandle(
+  handle: string,
+): { fileSystemId: string; path?: string; accessPointId?: string } | undefined {
   const [fileSystemId, path, accessPointId] = handle.split(":");
   if (fileSystemId === undefined || !/^fs-[0-9a-f]+$/.test(fileSystemId)) return undefined;
   return {
@@ -321,11 +332,15 @@ export function parseEfsVolumeHandle(handle: string): { fileSystemId: string; pa
 function taskVolume(volume: ResolvedVolume, index: number): Volume {
   if (volume.kind === "emptyDir" || FILE_VOLUME_KINDS.has(volume.kind)) return { name: volume.name };
   const field = `spec.volumes[${index}].${volume.kind}`;
-  if (volume.kind !== "persistentVolumeClaim") reject(field, `volume kind ${volume.kind} is not supported on Fargate`);
+  if (volume.kind !== "persistentVolumeClaim")
+    reject(field, `volume kind ${volume.kind} is not supported on Fargate`);
   const pv = volume.persistentVolume;
   if (pv?.csi?.driver !== "efs.csi.aws.com") {
     const driver = pv?.csi?.driver ?? (pv?.nfs ? "nfs" : pv?.azureFile ? "azureFile" : "unknown");
-    reject(field, `PersistentVolume ${pv?.volumeName ?? "?"} uses ${driver}; Fargate mounts only EFS (efs.csi.aws.com)`);
+    reject(
+      field,
+      `PersistentVolume ${pv?.volumeName ?? "?"} uses ${driver}; Fargate mounts only EFS (efs.csi.aws.com)`,
+    );
   }
   const parsed = parseEfsVolumeHandle(pv.csi.volumeHandle);
   if (parsed === undefined) {
@@ -346,13 +361,20 @@ function taskVolume(volume: ResolvedVolume, index: number): Volume {
   };
 }
 
-function capabilitiesOf(container: Container, field: string): { add?: string[]; drop?: string[] } | undefined {
+function capabilitiesOf(
+  container: Container,
+  field: string,
+): { add?: string[]; drop?: string[] } | undefined {
   const caps = container.securityContext?.capabilities;
   if (caps === undefined) return undefined;
   const norm = (c: string): string => c.toUpperCase().replace(/^CAP_/, "");
   const add = (caps.add ?? []).map(norm);
   for (const cap of add) {
-    if (cap !== "SYS_PTRACE") reject(`${field}.securityContext.capabilities.add`, `Fargate allows adding only SYS_PTRACE, not ${cap}`);
+    if (cap !== "SYS_PTRACE")
+      reject(
+        `${field}.securityContext.capabilities.add`,
+        `Fargate allows adding only SYS_PTRACE, not ${cap}`,
+      );
   }
   const drop = (caps.drop ?? []).map(norm);
   return { ...(add.length > 0 ? { add } : {}), ...(drop.length > 0 ? { drop } : {}) };
@@ -365,12 +387,18 @@ interface ContainerInput {
   kind: "init" | "sidecar" | "app";
 }
 
-function containerDefinition(pod: ResolvedPod, input: ContainerInput, ctx: MappingContext, volumeKinds: Map<string, string>): ContainerDefinition {
+function containerDefinition(
+  pod: ResolvedPod,
+  input: ContainerInput,
+  ctx: MappingContext,
+  volumeKinds: Map<string, string>,
+): ContainerDefinition {
   const { spec, resolved, field } = input;
   if (spec.image === undefined || spec.image === "") invalid(`${field}.image`, "is required");
   const sc = spec.securityContext;
   const podSc = pod.pod.spec?.securityContext;
-  if (sc?.privileged === true) reject(`${field}.securityContext.privileged`, "Fargate does not run privileged containers");
+  if (sc?.privileged === true)
+    reject(`${field}.securityContext.privileged`, "Fargate does not run privileged containers");
   const { plain, secret } = splitEnv(resolved);
   const environment: KeyValuePair[] = plain.map((e) => ({ name: e.name, value: e.value }));
   const secrets: Secret[] = [];
@@ -384,16 +412,21 @@ function containerDefinition(pod: ResolvedPod, input: ContainerInput, ctx: Mappi
     if (ctx.secretArns.get(mirror) === undefined && ctx.options.allowPlainTextSecrets === true) {
       environment.push({ name: env.name, value: env.value });
     } else {
-      secrets.push({ name: env.name, valueFrom: valueFrom(ctx, mirror, jsonKey, `${field}.env[${env.name}]`) });
+      secrets.push({
+        name: env.name,
+        valueFrom: valueFrom(ctx, mirror, jsonKey, `${field}.env[${env.name}]`),
+      });
     }
   }
   const ports = (spec.ports ?? []).map((p, i) => {
     const protocol = (p.protocol ?? "TCP").toLowerCase();
-    if (protocol !== "tcp" && protocol !== "udp") reject(`${field}.ports[${i}].protocol`, `${p.protocol ?? ""} is not supported`);
+    if (protocol !== "tcp" && protocol !== "udp")
+      reject(`${field}.ports[${i}].protocol`, `${p.protocol ?? ""} is not supported`);
     return { containerPort: p.containerPort, hostPort: p.containerPort, protocol: protocol as "tcp" | "udp" };
   });
   const mountPoints: MountPoint[] = (spec.volumeMounts ?? []).map((m, i) => {
-    if (m.subPath !== undefined && m.subPath !== "") reject(`${field}.volumeMounts[${i}].subPath`, "ECS bind mounts cannot mount a sub-path");
+    if (m.subPath !== undefined && m.subPath !== "")
+      reject(`${field}.volumeMounts[${i}].subPath`, "ECS bind mounts cannot mount a sub-path");
     if (!volumeKinds.has(m.name)) invalid(`${field}.volumeMounts[${i}].name`, `no volume ${m.name}`);
     const readOnly = m.readOnly === true || FILE_VOLUME_KINDS.has(volumeKinds.get(m.name) ?? "");
     return { sourceVolume: m.name, containerPath: m.mountPath, readOnly };
@@ -425,13 +458,17 @@ function containerDefinition(pod: ResolvedPod, input: ContainerInput, ctx: Mappi
     ...(secrets.length > 0 ? { secrets } : {}),
     ...(mountPoints.length > 0 ? { mountPoints } : {}),
     ...(user === undefined ? {} : { user: group === undefined ? String(user) : `${user}:${group}` }),
-    ...(sc?.readOnlyRootFilesystem === undefined ? {} : { readonlyRootFilesystem: sc.readOnlyRootFilesystem }),
+    ...(sc?.readOnlyRootFilesystem === undefined
+      ? {}
+      : { readonlyRootFilesystem: sc.readOnlyRootFilesystem }),
     ...(caps === undefined ? {} : { linuxParameters: { capabilities: caps } }),
     // Init containers share the task's size with the app (they do not run at the same time), so
     // only running-together containers get hard limits that ECS sums against the task size.
     ...(input.kind !== "init" && cpuCores !== undefined ? { cpu: Math.ceil(cpuCores * 1024) } : {}),
     ...(input.kind !== "init" && memLimit !== undefined ? { memory: Math.ceil(memLimit / 2 ** 20) } : {}),
-    ...(input.kind !== "init" && memRequest !== undefined && (memLimit === undefined || memRequest <= memLimit)
+    ...(input.kind !== "init" &&
+    memRequest !== undefined &&
+    (memLimit === undefined || memRequest <= memLimit)
       ? { memoryReservation: Math.ceil(memRequest / 2 ** 20) }
       : {}),
     ...(healthCheck === undefined ? {} : { healthCheck }),
@@ -467,7 +504,10 @@ function ephemeralStorageGiB(pod: ResolvedPod): number | undefined {
   if (total === 0) return undefined;
   const gib = Math.ceil(total / 2 ** 30);
   if (gib > 200) {
-    reject("spec.containers[].resources.ephemeral-storage", `${gib} GiB asked; Fargate offers at most 200 GiB`);
+    reject(
+      "spec.containers[].resources.ephemeral-storage",
+      `${gib} GiB asked; Fargate offers at most 200 GiB`,
+    );
   }
   // Fargate gives 20 GiB by default; asking means 21..200.
   return gib <= 20 ? undefined : Math.max(21, gib);
@@ -512,7 +552,8 @@ export function mapPodToTask(pod: ResolvedPod, ctx: MappingContext): FargateTask
   );
   const apps = (spec.containers ?? []).map((c, i) => take(c, `spec.containers[${i}]`, "app"));
   for (const c of [...inits, ...apps]) {
-    if (c.spec.name === FILE_WRITER_CONTAINER) invalid(`${c.field}.name`, `${FILE_WRITER_CONTAINER} is reserved`);
+    if (c.spec.name === FILE_WRITER_CONTAINER)
+      invalid(`${c.field}.name`, `${FILE_WRITER_CONTAINER} is reserved`);
   }
 
   // Init containers run in order (each waits for the previous to succeed); sidecars start and stay.
@@ -528,7 +569,10 @@ export function mapPodToTask(pod: ResolvedPod, ctx: MappingContext): FargateTask
     const dependsOn = [...previous, ...sidecars];
     definitions.push(dependsOn.length > 0 ? { ...def, dependsOn } : def);
     if (init.kind === "sidecar") {
-      sidecars.push({ containerName: def.name ?? "", condition: def.healthCheck === undefined ? "START" : "HEALTHY" });
+      sidecars.push({
+        containerName: def.name ?? "",
+        condition: def.healthCheck === undefined ? "START" : "HEALTHY",
+      });
     } else {
       previous = [{ containerName: def.name ?? "", condition: "SUCCESS" }];
     }
@@ -574,10 +618,15 @@ export function mapPodToTask(pod: ResolvedPod, ctx: MappingContext): FargateTask
 
   const chosen = annotations[FargateAnnotations.capacityProvider];
   if (chosen !== undefined && chosen !== "FARGATE" && chosen !== "FARGATE_SPOT") {
-    invalid(`metadata.annotations[${FargateAnnotations.capacityProvider}]`, "must be FARGATE or FARGATE_SPOT");
+    invalid(
+      `metadata.annotations[${FargateAnnotations.capacityProvider}]`,
+      "must be FARGATE or FARGATE_SPOT",
+    );
   }
   const strategy =
-    chosen !== undefined ? [{ capacityProvider: chosen, weight: 1 }] : (options.capacityProviderStrategy ?? []);
+    chosen !== undefined
+      ? [{ capacityProvider: chosen, weight: 1 }]
+      : (options.capacityProviderStrategy ?? []);
   const roles = formatRoles({
     init: inits.filter((c) => c.kind === "init").map((c) => c.resolved.name),
     sidecar: inits.filter((c) => c.kind === "sidecar").map((c) => c.resolved.name),

@@ -9,7 +9,11 @@ import type { ResolvedFargateOptions } from "./options.js";
 export const DEFAULT_CAPACITY = { cpu: "4000", memory: "30000Gi", pods: "1000" } as const;
 
 /** The node description; `zone` is known once a task reported its Availability Zone (single subnet only). */
-export function describeFargateNode(options: ResolvedFargateOptions, region: string, zone: string | undefined): NodeDescription {
+export function describeFargateNode(
+  options: ResolvedFargateOptions,
+  region: string,
+  zone: string | undefined,
+): NodeDescription {
   const capacity = { ...DEFAULT_CAPACITY, ...options.capacity };
   const singleSubnet = options.subnets.length === 1 && zone !== undefined;
   return {

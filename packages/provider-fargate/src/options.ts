@@ -114,14 +114,16 @@ export function resolveFargateOptions(options: FargateProviderOptions): Resolved
   if (!Array.isArray(options.subnets) || options.subnets.length === 0) {
     fail("subnets", "give at least one subnet ID (awsvpc networking)");
   }
-  options.subnets.forEach((s, i) => {
-    if (!/^subnet-[0-9a-z]+$/.test(s)) fail(`subnets[${i}]`, `${JSON.stringify(s)} is not a subnet ID`);
+  options.subnets.forEach((s: unknown, i) => {
+    if (typeof s !== "string" || !/^subnet-[0-9a-z]+$/.test(s)) fail(`subnets[${i}]`, `${JSON.stringify(s)} is not a subnet ID`);
   });
   (options.securityGroups ?? []).forEach((s, i) => {
-    if (!/^sg-[0-9a-z]+$/.test(s)) fail(`securityGroups[${i}]`, `${JSON.stringify(s)} is not a security group ID`);
+    if (!/^sg-[0-9a-z]+$/.test(s))
+      fail(`securityGroups[${i}]`, `${JSON.stringify(s)} is not a security group ID`);
   });
   if (options.subnets.length > 16) fail("subnets", "ECS accepts at most 16 subnets");
-  if ((options.securityGroups?.length ?? 0) > 5) fail("securityGroups", "ECS accepts at most 5 security groups");
+  if ((options.securityGroups?.length ?? 0) > 5)
+    fail("securityGroups", "ECS accepts at most 5 security groups");
   for (const key of ["executionRoleArn", "taskRoleArn"] as const) {
     const value = options[key];
     if (value !== undefined && !ARN.test(value)) fail(key, `${JSON.stringify(value)} is not an IAM role ARN`);
@@ -133,22 +135,31 @@ export function resolveFargateOptions(options: FargateProviderOptions): Resolved
     fail("executionRoleArn", "is required with logGroup (the awslogs driver writes with the execution role)");
   }
   if (options.secretMirroring !== undefined) {
-    if (options.secretMirroring.store !== "secretsmanager") {
+    if ((options.secretMirroring.store as string) !== "secretsmanager") {
       fail("secretMirroring.store", "only `secretsmanager` is supported");
     }
     if (options.executionRoleArn === undefined) {
-      fail("executionRoleArn", "is required with secretMirroring (ECS reads secrets with the execution role)");
+      fail(
+        "executionRoleArn",
+        "is required with secretMirroring (ECS reads secrets with the execution role)",
+      );
     }
   }
   const strategy = options.capacityProviderStrategy ?? [];
   strategy.forEach((entry, i) => {
-    if (entry.capacityProvider !== "FARGATE" && entry.capacityProvider !== "FARGATE_SPOT") {
+    if (!["FARGATE", "FARGATE_SPOT"].includes(entry.capacityProvider)) {
       fail(`capacityProviderStrategy[${i}].capacityProvider`, "must be FARGATE or FARGATE_SPOT");
     }
-    if (entry.weight !== undefined && (!Number.isInteger(entry.weight) || entry.weight < 0 || entry.weight > 1000)) {
+    if (
+      entry.weight !== undefined &&
+      (!Number.isInteger(entry.weight) || entry.weight < 0 || entry.weight > 1000)
+    ) {
       fail(`capacityProviderStrategy[${i}].weight`, "must be an integer 0..1000");
     }
-    if (entry.base !== undefined && (!Number.isInteger(entry.base) || entry.base < 0 || entry.base > 100000)) {
+    if (
+      entry.base !== undefined &&
+      (!Number.isInteger(entry.base) || entry.base < 0 || entry.base > 100000)
+    ) {
       fail(`capacityProviderStrategy[${i}].base`, "must be an integer 0..100000");
     }
   });

@@ -139,10 +139,13 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
   const creating = new Map<string, { family: string; mirrors: Set<string> }>();
   /** The latest list: every task of the node by ARN. */
   let latest = new Map<string, Task>();
+  /** Whether a list completed since this instance started. */
+  let listed = false;
 
   async function* listTasks(signal: AbortSignal): AsyncIterable<Task[]> {
     if (nodeName === undefined) return;
     const startedBy = startedByFor(nodeName);
+    const listStart = clock.now();
     const seen = new Map<string, Task>();
     for (const desiredStatus of ["RUNNING", "STOPPED"] as const) {
       let nextToken: string | undefined;
@@ -151,7 +154,13 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
           "ListTasks",
           (s) =>
             ecs.send(
-              new ListTasksCommand({ cluster, startedBy, desiredStatus, maxResults: 100, ...(nextToken ? { nextToken } : {}) }),
+              new ListTasksCommand({
+                cluster,
+                startedBy,
+                desiredStatus,
+                maxResults: 100,
+                ...(nextToken ? { nextToken } : {}),
+              }),
               { abortSignal: s },
             ),
           { signal },
@@ -161,7 +170,10 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
         if (arns.length === 0) continue;
         const described = await call(
           "DescribeTasks",
-          (s) => ecs.send(new DescribeTasksCommand({ cluster, tasks: arns, include: ["TAGS"] }), { abortSignal: s }),
+          (s) =>
+            ecs.send(new DescribeTasksCommand({ cluster, tasks: arns, include: ["TAGS"] }), {
+              abortSignal: s,
+            }),
           { signal },
         );
         const tasks = described.tasks ?? [];
@@ -172,7 +184,12 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
         yield tasks;
       } while (nextToken !== undefined);
     }
+    // Tasks run while the list was being read may be missing from it; keep those for one more round.
+    for (const [arn, task] of latest) {
+      if (!seen.has(arn) && (task.createdAt?.getTime() ?? 0) >= listStart - 60_000) seen.set(arn, task);
+    }
     latest = seen;
+    listed = true;
   }
 
   const source = createListStatusSource<Task>({
@@ -188,8 +205,12 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       ]),
     toStatus: (task) => taskToPodStatus(task, { now: clock.now(), startDeadlineMs: options.startDeadlineMs }),
     clock,
-    ...(options.statusIntervalMs?.fast === undefined ? {} : { fastIntervalMs: options.statusIntervalMs.fast }),
-    ...(options.statusIntervalMs?.slow === undefined ? {} : { slowIntervalMs: options.statusIntervalMs.slow }),
+    ...(options.statusIntervalMs?.fast === undefined
+      ? {}
+      : { fastIntervalMs: options.statusIntervalMs.fast }),
+    ...(options.statusIntervalMs?.slow === undefined
+      ? {}
+      : { slowIntervalMs: options.statusIntervalMs.slow }),
   });
 
   function bind(node: string): void {
@@ -206,7 +227,12 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
     return [...latest.values()]
       .filter((t) => {
         const owner = parseOwnership(t.tags);
-        return !isOurStop(t) && owner?.uid === ref.uid && owner.namespace === ref.namespace && owner.name === ref.name;
+        return (
+          !isOurStop(t) &&
+          owner?.uid === ref.uid &&
+          owner.namespace === ref.namespace &&
+          owner.name === ref.name
+        );
       })
       .sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
   }
@@ -223,7 +249,8 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
     try {
       const found = await call(
         "DescribeTaskDefinition",
-        (s) => ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: spec.family }), { abortSignal: s }),
+        (s) =>
+          ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: spec.family }), { abortSignal: s }),
         { signal },
       );
       const arn = found.taskDefinition?.taskDefinitionArn;
@@ -246,7 +273,10 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
   }
 
   /** Mirrors the pod's secrets (when configured) and maps it. */
-  async function prepare(pod: ResolvedPod, signal: AbortSignal): Promise<{ spec: FargateTaskSpec; secrets: Set<string> }> {
+  async function prepare(
+    pod: ResolvedPod,
+    signal: AbortSignal,
+  ): Promise<{ spec: FargateTaskSpec; secrets: Set<string> }> {
     const planned = planSecretMirrors(pod, options);
     let arns = new Map<string, string>();
     if (planned.length > 0 && options.secretMirroring !== undefined) {
@@ -263,7 +293,11 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
     }
   }
 
-  async function runTask(pod: ResolvedPod, spec: FargateTaskSpec, secrets: Set<string>, signal: AbortSignal): Promise<void> {
+  async function runTask(
+    spec: FargateTaskSpec,
+    secrets: Set<string>,
+    signal: AbortSignal,
+  ): Promise<void> {
     const taskDefinition = await ensureTaskDefinition(spec, signal);
     const tags = [...(spec.runTask.tags ?? [])];
     if (secrets.size > 0) tags.push({ key: SECRETS_TAG, value: [...secrets].join("+").slice(0, 256) });
@@ -276,12 +310,12 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
     if ((answer.tasks ?? []).length === 0) {
       const reason = `${failure?.reason ?? "RunTask started no task"}${failure?.detail ? `: ${failure.detail}` : ""}`;
       // Capacity and quota failures clear up; anything else is the request's fault.
-      if (/RESOURCE|capacity|limit|AGENT/i.test(reason)) throw new RetryableError(`RunTask: ${reason}`, { cloudCode: failure?.reason });
+      if (/RESOURCE|capacity|limit|AGENT/i.test(reason))
+        throw new RetryableError(`RunTask: ${reason}`, { cloudCode: failure?.reason });
       throw new InvalidInputError(`RunTask: ${reason}`, { cloudCode: failure?.reason });
     }
     const task = answer.tasks?.[0];
     if (task?.taskArn !== undefined) latest.set(task.taskArn, { ...task, tags });
-    void pod;
   }
 
   async function stop(task: Task, why: string, signal: AbortSignal): Promise<void> {
@@ -290,16 +324,27 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       await call(
         "StopTask",
         (s) =>
-          ecs.send(new StopTaskCommand({ cluster, task: task.taskArn, reason: `${STOP_REASON_PREFIX} ${why}`.slice(0, 255) }), {
-            abortSignal: s,
-          }),
+          ecs.send(
+            new StopTaskCommand({
+              cluster,
+              task: task.taskArn,
+              reason: `${STOP_REASON_PREFIX} ${why}`.slice(0, 255),
+            }),
+            {
+              abortSignal: s,
+            },
+          ),
         { signal },
       );
     } catch (error) {
       // Already gone (expired from ECS) counts as stopped.
       if (errorCode(error) !== "VN_NOT_FOUND" && errorCode(error) !== "VN_INVALID_INPUT") throw error;
     }
-    latest.set(task.taskArn, { ...task, stoppedReason: `${STOP_REASON_PREFIX} ${why}`, desiredStatus: "STOPPED" });
+    latest.set(task.taskArn, {
+      ...task,
+      stoppedReason: `${STOP_REASON_PREFIX} ${why}`,
+      desiredStatus: "STOPPED",
+    });
   }
 
   /** `namespace/secret` (or `namespace/name/@pod`) keys of the mirrors a task uses. */
@@ -309,7 +354,9 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
     return (tagValue(task, SECRETS_TAG) ?? "")
       .split("+")
       .filter((s) => s !== "")
-      .map((s) => (s === "@pod" ? `${owner.namespace}/${owner.name}/${owner.uid}/@pod` : `${owner.namespace}/${s}`));
+      .map((s) =>
+        s === "@pod" ? `${owner.namespace}/${owner.name}/${owner.uid}/@pod` : `${owner.namespace}/${s}`,
+      );
   }
 
   function mirrorNameOf(key: string, node: string): string {
@@ -327,7 +374,10 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       (t) => !isOurStop(t) && t.lastStatus !== "STOPPED" && t.desiredStatus !== "STOPPED",
     );
     const inFlight = [...creating.values()];
-    const usedFamilies = new Set([...live.map((t) => familyOf(t.taskDefinitionArn)), ...inFlight.map((c) => c.family)]);
+    const usedFamilies = new Set([
+      ...live.map((t) => familyOf(t.taskDefinitionArn)),
+      ...inFlight.map((c) => c.family),
+    ]);
     const usedMirrors = new Set([...live.flatMap(mirrorKeys), ...inFlight.flatMap((c) => [...c.mirrors])]);
     for (const task of released) {
       const family = familyOf(task.taskDefinitionArn);
@@ -337,7 +387,10 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       try {
         await call(
           "DeregisterTaskDefinition",
-          (s) => ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: task.taskDefinitionArn }), { abortSignal: s }),
+          (s) =>
+            ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: task.taskDefinitionArn }), {
+              abortSignal: s,
+            }),
           { signal },
         );
       } catch (error) {
@@ -346,12 +399,17 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
     }
     if (options.secretMirroring === undefined) return;
     const unused = new Set(released.flatMap(mirrorKeys).filter((k) => !usedMirrors.has(k)));
-    await mirrorFor(node).delete([...unused].map((k) => mirrorNameOf(k, node)), signal);
+    await mirrorFor(node).delete(
+      [...unused].map((k) => mirrorNameOf(k, node)),
+      signal,
+    );
   }
 
   function mirrorKeysOf(pod: ResolvedPod, secrets: Set<string>): Set<string> {
     const { namespace, name, uid } = pod.ref;
-    return new Set([...secrets].map((s) => (s === "@pod" ? `${namespace}/${name}/${uid}/@pod` : `${namespace}/${s}`)));
+    return new Set(
+      [...secrets].map((s) => (s === "@pod" ? `${namespace}/${name}/${uid}/@pod` : `${namespace}/${s}`)),
+    );
   }
 
   function familyOf(arn: string | undefined): string {
@@ -378,13 +436,14 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       throwIfAborted(signal);
       bind(pod.nodeName);
       const key = podKey(pod.ref);
-      // Idempotent by UID: a task of this pod (also one from before a restart) is reused.
-      if (tasksOf(pod.ref).length === 0) await refresh(signal);
+      // Idempotent by UID: a task of this pod (also one from before a restart) is reused. The
+      // latest list is enough: a task it misses is caught by RunTask's clientToken.
+      if (!listed) await refresh(signal);
       if (tasksOf(pod.ref).length > 0) return;
       const { spec, secrets } = await prepare(pod, signal);
       creating.set(key, { family: spec.family, mirrors: mirrorKeysOf(pod, secrets) });
       try {
-        await runTask(pod, spec, secrets, signal);
+        await runTask(spec, secrets, signal);
       } finally {
         creating.delete(key);
         source.invalidate(pod.ref);
@@ -395,7 +454,9 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       throwIfAborted(signal);
       bind(pod.nodeName);
       if (reason === "volumes") {
-        throw new UnsupportedError("Fargate cannot replace the files of a running task (mountedFileUpdates: false)");
+        throw new UnsupportedError(
+          "Fargate cannot replace the files of a running task (mountedFileUpdates: false)",
+        );
       }
       if (tasksOf(pod.ref).length === 0) await refresh(signal);
       const current = tasksOf(pod.ref)[0];
@@ -410,7 +471,7 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       const key = podKey(pod.ref);
       creating.set(key, { family: spec.family, mirrors: mirrorKeysOf(pod, secrets) });
       try {
-        await runTask(pod, spec, secrets, signal);
+        await runTask(spec, secrets, signal);
         await stop(current, `replaced by an update of pod ${key}`, signal);
       } finally {
         creating.delete(key);
@@ -458,7 +519,8 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
         { signal },
       );
       const found = answer.clusters?.[0];
-      if (found === undefined) throw new NotFoundError(`ECS cluster ${cluster} not found in ${region}`, { cloudCode: "MISSING" });
+      if (found === undefined)
+        throw new NotFoundError(`ECS cluster ${cluster} not found in ${region}`, { cloudCode: "MISSING" });
       if (found.status !== "ACTIVE") {
         throw new PermanentError(`ECS cluster ${cluster} is ${found.status ?? "not ACTIVE"}`);
       }
@@ -469,12 +531,22 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       return Promise.resolve(describeFargateNode(options, region, lastZone));
     },
 
-    async getContainerLogs(ref: PodRef, container: string, logOptions: ContainerLogOptions, { signal }: CallOptions): Promise<Readable> {
+    async getContainerLogs(
+      ref: PodRef,
+      container: string,
+      logOptions: ContainerLogOptions,
+      { signal }: CallOptions,
+    ): Promise<Readable> {
       throwIfAborted(signal);
       if (options.logGroup === undefined) {
-        throw new InvalidInputError("the Fargate provider has no logGroup configured, so tasks have no logs to read");
+        throw new InvalidInputError(
+          "the Fargate provider has no logGroup configured, so tasks have no logs to read",
+        );
       }
-      if (logOptions.previous) throw new InvalidInputError(`container ${container} has no previous run (ECS does not restart containers)`);
+      if (logOptions.previous)
+        throw new InvalidInputError(
+          `container ${container} has no previous run (ECS does not restart containers)`,
+        );
       if (tasksOf(ref).length === 0) await refresh(signal);
       const task = tasksOf(ref)[0];
       if (task?.taskArn === undefined) throw new NotFoundError(`no ECS task for pod ${podKey(ref)}`);

@@ -33,4 +33,3 @@ export function parseRoles(value: string | undefined): ContainerRoles {
   }
   return roles;
 }
-

@@ -30,7 +30,10 @@ export class SecretMirror {
   ) {}
 
   /** Creates or updates each mirror with (at least) the given keys; returns mirror name → ARN. */
-  async ensure(docs: ReadonlyMap<string, Record<string, string>>, signal: AbortSignal): Promise<Map<string, string>> {
+  async ensure(
+    docs: ReadonlyMap<string, Record<string, string>>,
+    signal: AbortSignal,
+  ): Promise<Map<string, string>> {
     const arns = new Map<string, string>();
     for (const [name, doc] of docs) {
       const known = this.#docs.get(name);
@@ -48,7 +51,12 @@ export class SecretMirror {
     return arns;
   }
 
-  async #write(name: string, text: string, knownArn: string | undefined, signal: AbortSignal): Promise<string> {
+  async #write(
+    name: string,
+    text: string,
+    knownArn: string | undefined,
+    signal: AbortSignal,
+  ): Promise<string> {
     if (knownArn === undefined) {
       try {
         const created = await this.call(
@@ -69,14 +77,19 @@ export class SecretMirror {
         if (created.ARN !== undefined) return created.ARN;
       } catch (error) {
         // Exists already (an earlier run of this node): update it below.
-        if (!(error instanceof Error && (error as { cloudCode?: string }).cloudCode === "ResourceExistsException")) {
+        if (!(
+          error instanceof Error && (error as { cloudCode?: string }).cloudCode === "ResourceExistsException"
+        )) {
           throw error;
         }
       }
     }
     const put = await this.call(
       "PutSecretValue",
-      (s) => this.client.send(new PutSecretValueCommand({ SecretId: knownArn ?? name, SecretString: text }), { abortSignal: s }),
+      (s) =>
+        this.client.send(new PutSecretValueCommand({ SecretId: knownArn ?? name, SecretString: text }), {
+          abortSignal: s,
+        }),
       { signal },
     );
     if (put.ARN !== undefined) return put.ARN;

@@ -137,7 +137,9 @@ export function taskToPodStatus(task: Task, options: TaskStatusOptions): Provide
       ...common,
       phase: allZero ? "Succeeded" : "Failed",
       ...(allZero ? {} : { reason: kind ?? task.stopCode ?? "TaskStopped" }),
-      message: allZero ? message : `${message}${codes.length > 0 ? ` (exit codes: ${codes.join(", ")})` : ""}`,
+      message: allZero
+        ? message
+        : `${message}${codes.length > 0 ? ` (exit codes: ${codes.join(", ")})` : ""}`,
       initContainers,
       containers,
     };
@@ -177,5 +179,7 @@ function billedOf(task: Task): Pick<ProviderPodStatus, "billed"> {
   const cpu = Number(task.cpu);
   const memory = Number(task.memory);
   if (!(cpu > 0) || !(memory > 0)) return {};
-  return { billed: { vcpu: cpu / 1024, memoryGiB: memory / 1024, shape: `${task.cpu ?? ""}/${task.memory ?? ""}` } };
+  return {
+    billed: { vcpu: cpu / 1024, memoryGiB: memory / 1024, shape: `${task.cpu ?? ""}/${task.memory ?? ""}` },
+  };
 }

@@ -30,7 +30,9 @@ function failure(fn: () => unknown): { code: string; field?: string; message: st
     return {
       code: errorCode(error),
       message: (error as Error).message,
-      ...((error as { field?: string }).field === undefined ? {} : { field: (error as { field?: string }).field }),
+      ...((error as { field?: string }).field === undefined
+        ? {}
+        : { field: (error as { field?: string }).field }),
     };
   }
   throw new Error("expected an error");
@@ -52,10 +54,7 @@ describe("mapPodToTask: containers", () => {
           command: ["/docker-entrypoint.sh"],
           args: ["nginx", "-g", "daemon off;"],
           workingDir: "/srv",
-          ports: [
-            { containerPort: 80 },
-            { containerPort: 53, protocol: "UDP" },
-          ],
+          ports: [{ containerPort: 80 }, { containerPort: 53, protocol: "UDP" }],
           env: [{ name: "MODE", value: "prod" }],
           securityContext: {
             runAsUser: 1000,
@@ -85,7 +84,11 @@ describe("mapPodToTask: containers", () => {
       stopTimeout: 120,
       logConfiguration: {
         logDriver: "awslogs",
-        options: { "awslogs-group": "/vn/test", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "vn" },
+        options: {
+          "awslogs-group": "/vn/test",
+          "awslogs-region": "us-east-1",
+          "awslogs-stream-prefix": "vn",
+        },
       },
     });
     expect(spec.taskDefinition).toMatchObject({
@@ -136,7 +139,12 @@ describe("mapPodToTask: containers", () => {
       containers: [
         {
           name: "main",
-          livenessProbe: { exec: { command: ["cat", "/tmp/ok"] }, periodSeconds: 1, timeoutSeconds: 100, failureThreshold: 20 },
+          livenessProbe: {
+            exec: { command: ["cat", "/tmp/ok"] },
+            periodSeconds: 1,
+            timeoutSeconds: 100,
+            failureThreshold: 20,
+          },
         },
       ],
     });
@@ -151,7 +159,10 @@ describe("mapPodToTask: containers", () => {
 
   it.each([
     [{ securityContext: { privileged: true } }, "spec.containers[0].securityContext.privileged"],
-    [{ securityContext: { capabilities: { add: ["NET_ADMIN"] } } }, "spec.containers[0].securityContext.capabilities.add"],
+    [
+      { securityContext: { capabilities: { add: ["NET_ADMIN"] } } },
+      "spec.containers[0].securityContext.capabilities.add",
+    ],
     [{ ports: [{ containerPort: 1, protocol: "SCTP" }] }, "spec.containers[0].ports[0].protocol"],
   ])("rejects %j naming %s", (extra, field) => {
     const error = failure(() => map({ containers: [{ name: "main", ...extra }] }));
@@ -159,7 +170,10 @@ describe("mapPodToTask: containers", () => {
   });
 
   it.each([["hostNetwork"], ["hostPID"], ["hostIPC"]])("rejects %s", (key) => {
-    expect(failure(() => map({ spec: { [key]: true } }))).toMatchObject({ code: "VN_UNSUPPORTED", field: `spec.${key}` });
+    expect(failure(() => map({ spec: { [key]: true } }))).toMatchObject({
+      code: "VN_UNSUPPORTED",
+      field: `spec.${key}`,
+    });
   });
 
   it("rejects a pod without containers as invalid input", () => {
@@ -171,7 +185,9 @@ describe("mapPodToTask: containers", () => {
 
   it("puts imagePullSecrets → repositoryCredentials and the task role annotation → taskRoleArn", () => {
     const opts = testOptions({
-      repositoryCredentials: { regcred: "arn:aws:secretsmanager:us-east-1:123456789012:secret:regcred-AbCdEf" },
+      repositoryCredentials: {
+        regcred: "arn:aws:secretsmanager:us-east-1:123456789012:secret:regcred-AbCdEf",
+      },
     });
     const spec = map(
       {
@@ -208,13 +224,17 @@ describe("mapPodToTask: secrets are never plain text", () => {
     expect(doc).toEqual({ "e.password": "hunter2-very-secret" });
     const arn = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
     const spec = mapPodToTask(p, { options: opts, secretArns: new Map([[name, arn]]) });
-    expect(container(spec, "main").secrets).toEqual([{ name: "DB_PASSWORD", valueFrom: `${arn}:e.password::` }]);
+    expect(container(spec, "main").secrets).toEqual([
+      { name: "DB_PASSWORD", valueFrom: `${arn}:e.password::` },
+    ]);
     expect(JSON.stringify(spec)).not.toContain("hunter2");
   });
 
   it("inlines a Secret only with the explicit allowPlainTextSecrets opt-in", () => {
     const spec = map({ env }, new Map(), testOptions({ allowPlainTextSecrets: true }));
-    expect(container(spec, "main").environment).toEqual([{ name: "DB_PASSWORD", value: "hunter2-very-secret" }]);
+    expect(container(spec, "main").environment).toEqual([
+      { name: "DB_PASSWORD", value: "hunter2-very-secret" },
+    ]);
   });
 });
 
@@ -226,7 +246,11 @@ describe("mapPodToTask: volumes", () => {
     });
     expect(spec.taskDefinition.volumes).toEqual([{ name: "cfg" }]);
     const writer = container(spec, FILE_WRITER_CONTAINER);
-    expect(writer).toMatchObject({ essential: false, image: options.fileWriterImage, entryPoint: ["sh", "-c"] });
+    expect(writer).toMatchObject({
+      essential: false,
+      image: options.fileWriterImage,
+      entryPoint: ["sh", "-c"],
+    });
     expect(writer.environment).toEqual([
       { name: "VN_FILE_0", value: Buffer.from("port=80\n").toString("base64") },
       { name: "VN_FILE_1", value: Buffer.from("x").toString("base64") },
@@ -248,7 +272,10 @@ describe("mapPodToTask: volumes", () => {
     const docs = mirrorDocuments(planSecretMirrors(p, opts));
     const [name, doc] = [...docs.entries()][0] ?? ["", {}];
     expect(doc).toEqual({ "f.token": Buffer.from("s3cr3t-token-value").toString("base64") });
-    const spec = mapPodToTask(p, { options: opts, secretArns: new Map([[name, `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-x`]]) });
+    const spec = mapPodToTask(p, {
+      options: opts,
+      secretArns: new Map([[name, `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-x`]]),
+    });
     expect(container(spec, FILE_WRITER_CONTAINER).secrets?.[0]?.name).toBe("VN_FILE_0");
     expect(JSON.stringify(spec)).not.toContain("s3cr3t");
     expect(JSON.stringify(spec)).not.toContain(Buffer.from("s3cr3t-token-value").toString("base64"));
@@ -269,7 +296,10 @@ describe("mapPodToTask: volumes", () => {
         volumes: [fileVolume("cfg", "configMap", { a: "1" })],
       }),
     );
-    expect(error).toMatchObject({ code: "VN_UNSUPPORTED", field: "spec.containers[0].volumeMounts[0].subPath" });
+    expect(error).toMatchObject({
+      code: "VN_UNSUPPORTED",
+      field: "spec.containers[0].volumeMounts[0].subPath",
+    });
   });
 
   const pvc = (driver: string, volumeHandle: string) => ({
@@ -287,16 +317,41 @@ describe("mapPodToTask: volumes", () => {
   });
 
   it.each([
-    ["fs-0123abcd", { fileSystemId: "fs-0123abcd", rootDirectory: "/", transitEncryption: "ENABLED", authorizationConfig: { iam: "ENABLED" } }],
-    ["fs-0123abcd:/exports/app", { fileSystemId: "fs-0123abcd", rootDirectory: "/exports/app", transitEncryption: "ENABLED", authorizationConfig: { iam: "ENABLED" } }],
-    ["fs-0123abcd::fsap-0abc", { fileSystemId: "fs-0123abcd", transitEncryption: "ENABLED", authorizationConfig: { iam: "ENABLED", accessPointId: "fsap-0abc" } }],
+    [
+      "fs-0123abcd",
+      {
+        fileSystemId: "fs-0123abcd",
+        rootDirectory: "/",
+        transitEncryption: "ENABLED",
+        authorizationConfig: { iam: "ENABLED" },
+      },
+    ],
+    [
+      "fs-0123abcd:/exports/app",
+      {
+        fileSystemId: "fs-0123abcd",
+        rootDirectory: "/exports/app",
+        transitEncryption: "ENABLED",
+        authorizationConfig: { iam: "ENABLED" },
+      },
+    ],
+    [
+      "fs-0123abcd::fsap-0abc",
+      {
+        fileSystemId: "fs-0123abcd",
+        transitEncryption: "ENABLED",
+        authorizationConfig: { iam: "ENABLED", accessPointId: "fsap-0abc" },
+      },
+    ],
   ])("maps an EFS PVC %s to efsVolumeConfiguration", (handle, expected) => {
     const spec = map({
       containers: [{ name: "main", volumeMounts: [{ name: "data", mountPath: "/data" }] }],
       volumes: [pvc("efs.csi.aws.com", handle)],
     });
     expect(spec.taskDefinition.volumes).toEqual([{ name: "data", efsVolumeConfiguration: expected }]);
-    expect(container(spec, "main").mountPoints).toEqual([{ sourceVolume: "data", containerPath: "/data", readOnly: false }]);
+    expect(container(spec, "main").mountPoints).toEqual([
+      { sourceVolume: "data", containerPath: "/data", readOnly: false },
+    ]);
   });
 
   it("rejects a PVC on another CSI driver, naming the volume", () => {
@@ -306,33 +361,45 @@ describe("mapPodToTask: volumes", () => {
   });
 
   it("parses EFS volume handles", () => {
-    expect(parseEfsVolumeHandle("fs-1a:/p:fsap-2")).toEqual({ fileSystemId: "fs-1a", path: "/p", accessPointId: "fsap-2" });
+    expect(parseEfsVolumeHandle("fs-1a:/p:fsap-2")).toEqual({
+      fileSystemId: "fs-1a",
+      path: "/p",
+      accessPointId: "fsap-2",
+    });
     expect(parseEfsVolumeHandle("vol-1")).toBeUndefined();
   });
 });
 
 describe("mapPodToTask: task size", () => {
-  const fixture = JSON.parse(readFileSync("/work/shared/fixtures/ecs/fargate-task-cpu-memory.json", "utf8")) as {
+  const fixture = JSON.parse(
+    readFileSync("/work/shared/fixtures/ecs/fargate-task-cpu-memory.json", "utf8"),
+  ) as {
     combinations: { cpu: number; memoryMiB: number[]; os: string[] }[];
   };
 
   it("carries the documented Fargate table exactly", () => {
-    expect(FARGATE_CPU_MEMORY.map((r) => ({ cpu: r.cpu, memoryMiB: [...r.memoryMiB], os: [...r.os] }))).toEqual(
-      fixture.combinations.map((r) => ({ cpu: r.cpu, memoryMiB: r.memoryMiB, os: r.os })),
-    );
+    expect(
+      FARGATE_CPU_MEMORY.map((r) => ({ cpu: r.cpu, memoryMiB: [...r.memoryMiB], os: [...r.os] })),
+    ).toEqual(fixture.combinations.map((r) => ({ cpu: r.cpu, memoryMiB: r.memoryMiB, os: r.os })));
   });
 
-  it.each(FARGATE_SHAPES.map((s) => [s.name, s] as const))("requests of exactly %s get that size", (_name, shape) => {
-    const spec = map({
-      containers: [
-        {
-          name: "main",
-          resources: { requests: { cpu: String(shape.cpu), memory: `${shape.memoryMiB}Mi` } },
-        },
-      ],
-    });
-    expect([spec.taskDefinition.cpu, spec.taskDefinition.memory]).toEqual([String(shape.cpuUnits), String(shape.memoryMiB)]);
-  });
+  it.each(FARGATE_SHAPES.map((s) => [s.name, s] as const))(
+    "requests of exactly %s get that size",
+    (_name, shape) => {
+      const spec = map({
+        containers: [
+          {
+            name: "main",
+            resources: { requests: { cpu: String(shape.cpu), memory: `${shape.memoryMiB}Mi` } },
+          },
+        ],
+      });
+      expect([spec.taskDefinition.cpu, spec.taskDefinition.memory]).toEqual([
+        String(shape.cpuUnits),
+        String(shape.memoryMiB),
+      ]);
+    },
+  );
 
   it.each([
     [{}, "256", "512"],
@@ -346,18 +413,23 @@ describe("mapPodToTask: task size", () => {
     expect(spec.size.name).toBe(`${cpu}/${memory}`);
   });
 
-  it.each([
-    [{ requests: { cpu: "17" } }],
-    [{ requests: { memory: "121Gi" } }],
-  ])("rejects an impossible size %j with the reason", (resources) => {
-    const error = failure(() => map({ containers: [{ name: "main", resources }] }));
-    expect(error.code).toBe("VN_INVALID_INPUT");
-    expect(error.message).toMatch(/no Fargate task size fits/);
-  });
+  it.each([[{ requests: { cpu: "17" } }], [{ requests: { memory: "121Gi" } }]])(
+    "rejects an impossible size %j with the reason",
+    (resources) => {
+      const error = failure(() => map({ containers: [{ name: "main", resources }] }));
+      expect(error.code).toBe("VN_INVALID_INPUT");
+      expect(error.message).toMatch(/no Fargate task size fits/);
+    },
+  );
 
   it("sets container cpu/memory/memoryReservation from limits and requests", () => {
     const spec = map({
-      containers: [{ name: "main", resources: { requests: { memory: "256Mi" }, limits: { cpu: "500m", memory: "1Gi" } } }],
+      containers: [
+        {
+          name: "main",
+          resources: { requests: { memory: "256Mi" }, limits: { cpu: "500m", memory: "1Gi" } },
+        },
+      ],
     });
     expect(container(spec, "main")).toMatchObject({ cpu: 512, memory: 1024, memoryReservation: 256 });
   });
@@ -367,12 +439,16 @@ describe("mapPodToTask: task size", () => {
     ["50Gi", 50],
     ["21Gi", 21],
   ])("ephemeral storage %s → %s GiB", (size, expected) => {
-    const spec = map({ containers: [{ name: "main", resources: { requests: { "ephemeral-storage": size } } }] });
+    const spec = map({
+      containers: [{ name: "main", resources: { requests: { "ephemeral-storage": size } } }],
+    });
     expect(spec.taskDefinition.ephemeralStorage?.sizeInGiB).toBe(expected);
   });
 
   it("rejects ephemeral storage over 200 GiB", () => {
-    const error = failure(() => map({ containers: [{ name: "main", resources: { requests: { "ephemeral-storage": "300Gi" } } }] }));
+    const error = failure(() =>
+      map({ containers: [{ name: "main", resources: { requests: { "ephemeral-storage": "300Gi" } } }] }),
+    );
     expect(error.code).toBe("VN_UNSUPPORTED");
   });
 });
@@ -391,7 +467,9 @@ describe("mapPodToTask: shared task definitions and RunTask", () => {
 
   it("tags the task with its pod and node, uses the node's startedBy and the network options", () => {
     const spec = map({ name: "web-1", uid: "33333333-3333-3333-3333-333333333333" });
-    const tags = Object.fromEntries((spec.runTask.tags ?? []).map((t) => [t.key, t.value]));
+    const tags: Record<string, string | undefined> = Object.fromEntries(
+      (spec.runTask.tags ?? []).map((t) => [t.key ?? "", t.value]),
+    );
     expect(tags).toMatchObject({
       "virtual-node-namespace": "default",
       "virtual-node-pod": "web-1",
@@ -403,7 +481,11 @@ describe("mapPodToTask: shared task definitions and RunTask", () => {
       count: 1,
       launchType: "FARGATE",
       networkConfiguration: {
-        awsvpcConfiguration: { subnets: ["subnet-0a1b2c"], securityGroups: ["sg-0a1b2c"], assignPublicIp: "DISABLED" },
+        awsvpcConfiguration: {
+          subnets: ["subnet-0a1b2c"],
+          securityGroups: ["sg-0a1b2c"],
+          assignPublicIp: "DISABLED",
+        },
       },
     });
     expect(spec.runTask.startedBy?.length).toBeLessThanOrEqual(36);

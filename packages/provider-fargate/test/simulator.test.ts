@@ -21,10 +21,17 @@ let sim: AwsSimulator;
 let ecs: ECSClient;
 
 const network = {
-  awsvpcConfiguration: { subnets: ["subnet-1"], securityGroups: ["sg-1"], assignPublicIp: "DISABLED" as const },
+  awsvpcConfiguration: {
+    subnets: ["subnet-1"],
+    securityGroups: ["sg-1"],
+    assignPublicIp: "DISABLED" as const,
+  },
 };
 
-function taskDefinition(command: string[], extra: Partial<RegisterTaskDefinitionCommandInput> = {}): RegisterTaskDefinitionCommandInput {
+function taskDefinition(
+  command: string[],
+  extra: Partial<RegisterTaskDefinitionCommandInput> = {},
+): RegisterTaskDefinitionCommandInput {
   return {
     family: "sim-test",
     networkMode: "awsvpc",
@@ -40,7 +47,11 @@ function taskDefinition(command: string[], extra: Partial<RegisterTaskDefinition
         command,
         logConfiguration: {
           logDriver: "awslogs",
-          options: { "awslogs-group": "/vn/test", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "vn" },
+          options: {
+            "awslogs-group": "/vn/test",
+            "awslogs-region": "us-east-1",
+            "awslogs-stream-prefix": "vn",
+          },
         },
       },
     ],
@@ -48,7 +59,10 @@ function taskDefinition(command: string[], extra: Partial<RegisterTaskDefinition
   };
 }
 
-async function run(command: string[], extra: Partial<RegisterTaskDefinitionCommandInput> = {}): Promise<string> {
+async function run(
+  command: string[],
+  extra: Partial<RegisterTaskDefinitionCommandInput> = {},
+): Promise<string> {
   const td = await ecs.send(new RegisterTaskDefinitionCommand(taskDefinition(command, extra)));
   const out = await ecs.send(
     new RunTaskCommand({
@@ -85,7 +99,10 @@ beforeEach(() => {
 
 describe("ECS simulator: schema validation", () => {
   it("rejects a wrong enum and a missing required member, and records them", async () => {
-    const bad = { ...taskDefinition(["exit 0"]), networkMode: "bridged" } as unknown as RegisterTaskDefinitionCommandInput;
+    const bad = {
+      ...taskDefinition(["exit 0"]),
+      networkMode: "bridged",
+    } as unknown as RegisterTaskDefinitionCommandInput;
     const error = await ecs.send(new RegisterTaskDefinitionCommand(bad)).then(
       () => undefined,
       (e: unknown) => e as Error,
@@ -114,16 +131,23 @@ describe("ECS simulator: schema validation", () => {
 
   it("rejects a wrong type deep in the request", async () => {
     const bad = taskDefinition(["exit 0"]);
-    (bad.containerDefinitions?.[0] as Record<string, unknown>).portMappings = [{ containerPort: "80", protocol: "tcp" }];
+    (bad.containerDefinitions?.[0] as Record<string, unknown>).portMappings = [
+      { containerPort: "80", protocol: "tcp" },
+    ];
     await ecs.send(new RegisterTaskDefinitionCommand(bad)).catch((e: unknown) => e);
     expect(sim.violations).toEqual([
-      expect.objectContaining({ path: "containerDefinitions[0].portMappings[0].containerPort", kind: "type" }),
+      expect.objectContaining({
+        path: "containerDefinitions[0].portMappings[0].containerPort",
+        kind: "type",
+      }),
     ]);
   });
 
   it("rejects more than 100 tasks in DescribeTasks (the SDK does not)", async () => {
     const tasks = Array.from({ length: 101 }, (_, i) => `t${i}`);
-    const error = await ecs.send(new DescribeTasksCommand({ cluster: "vn-test", tasks })).catch((e: unknown) => e as Error);
+    const error = await ecs
+      .send(new DescribeTasksCommand({ cluster: "vn-test", tasks }))
+      .catch((e: unknown) => e as Error);
     expect((error as Error).name).toBe("InvalidParameterException");
   });
 
@@ -175,7 +199,10 @@ describe("ECS simulator: task state machine", () => {
     expect(stopped.stoppedAt).toBeInstanceOf(Date);
     const logs = new CloudWatchLogsClient(sim.clientConfig());
     const events = await logs.send(
-      new GetLogEventsCommand({ logGroupName: "/vn/test", logStreamName: `vn/main/${arn.split("/").at(-1) ?? ""}` }),
+      new GetLogEventsCommand({
+        logGroupName: "/vn/test",
+        logStreamName: `vn/main/${arn.split("/").at(-1) ?? ""}`,
+      }),
     );
     expect(events.events?.map((e) => e.message)).toEqual(["hello"]);
     logs.destroy();
@@ -185,8 +212,8 @@ describe("ECS simulator: task state machine", () => {
   it("fails a task whose image cannot be pulled, with TaskFailedToStart", async () => {
     sim.ecs.faults.pullFailImages.add("nope:1");
     const td = taskDefinition(["exit 0"]);
-    const container = td.containers ?? td.containerDefinitions?.[0];
-    if (container !== undefined && "image" in container) container.image = "nope:1";
+    const container = td.containerDefinitions?.[0];
+    if (container !== undefined) container.image = "nope:1";
     const reg = await ecs.send(new RegisterTaskDefinitionCommand(td));
     const out = await ecs.send(
       new RunTaskCommand({
@@ -232,7 +259,10 @@ describe("ECS simulator: task state machine", () => {
   it("pages ListTasks with nextToken and filters by startedBy", async () => {
     for (let i = 0; i < 5; i++) await run(["sleep 600"]);
     const arns: string[] = [];
-    for await (const page of paginateListTasks({ client: ecs, pageSize: 2 }, { cluster: "vn-test", startedBy: "vn-sim", maxResults: 2 })) {
+    for await (const page of paginateListTasks(
+      { client: ecs, pageSize: 2 },
+      { cluster: "vn-test", startedBy: "vn-sim", maxResults: 2 },
+    )) {
       arns.push(...(page.taskArns ?? []));
     }
     const all = await ecs.send(new ListTasksCommand({ cluster: "vn-test", startedBy: "vn-sim" }));
@@ -242,7 +272,9 @@ describe("ECS simulator: task state machine", () => {
 
   it("answers a planned throttle with ThrottlingException (HTTP 400)", async () => {
     sim.throttle("ListTasks", 1);
-    const error = await ecs.send(new ListTasksCommand({ cluster: "vn-test" })).catch((e: unknown) => e as Error);
+    const error = await ecs
+      .send(new ListTasksCommand({ cluster: "vn-test" }))
+      .catch((e: unknown) => e as Error);
     expect((error as Error).name).toBe("ThrottlingException");
     expect((error as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(400);
   });

@@ -1,6 +1,12 @@
 import type { Task } from "@aws-sdk/client-ecs";
 import { describe, expect, it } from "vitest";
-import { FILE_WRITER_CONTAINER, ROLES_TAG, formatRoles, stoppedReasonKind, taskToPodStatus } from "../src/index.js";
+import {
+  FILE_WRITER_CONTAINER,
+  ROLES_TAG,
+  formatRoles,
+  stoppedReasonKind,
+  taskToPodStatus,
+} from "../src/index.js";
 
 const created = new Date("2026-01-01T00:00:00Z");
 const started = new Date("2026-01-01T00:00:30Z");
@@ -43,7 +49,11 @@ describe("taskToPodStatus", () => {
 
   it("RUNNING → Running with the ENI's IP, ECS timestamps and the billed size", () => {
     const status = taskToPodStatus(
-      task({ lastStatus: "RUNNING", startedAt: started, containers: [{ name: "main", lastStatus: "RUNNING", runtimeId: "r1", imageDigest: "sha256:ab" }] }),
+      task({
+        lastStatus: "RUNNING",
+        startedAt: started,
+        containers: [{ name: "main", lastStatus: "RUNNING", runtimeId: "r1", imageDigest: "sha256:ab" }],
+      }),
       opts,
     );
     expect(status).toMatchObject({
@@ -67,7 +77,11 @@ describe("taskToPodStatus", () => {
   ])("a health-checked container that is %s is ready=%s", (healthStatus, ready) => {
     const status = taskToPodStatus(
       task(
-        { lastStatus: "RUNNING", startedAt: started, containers: [{ name: "main", lastStatus: "RUNNING", healthStatus: healthStatus as "HEALTHY" }] },
+        {
+          lastStatus: "RUNNING",
+          startedAt: started,
+          containers: [{ name: "main", lastStatus: "RUNNING", healthStatus: healthStatus as "HEALTHY" }],
+        },
         formatRoles({ init: [], sidecar: [], health: ["main"] }),
       ),
       opts,
@@ -116,12 +130,25 @@ describe("taskToPodStatus", () => {
   });
 
   it.each([
-    ["CannotPullContainerError: pull image manifest has been retried 5 time(s)", "TaskFailedToStart", "CannotPullContainerError"],
-    ["ResourceInitializationError: unable to pull secrets or registry auth", "TaskFailedToStart", "ResourceInitializationError"],
+    [
+      "CannotPullContainerError: pull image manifest has been retried 5 time(s)",
+      "TaskFailedToStart",
+      "CannotPullContainerError",
+    ],
+    [
+      "ResourceInitializationError: unable to pull secrets or registry auth",
+      "TaskFailedToStart",
+      "ResourceInitializationError",
+    ],
     ["Your Spot Task was interrupted.", "SpotInterruption", "SpotInterruption"],
   ])("a task stopped with %j (%s) fails with reason %s", (stoppedReason, stopCode, reason) => {
     const status = taskToPodStatus(
-      task({ lastStatus: "STOPPED", stopCode: stopCode as "SpotInterruption", stoppedReason, containers: [{ name: "main", lastStatus: "STOPPED" }] }),
+      task({
+        lastStatus: "STOPPED",
+        stopCode: stopCode as "SpotInterruption",
+        stoppedReason,
+        containers: [{ name: "main", lastStatus: "STOPPED" }],
+      }),
       opts,
     );
     expect(status).toMatchObject({ phase: "Failed", reason });
@@ -134,7 +161,15 @@ describe("taskToPodStatus", () => {
       task({
         lastStatus: "STOPPED",
         stopCode: "EssentialContainerExited",
-        containers: [{ name: "main", lastStatus: "STOPPED", exitCode: 137, runtimeId: "r", reason: "OutOfMemoryError: Container killed due to memory usage" }],
+        containers: [
+          {
+            name: "main",
+            lastStatus: "STOPPED",
+            exitCode: 137,
+            runtimeId: "r",
+            reason: "OutOfMemoryError: Container killed due to memory usage",
+          },
+        ],
       }),
       opts,
     );
@@ -162,17 +197,29 @@ describe("taskToPodStatus", () => {
       ["first", "terminated"],
       ["second", "running"],
     ]);
-    expect(status.containers.map((c) => [c.name, c.state])).toEqual([["main", { waiting: { reason: "PodInitializing" } }]]);
+    expect(status.containers.map((c) => [c.name, c.state])).toEqual([
+      ["main", { waiting: { reason: "PodInitializing" } }],
+    ]);
   });
 
   it("a task stuck before RUNNING past the deadline → Failed StartDeadlineExceeded", () => {
-    const status = taskToPodStatus(task({ lastStatus: "PROVISIONING" }), { now: created.getTime() + 16 * 60_000, startDeadlineMs: 15 * 60_000 });
+    const status = taskToPodStatus(task({ lastStatus: "PROVISIONING" }), {
+      now: created.getTime() + 16 * 60_000,
+      startDeadlineMs: 15 * 60_000,
+    });
     expect(status).toMatchObject({ phase: "Failed", reason: "StartDeadlineExceeded" });
     expect(status.message).toContain("PROVISIONING");
   });
 
   it("a task going down after it ran stays Running until STOPPED", () => {
-    const status = taskToPodStatus(task({ lastStatus: "DEACTIVATING", startedAt: started, containers: [{ name: "main", lastStatus: "RUNNING" }] }), opts);
+    const status = taskToPodStatus(
+      task({
+        lastStatus: "DEACTIVATING",
+        startedAt: started,
+        containers: [{ name: "main", lastStatus: "RUNNING" }],
+      }),
+      opts,
+    );
     expect(status).toMatchObject({ phase: "Running", reason: "TaskStopping" });
   });
 

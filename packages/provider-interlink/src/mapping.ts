@@ -106,13 +106,17 @@ function wireContainer(
   resolved: ResolvedContainer | undefined,
   secrets: SecretBag,
 ): Container {
-  const { envFrom: _envFrom, env: _env, command: _command, args: _args, ...rest } = spec;
+  // envFrom is resolved into env by core (kubelet order); env, command and args come resolved.
+  const rest: Container = { ...spec };
+  delete rest.envFrom;
+  delete rest.env;
+  delete rest.command;
+  delete rest.args;
   if (resolved === undefined) return rest;
   return {
     ...rest,
     ...(resolved.command === undefined ? {} : { command: resolved.command }),
     ...(resolved.args === undefined ? {} : { args: resolved.args }),
-    // envFrom is resolved into env by core, in the kubelet's order.
     ...(resolved.env.length === 0 ? {} : { env: wireEnv(pod, resolved, secrets) }),
   };
 }

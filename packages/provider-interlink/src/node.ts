@@ -14,10 +14,8 @@ export function parsePing(text: string): PingResponse | undefined {
   const trimmed = text.trim();
   if (!trimmed.startsWith("{")) return undefined;
   try {
-    const value = JSON.parse(trimmed) as unknown;
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as PingResponse)
-      : undefined;
+    const value = JSON.parse(trimmed) as PingResponse | null;
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
   } catch {
     return undefined;
   }

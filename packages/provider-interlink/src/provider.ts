@@ -93,9 +93,9 @@ function declaredOf(pod: Pod): DeclaredContainers {
   };
 }
 
-function parseJson<T>(call: InterLinkCall, text: string): T {
+function parseJson(call: InterLinkCall, text: string): unknown {
   try {
-    return JSON.parse(text) as T;
+    return JSON.parse(text) as unknown;
   } catch (error) {
     throw errorFromHttpStatus(502, `interLink ${call} answered with invalid JSON`, { cause: error });
   }
@@ -170,7 +170,7 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       }),
     );
     const res = await request("status", body, signal, opts.timeouts.requestMs);
-    const answer = parseJson<InterLinkPodStatus[] | null>("status", res.text) ?? [];
+    const answer = (parseJson("status", res.text) as InterLinkPodStatus[] | null) ?? [];
     const seen = new Set<string>();
     const observed = answer.map((wire): Observed => {
       seen.add(wire.UID);
@@ -262,7 +262,7 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     if (existing !== undefined) return;
     try {
       const res = await request("create", body, o.signal, opts.timeouts.createMs, 1);
-      const answer = parseJson<CreateStruct | CreateStruct[]>("create", res.text);
+      const answer = parseJson("create", res.text) as CreateStruct | CreateStruct[];
       const created = Array.isArray(answer) ? answer.find((a) => a.PodUID === uid) : answer;
       if (created?.PodJID !== undefined && created.PodJID !== "") entry.jobId = created.PodJID;
     } finally {
@@ -293,7 +293,7 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     // Discovery: `[]` answers every pod the interLink server knows (from its cache, without asking
     // the site), which finds pods of an earlier agent run.
     const res = await request("status", [], o.signal, opts.timeouts.requestMs);
-    const answer = parseJson<InterLinkPodStatus[] | null>("status", res.text) ?? [];
+    const answer = (parseJson("status", res.text) as InterLinkPodStatus[] | null) ?? [];
     let added = false;
     for (const wire of answer) {
       const entry = known.get(wire.UID);
@@ -361,6 +361,13 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     );
   }
 
+  // interLink has no update call: a submitted job keeps its spec (a pod may change only images,
+  // which a running batch job cannot take).
+  async function updatePod(_pod: ResolvedPod, o: UpdateOptions): Promise<void> {
+    throwIfAborted(o.signal);
+    return Promise.resolve();
+  }
+
   const capabilities: ProviderCapabilities = interLinkCapabilities({
     persistentVolumes: opts.persistentVolumes,
     extendedResources: opts.extendedResources,
@@ -374,10 +381,7 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     createPod,
     // interLink has no update call: a submitted job keeps its spec (pods allow only image changes,
     // which a batch job cannot take while it runs).
-    updatePod: (_pod: ResolvedPod, o: UpdateOptions) => {
-      throwIfAborted(o.signal);
-      return Promise.resolve();
-    },
+    updatePod,
     deletePod,
     getPodStatus,
     getPodStatuses,

@@ -85,8 +85,8 @@ describe("interLink simulator", () => {
     const op = schema.operations.create?.request ?? {};
     const ok = createRequest("exit 0");
     ok.secrets = [{ metadata: { name: "s" }, data: { k: "c2VjcmV0" } }];
-    ok.pod.spec?.containers[0] &&
-      (ok.pod.spec.containers[0].resources = { requests: { cpu: "500m", memory: "1Gi" } });
+    const main = ok.pod.spec?.containers[0];
+    if (main) main.resources = { requests: { cpu: "500m", memory: "1Gi" } };
     expect(validate(schema, op, ok)).toEqual([]);
     const bad = createRequest("exit 0");
     bad.secrets = [{ metadata: { name: "s" }, data: { k: "plain text!" } }];

@@ -291,6 +291,7 @@ export class GroupSim {
       hostIP: this.hostIP,
       revision: this.revision,
       ...(this.spec.tags === undefined ? {} : { tags: { ...this.spec.tags } }),
+      ...(this.spec.shape === undefined ? {} : { shape: { ...this.spec.shape } }),
       initContainers: this.init.map((c) => this.#containerState(c)),
       containers: this.main.map((c) => this.#containerState(c)),
     };

@@ -14,7 +14,7 @@ export {
   parseDuration,
 } from "./annotations.js";
 export type { MockAnnotationName } from "./annotations.js";
-export { toMockGroupSpec } from "./mapping.js";
+export { MOCK_SHAPES, mockShapeOf, toMockGroupSpec } from "./mapping.js";
 export type { ToMockGroupSpecOptions } from "./mapping.js";
 export { derivePhase, toContainerStatus, toProviderPodStatus } from "./status.js";
 export { MOCK_COMMANDS, runMockCommand } from "./exec.js";

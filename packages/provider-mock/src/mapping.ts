@@ -12,7 +12,7 @@ import type {
   ResolvedPod,
   ResolvedSecretData,
 } from "@virtual-node/core";
-import { ownershipTags } from "@virtual-node/core/provider-kit";
+import { fitToShape, ownershipTags, podResources, type ShapeRow } from "@virtual-node/core/provider-kit";
 import {
   MockAnnotations,
   booleanAnnotation,
@@ -29,8 +29,35 @@ import type {
   MockPort,
   MockSecretRef,
   MockRestartPolicy,
+  MockShape,
   MockVolumeSpec,
 } from "./types.js";
+
+const GIB = 1024 ** 3;
+
+/**
+ * The mock cloud's sizes, as a serverless cloud sells them: quarter cores up to 4, then whole
+ * cores up to 64, each with memory from 0.5 GiB per core to 8 GiB per core in 0.5 GiB steps (one
+ * row per cpu value, so the memory range can depend on the cpu). Named `<millicores>/<MiB>`.
+ */
+export const MOCK_SHAPES: readonly ShapeRow[] = [
+  ...[0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4],
+  ...Array.from({ length: 60 }, (_, i) => i + 5),
+].map((cpu) => ({
+  cpu,
+  memory: { min: Math.max(0.5, cpu / 2) * GIB, max: cpu * 8 * GIB, step: 0.5 * GIB },
+  name: (c: number, m: number) => `${String(Math.round(c * 1000))}/${String(Math.round(m / 1024 ** 2))}`,
+}));
+
+/**
+ * The smallest mock shape for the pod's effective resources (the larger of requests and limits);
+ * a pod with no resources gets 0.25 core / 0.5 GiB, one no shape can hold is rejected.
+ */
+export function mockShapeOf(pod: ResolvedPod): MockShape {
+  const fit = fitToShape(podResources(pod.pod), MOCK_SHAPES);
+  if (!fit.ok) throw new InvalidInputError(fit.reason, { field: "spec.containers[*].resources" });
+  return { name: fit.shape.name, cpu: fit.shape.cpu, memory: fit.shape.memory };
+}
 
 type Annotations = Readonly<Record<string, string>>;
 
@@ -269,6 +296,7 @@ export function toMockGroupSpec(pod: ResolvedPod, options: ToMockGroupSpecOption
   if (labels !== undefined) group.labels = { ...labels };
   // The ownership marks, as a real cloud would carry them: tags the provider reads back on adoption.
   group.tags = ownershipTags(pod.ref, pod.nodeName);
+  group.shape = mockShapeOf(pod);
   const startDelay = readAnnotation(annotations, MockAnnotations.startDelay, durationAnnotation);
   if (startDelay !== undefined) group.startDelayMs = startDelay;
   const stopDelay = readAnnotation(annotations, MockAnnotations.stopDelay, durationAnnotation);

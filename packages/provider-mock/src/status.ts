@@ -3,6 +3,7 @@
  * follows the kubelet's rules (`getPhase`), so the mock reports what a real node would.
  */
 import type { ContainerState, ContainerStatus, PodPhase, ProviderPodStatus } from "@virtual-node/core";
+import { billedFromShape } from "@virtual-node/core/provider-kit";
 import type { MockContainerState, MockGroupState, MockRestartPolicy, MockTermination } from "./types.js";
 
 function terminatedState(t: MockTermination): ContainerState {
@@ -102,5 +103,7 @@ export function toProviderPodStatus(state: MockGroupState): ProviderPodStatus {
     startTime: new Date(state.createdAt),
     initContainers: state.initContainers.map(toContainerStatus),
     containers: state.containers.map(toContainerStatus),
+    // What the cloud bills: core writes it to the pod annotation and the billed counters.
+    ...(state.shape === undefined ? {} : { billed: billedFromShape(state.shape) }),
   };
 }

@@ -97,6 +97,13 @@ export interface MockContainerSpec {
 }
 
 /** What the mock cloud is asked to run: one "container group" per pod. */
+/** A mock cloud size: `cpu` in cores, `memory` in bytes. */
+export interface MockShape {
+  name: string;
+  cpu: number;
+  memory: number;
+}
+
 export interface MockGroupSpec {
   namespace: string;
   name: string;
@@ -110,6 +117,11 @@ export interface MockGroupSpec {
    * `ownershipTags` here and reads them back with `parseOwnership` to adopt its groups.
    */
   tags?: Record<string, string>;
+  /**
+   * The size the group runs at (and the mock cloud "bills"): the provider picks it from
+   * `MOCK_SHAPES` with the kit's `fitToShape`, as a Fargate or ACI provider picks a task size.
+   */
+  shape?: MockShape;
   restartPolicy: MockRestartPolicy;
   /** Time spent in "ContainerCreating" before the first container starts. */
   startDelayMs?: number;
@@ -168,6 +180,8 @@ export interface MockGroupState {
   revision: number;
   /** The spec's tags (ownership marks). */
   tags?: Record<string, string>;
+  /** The spec's shape: what the group is billed for. */
+  shape?: MockShape;
   initContainers: MockContainerState[];
   containers: MockContainerState[];
 }

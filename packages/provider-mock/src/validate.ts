@@ -53,6 +53,16 @@ export function validateGroupSpec(value: unknown): asserts value is MockGroupSpe
   ) {
     fail("tags", "must be an object of strings");
   }
+  if (spec.shape !== undefined) {
+    const shape: unknown = spec.shape;
+    if (!isRecord(shape)) fail("shape", "must be an object");
+    requireString(shape.name, "shape.name");
+    for (const key of ["cpu", "memory"] as const) {
+      const amount = shape[key];
+      if (typeof amount !== "number" || !Number.isFinite(amount) || amount <= 0)
+        fail(`shape.${key}`, "must be a number > 0");
+    }
+  }
   optionalDuration(spec.startDelayMs, "startDelayMs");
   optionalDuration(spec.stopDelayMs, "stopDelayMs");
   if (!Array.isArray(spec.containers) || spec.containers.length === 0)

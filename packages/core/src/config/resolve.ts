@@ -18,6 +18,7 @@ import type {
   ResolvedContainer,
   ResolvedEnvVar,
   ResolvedFile,
+  ResolvedPersistentVolume,
   ResolvedPod,
   ResolvedVolume,
   ValueSource,
@@ -75,6 +76,12 @@ export interface ResolvePodConfigOptions {
   signal: AbortSignal;
   /** The current time (issue time of tokens the source does not date). */
   now: Date;
+  /**
+   * PersistentVolumes already resolved for this pod (by volume name), e.g. at its start. They are
+   * reused without reading the claim again, as the kubelet leaves a mounted volume alone: a running
+   * pod whose claim is being deleted (or whose PV changed) keeps what it was started with.
+   */
+  mountedPersistentVolumes?: ReadonlyMap<string, ResolvedPersistentVolume>;
 }
 
 /** Something worth an Event on the pod that does not stop it from starting. */
@@ -634,6 +641,9 @@ class Resolver {
       case "persistentVolumeClaim": {
         const source = volume.persistentVolumeClaim;
         if (source === undefined) break;
+        const mounted = this.options.mountedPersistentVolumes?.get(name);
+        if (mounted?.claimName === source.claimName)
+          return { name, kind, files: [], persistentVolume: mounted };
         const persistentVolume = await resolvePersistentVolumeClaim(source, field, {
           source: this.source,
           namespace: this.namespace,

@@ -18,7 +18,13 @@ export {
   type ServiceAccountTokenRequest,
 } from "../config/source.js";
 export {
+  resolvePersistentVolumeClaim,
+  type PersistentVolumeClaimSource,
+  type PersistentVolumeContext,
+} from "../config/persistent-volume.js";
+export {
   ConfigReasons,
+  containerWaitingReason,
   resolvePodConfig,
   tokenRefreshTime,
   type ConfigReason,

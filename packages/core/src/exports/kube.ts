@@ -9,6 +9,8 @@ export type {
   Node,
   NodeCondition,
   ObjectMeta,
+  PersistentVolume,
+  PersistentVolumeClaim,
   Pod,
   PodCondition,
   PodSpec,

@@ -321,6 +321,13 @@ export function fromAwsError(error: unknown, now = Date.now()): VirtualNodeError
   if (name !== undefined && AWS_THROTTLE.has(name)) kind = "throttle";
   else if (retryTrait?.throttling === true || status === 429) kind = "throttle";
   else if (name !== undefined && AWS_PERMANENT.has(name)) kind = "permanent";
+  // ECS sometimes wraps a throttle in a client error ("InvalidParameterException: … Rate exceeded").
+  else if (
+    name !== undefined &&
+    AWS_INVALID.has(name) &&
+    /\bRate exceeded\b|ThrottlingException/.test(text(aws.message) ?? "")
+  )
+    kind = "throttle";
   else if (name !== undefined && AWS_INVALID.has(name)) kind = "invalid";
   else if (name !== undefined && AWS_UNSUPPORTED.has(name)) kind = "unsupported";
   else if (
@@ -426,7 +433,10 @@ export function fromAzureError(error: unknown, now = Date.now()): VirtualNodeErr
         ([name, value]) =>
           name.startsWith("x-ms-ratelimit-remaining-") && Number(value.split(";").pop()) <= 0,
       )
-      .map(([name]) => name);
+      // The resource provider's header names its policy: `Microsoft.ContainerInstance/<policy>;0`.
+      .map(([name, value]) =>
+        value.includes(";") ? `${name} ${value.slice(0, value.lastIndexOf(";"))}` : name,
+      );
     if (exhausted.length > 0) message += ` (exhausted: ${exhausted.join(", ")})`;
   }
   return build(kind, status, message, { cloudCode: code, retryAfterMs, cause: error });

@@ -36,3 +36,18 @@ export { createCloudCaller } from "./cloud-call.js";
 export type { CloudCallOptions, CloudCaller, CloudCallerOptions, CloudErrorMapper } from "./cloud-call.js";
 export { pollUntil } from "./poll.js";
 export type { PollOptions, PollResult } from "./poll.js";
+export { formatQuantity, parseQuantity } from "./quantity.js";
+export type { QuantityUnit } from "./quantity.js";
+export { fitToShape, podResources } from "./shapes.js";
+export type {
+  FitOptions,
+  FitResult,
+  PodResources,
+  ResourceAmounts,
+  Shape,
+  ShapeRow,
+  ShapeValues,
+} from "./shapes.js";
+export { secretRedactor, secretUses, splitEnv } from "./secrets.js";
+export type { SecretRedactorOptions, SecretUse } from "./secrets.js";
+export { BILLED_RESOURCES_ANNOTATION, billedAnnotationValue, billedFromShape } from "./billing.js";

@@ -65,7 +65,8 @@ export interface ListStatusSource {
   getPodStatus(ref: PodRef, options: CallOptions): Promise<ProviderPodStatus | undefined>;
   /**
    * `Provider.listPods`: every identified object with its status; with `nodeName`, only objects whose
-   * identity names that node or no node at all (the list is this node's already).
+   * identity names that node or no node at all (the list is this node's already). Objects that `get`
+   * reported gone are left out.
    */
   listPods(nodeName: string | undefined, options: CallOptions): Promise<ProviderPodSummary[]>;
   /** Makes the next read list again (call after create and delete); with `ref`, also drops its cached detail. */
@@ -90,6 +91,13 @@ interface Entry<T> {
   /** `undefined` when `get` said the object is gone. */
   status: ProviderPodStatus | undefined;
   object: T;
+}
+
+interface Listed<T> {
+  ref: PodRef;
+  nodeName: string | undefined;
+  object: T;
+  fp: string;
 }
 
 interface Snapshot<T> {
@@ -169,8 +177,8 @@ export function createListStatusSource<T>(options: ListStatusSourceOptions<T>): 
   const fresh = (s: Snapshot<T> | undefined): s is Snapshot<T> =>
     s !== undefined && s.generation === generation && clock.now() - s.at < intervalMs();
 
-  async function resolveEntry(ref: PodRef, object: T, fp: string, signal: AbortSignal): Promise<Entry<T>> {
-    const nodeName = options.identify(object)?.nodeName;
+  async function resolveEntry(item: Listed<T>, signal: AbortSignal): Promise<Entry<T>> {
+    const { ref, object, fp, nodeName } = item;
     const id = entryId(ref);
     const cached = details.get(id);
     if (cached?.fingerprint === fp) return { ...cached, nodeName };
@@ -198,7 +206,7 @@ export function createListStatusSource<T>(options: ListStatusSourceOptions<T>): 
   }
 
   async function runRound(startGeneration: number, signal: AbortSignal): Promise<Snapshot<T>> {
-    const listed: { ref: PodRef; object: T; fp: string }[] = [];
+    const listed: Listed<T>[] = [];
     let objects = 0;
     for await (const page of pagesOf(options.list(signal))) {
       throwIfAborted(signal);
@@ -209,6 +217,7 @@ export function createListStatusSource<T>(options: ListStatusSourceOptions<T>): 
         if (id === undefined) continue;
         listed.push({
           ref: { namespace: id.namespace, name: id.name, uid: id.uid },
+          nodeName: id.nodeName,
           object,
           fp: options.fingerprint(object),
         });
@@ -220,7 +229,7 @@ export function createListStatusSource<T>(options: ListStatusSourceOptions<T>): 
     const worker = async (): Promise<void> => {
       for (let i = next++; i < listed.length; i = next++) {
         const item = listed[i];
-        if (item !== undefined) entries[i] = await resolveEntry(item.ref, item.object, item.fp, signal);
+        if (item !== undefined) entries[i] = await resolveEntry(item, signal);
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, listed.length) }, worker));
@@ -324,10 +333,10 @@ export function createListStatusSource<T>(options: ListStatusSourceOptions<T>): 
       const pods: ProviderPodSummary[] = [];
       for (const entries of s.byKey.values()) {
         for (const entry of entries) {
+          // No status: `get` said the listed object is gone (being deleted).
+          if (entry.status === undefined) continue;
           if (nodeName !== undefined && entry.nodeName !== undefined && entry.nodeName !== nodeName) continue;
-          const summary: ProviderPodSummary = { ...entry.ref, nodeName: entry.nodeName ?? nodeName ?? "" };
-          if (entry.status !== undefined) summary.status = entry.status;
-          pods.push(summary);
+          pods.push({ ...entry.ref, nodeName: entry.nodeName ?? nodeName ?? "", status: entry.status });
         }
       }
       return pods;

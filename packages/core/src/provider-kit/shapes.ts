@@ -48,7 +48,8 @@ export function podResources(pod: Pod): PodResources {
     ...amounts(c.resources?.limits, `container ${c.name} limits`),
     ...amounts(c.resources?.requests, `container ${c.name} requests`),
   });
-  const limitsOf = (c: Container): ResourceAmounts => amounts(c.resources?.limits, `container ${c.name} limits`);
+  const limitsOf = (c: Container): ResourceAmounts =>
+    amounts(c.resources?.limits, `container ${c.name} limits`);
 
   const aggregate = (of: (c: Container) => ResourceAmounts): ResourceAmounts => {
     let running: ResourceAmounts = {};
@@ -79,7 +80,9 @@ export function podResources(pod: Pod): PodResources {
   }
   const overhead = amounts(spec?.overhead, "pod overhead");
   requests = add(requests, overhead);
-  const limitedOverhead = Object.fromEntries(Object.entries(overhead).filter(([name]) => limits[name] !== undefined));
+  const limitedOverhead = Object.fromEntries(
+    Object.entries(overhead).filter(([name]) => limits[name] !== undefined),
+  );
   limits = add(limits, limitedOverhead);
   return { requests, limits };
 }
@@ -164,14 +167,26 @@ export interface FitOptions {
 /** The answer of {@link fitToShape}. */
 export type FitResult = { ok: true; shape: Shape; reason: string } | { ok: false; reason: string };
 
-/** Rounding slack so `0.1 + 0.2` cores fits a 0.3 core step. */
-const EPSILON = 1e-9;
+/**
+ * Relative rounding slack, so `0.1 + 0.2` cores fits a 0.3 core step; small enough that one byte
+ * over 120 GiB still counts as over.
+ */
+const EPSILON = 1e-12;
+
+/** `a ≥ b`, forgiving float noise. */
+function atLeast(a: number, b: number): boolean {
+  return a >= b - EPSILON * Math.max(1, Math.abs(b));
+}
 
 /**
  * The smallest shape of `table` that holds the pod's resources, with a sentence saying what was
  * chosen for what; or `ok: false` with a sentence naming the resource that no shape can hold.
  */
-export function fitToShape(resources: PodResources, table: readonly ShapeRow[], options: FitOptions = {}): FitResult {
+export function fitToShape(
+  resources: PodResources,
+  table: readonly ShapeRow[],
+  options: FitOptions = {},
+): FitResult {
   const use = options.use ?? "max";
   const want = wanted(resources, use);
   const defaulted: string[] = [];
@@ -214,7 +229,7 @@ function fitRow(
 ): Shape | undefined {
   for (const name of extended) {
     const offered = row[name];
-    if (typeof offered !== "number" || offered + EPSILON < (want[name] ?? 0)) return undefined;
+    if (typeof offered !== "number" || !atLeast(offered, want[name] ?? 0)) return undefined;
   }
   const c = smallestAtLeast(row.cpu, cpu);
   const m = smallestAtLeast(row.memory, memory);
@@ -229,17 +244,17 @@ function fitRow(
 
 /** The smallest legal value ≥ `wanted`, or `undefined` when the largest is too small. */
 function smallestAtLeast(values: ShapeValues, wanted: number): number | undefined {
-  if (typeof values === "number") return values + EPSILON >= wanted ? values : undefined;
+  if (typeof values === "number") return atLeast(values, wanted) ? values : undefined;
   if (isRange(values)) {
     const { min, max: top, step } = values;
-    if (wanted <= min + EPSILON) return min;
-    const steps = Math.ceil((wanted - min) / step - EPSILON);
+    if (atLeast(min, wanted)) return min;
+    const steps = Math.ceil((wanted - min) / step - EPSILON * Math.max(1, wanted / step));
     // Snap to the step's decimals so 0.08 + 0.001·k does not come out as 0.30100000000000005.
     const value = roundTo(min + steps * step, step);
-    return value <= top + EPSILON ? value : undefined;
+    return atLeast(top, value) ? value : undefined;
   }
   let best: number | undefined;
-  for (const v of values) if (v + EPSILON >= wanted && (best === undefined || v < best)) best = v;
+  for (const v of values) if (atLeast(v, wanted) && (best === undefined || v < best)) best = v;
   return best;
 }
 
@@ -292,11 +307,11 @@ function whyNone(
   if (table.length === 0) return "the shape table is empty";
   for (const name of extended) {
     const offered = Math.max(0, ...table.map((row) => (typeof row[name] === "number" ? row[name] : 0)));
-    if (offered + EPSILON < (want[name] ?? 0)) return `the most ${name} offered is ${String(offered)}`;
+    if (!atLeast(offered, want[name] ?? 0)) return `the most ${name} offered is ${String(offered)}`;
   }
   const maxCpu = Math.max(...table.map((row) => largest(row.cpu)));
-  if (maxCpu + EPSILON < cpu) return `the most cpu offered is ${formatQuantity(maxCpu, "cpu")}`;
+  if (!atLeast(maxCpu, cpu)) return `the most cpu offered is ${formatQuantity(maxCpu, "cpu")}`;
   const maxMemory = Math.max(...table.map((row) => largest(row.memory)));
-  if (maxMemory + EPSILON < memory) return `the most memory offered is ${formatQuantity(maxMemory, "bytes")}`;
+  if (!atLeast(maxMemory, memory)) return `the most memory offered is ${formatQuantity(maxMemory, "bytes")}`;
   return "no shape offers that cpu and that memory together";
 }

@@ -304,6 +304,33 @@ describe("persistentVolumeClaim volumes", () => {
     expect(only(result).persistentVolume?.volumeName).toBe("pv-c");
   });
 
+  it("reuses the PV a running pod was started with instead of reading the claim again", async () => {
+    const started = only(
+      await resolve(
+        podWith([claimVolume("c")]),
+        data([claim("c", "Bound", "pv-c")], [pv("pv-c", "c", csiSource())]),
+      ),
+    ).persistentVolume;
+    if (!started) throw new Error("no persistent volume");
+    const mountedPersistentVolumes = new Map([["data", started]]);
+    // The claim is being deleted now (the pod keeps it in use) and its PV is gone from the source.
+    const terminating = claim("c", "Bound", "pv-c");
+    if (terminating.metadata) terminating.metadata.deletionTimestamp = new Date("2030-01-01T00:00:00Z");
+    const refresh = (pod: Pod) =>
+      resolvePodConfig(pod, {
+        source: createInMemoryConfigSource(data([terminating], [])),
+        nodeName: "vn-1",
+        signal: new AbortController().signal,
+        now: new Date("2030-01-01T00:00:00Z"),
+        mountedPersistentVolumes,
+      });
+    expect(only(await refresh(podWith([claimVolume("c")]))).persistentVolume).toEqual(started);
+    // A volume of that name on another claim is resolved afresh.
+    await expect(refresh(podWith([claimVolume("other")]))).rejects.toMatchObject({
+      reason: ConfigReasons.PersistentVolumeClaimNotFound,
+    });
+  });
+
   it("rejects PV sources a virtual node cannot hand to a cloud, naming the volume field", async () => {
     for (const [kind, source] of [
       ["hostPath", { hostPath: { path: "/data" } }],

@@ -167,6 +167,15 @@ describe("fromAwsError", () => {
       { code: ErrorCodes.InvalidInput, cloudCode: "ClientException", message: /Invalid 'cpu' setting/ },
     ],
     [
+      "a throttle wrapped in InvalidParameterException",
+      () =>
+        new InvalidParameterException({
+          message: "Error retrieving security group information: Rate exceeded",
+          $metadata: awsMeta(400),
+        }),
+      { code: ErrorCodes.Retryable, cloudCode: "InvalidParameterException", throttle: true },
+    ],
+    [
       "InvalidParameterException",
       () => new InvalidParameterException({ message: "bad subnet", $metadata: awsMeta(400) }),
       { code: ErrorCodes.InvalidInput, cloudCode: "InvalidParameterException" },
@@ -365,6 +374,21 @@ describe("fromAzureError", () => {
         retryAfterMs: 23_000,
         message:
           /^TooManyRequests: The request is being throttled\. \(exhausted: x-ms-ratelimit-remaining-subscription-writes\)$/,
+      },
+    ],
+    [
+      "429 from the resource provider: its `<policy>;<count>` budget is named",
+      () =>
+        azureError(429, undefined, "Too many requests", {
+          "x-ms-ratelimit-remaining-resource": "Microsoft.ContainerInstance/ContainerGroupCreate5Min;0",
+          "x-ms-ratelimit-remaining-subscription-writes": "1199",
+        }),
+      {
+        code: ErrorCodes.Retryable,
+        cloudCode: undefined,
+        throttle: true,
+        message:
+          /^Too many requests \(exhausted: x-ms-ratelimit-remaining-resource Microsoft\.ContainerInstance\/ContainerGroupCreate5Min\)$/,
       },
     ],
     [

@@ -205,6 +205,20 @@ describe("createListStatusSource", () => {
     expect(source.stats().gets).toBe(11);
   });
 
+  it("treats an object that get reports gone as missing", async () => {
+    const clock = new FakeClock();
+    const cloud = new FakeCloud();
+    cloud.add(0, "done");
+    const source = makeSource(cloud, clock, {
+      needsDetail: (o) => o.state === "done",
+      get: () => Promise.resolve(undefined), // deleted between the list and the get
+    });
+    const statuses = await source.getPodStatuses([refOf(0)], call());
+    expect(statuses.has("ns/pod-0")).toBe(true);
+    expect(statuses.get("ns/pod-0")).toBeUndefined();
+    expect(await source.listPods(undefined, call())).toEqual([]);
+  });
+
   it("keeps the last detail when a get fails, and fails the read when there is none", async () => {
     const clock = new FakeClock();
     const cloud = new FakeCloud();

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { AbortedError, FakeClock, InvalidInputError } from "@virtual-node/core";
@@ -28,8 +29,40 @@ describe("AdaptiveRateLimiter", () => {
     expect(times).toHaveLength(180);
     // Never more than burst + rate × t in any prefix of time.
     for (const t of times)
-      expect(times.filter((u) => u <= t).length).toBeLessThanOrEqual(100 + Math.floor((40 * t) / 1000) + 1);
+      expect(times.filter((u) => u <= t).length).toBeLessThanOrEqual(100 + Math.floor((40 * t) / 1000));
     expect(limiter.stats()).toMatchObject({ acquired: 180, waiting: 0, throttles: 0, ratePerSecond: 40 });
+  });
+
+  it("never grants more than burst + rate × window in any window, and serves everyone (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.array(fc.integer({ min: 0, max: 2_000 }), { minLength: 1, maxLength: 60 }),
+        async (rate, burst, arrivals) => {
+          const clock = new FakeClock(0);
+          const limiter = new AdaptiveRateLimiter({ name: "p", ratePerSecond: rate, burst, clock });
+          const granted: number[] = [];
+          const sorted = [...arrivals].sort((a, b) => a - b);
+          const all: Promise<void>[] = [];
+          for (const at of sorted) {
+            await clock.advanceAsync(at - clock.now());
+            all.push(limiter.acquire().then(() => void granted.push(clock.now())));
+          }
+          await clock.advanceAsync(((sorted.length + burst) / rate) * 1_000 + 1_000);
+          await Promise.all(all);
+          expect(granted).toHaveLength(sorted.length);
+          for (const start of granted) {
+            for (const end of granted) {
+              if (end < start) continue;
+              const inWindow = granted.filter((t) => t >= start && t <= end).length;
+              expect(inWindow).toBeLessThanOrEqual(burst + Math.floor(((end - start) * rate) / 1_000));
+            }
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it("hands out tokens in arrival order", async () => {

@@ -16,5 +16,9 @@ export function simulatorClientOptions(sim: AciSimulator) {
 
 /** A client on the simulator, retries off (tests see every answer). */
 export function simulatorClient(sim: AciSimulator): ContainerInstanceManagementClient {
-  return new ContainerInstanceManagementClient(staticCredential, sim.subscriptionId, simulatorClientOptions(sim));
+  return new ContainerInstanceManagementClient(
+    staticCredential,
+    sim.subscriptionId,
+    simulatorClientOptions(sim),
+  );
 }

@@ -65,7 +65,10 @@ function parseStatements(parts: string[]): Op[] {
 export function parseProgram(command: readonly string[] | undefined): Op[] {
   if (command === undefined || command.length === 0) return [{ op: "forever" }];
   const [first, second, ...rest] = command;
-  if ((first === "sh" || first === "/bin/sh" || first === "bash" || first === "/bin/bash") && second === "-c") {
+  if (
+    (first === "sh" || first === "/bin/sh" || first === "bash" || first === "/bin/bash") &&
+    second === "-c"
+  ) {
     return parseStatements(statements(rest.join(" ")));
   }
   if (first === "sleep") return [{ op: "sleep", seconds: Number(second) || 0 }];

@@ -73,7 +73,11 @@ export interface SimulatorFault {
 }
 
 /** What a command run by exec does: its output and exit code. */
-export type ExecHandler = (argv: string[], group: string, container: string) => { output: string; exitCode: number } | undefined;
+export type ExecHandler = (
+  argv: string[],
+  group: string,
+  container: string,
+) => { output: string; exitCode: number } | undefined;
 
 export interface AciSimulatorOptions {
   clock?: Clock;
@@ -132,11 +136,13 @@ const SUB_LIST = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerInst
 const LOCATION_PATH =
   /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/locations\/([^/]+)\/(usages|capabilities|operations\/([^/]+))$/i;
 
-const FIXTURES = fileURLToPath(new URL("../../../../../shared/fixtures/aci/2026-05-01/examples/", import.meta.url));
-const fixture = (name: string): Json =>
-  JSON.parse(readFileSync(`${FIXTURES}${name}`, "utf8")) as Json;
+const FIXTURES = fileURLToPath(
+  new URL("../../../../../shared/fixtures/aci/2026-05-01/examples/", import.meta.url),
+);
+const fixture = (name: string): Json => JSON.parse(readFileSync(`${FIXTURES}${name}`, "utf8")) as Json;
 
-const SWAGGER_PREFIX = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerInstance/containerGroups/{containerGroupName}";
+const SWAGGER_PREFIX =
+  "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerInstance/containerGroups/{containerGroupName}";
 
 /** The simulator. `start()` it, give clients `url` and {@link SIMULATOR_CA}, `close()` it. */
 export class AciSimulator {
@@ -151,7 +157,10 @@ export class AciSimulator {
   readonly #validator = new SwaggerValidator();
   readonly #groups = new Map<string, SimGroup>();
   readonly #operations = new Map<string, { key: string; kind: "create" | "delete"; generation: number }>();
-  readonly #execSessions = new Map<string, { group: string; container: string; command: string; password: string; attach: boolean }>();
+  readonly #execSessions = new Map<
+    string,
+    { group: string; container: string; command: string; password: string; attach: boolean }
+  >();
   readonly #faults: SimulatorFault[] = [];
   readonly #options: AciSimulatorOptions;
   #server: Server | undefined;
@@ -218,7 +227,13 @@ export class AciSimulator {
 
   /** Queue a failure for the next `count` requests of `operation` (`*` = any). */
   inject(fault: Partial<SimulatorFault> & { operation: string }): void {
-    this.#faults.push({ count: 1, status: 500, code: "InternalServerError", message: "injected failure", ...fault });
+    this.#faults.push({
+      count: 1,
+      status: 500,
+      code: "InternalServerError",
+      message: "injected failure",
+      ...fault,
+    });
   }
 
   /** Queue `count` throttles (429 `SubscriptionRequestsThrottled`) for `operation`. */
@@ -278,7 +293,15 @@ export class AciSimulator {
       }
     }
     const operation = this.#operationName(method, url.pathname);
-    const record: RecordedRequest = { operation, method, path: url.pathname, query, body, status: 0, at: this.clock.now() };
+    const record: RecordedRequest = {
+      operation,
+      method,
+      path: url.pathname,
+      query,
+      body,
+      status: 0,
+      at: this.clock.now(),
+    };
     this.requests.push(record);
     const send = (status: number, payload?: unknown, headers: Record<string, string> = {}): void => {
       record.status = status;
@@ -312,9 +335,14 @@ export class AciSimulator {
         return;
       }
       if (!this.#chargeQuota(method)) {
-        error(429, "SubscriptionRequestsThrottled", "Number of requests for subscription exceeded the limit.", {
-          "retry-after": "0",
-        });
+        error(
+          429,
+          "SubscriptionRequestsThrottled",
+          "Number of requests for subscription exceeded the limit.",
+          {
+            "retry-after": "0",
+          },
+        );
         return;
       }
       this.#route(method, url, query, body, operation, send, error);
@@ -339,9 +367,12 @@ export class AciSimulator {
     if (m[4] !== undefined) return `ContainerGroups_${capitalize(m[4])}`;
     if (m[3] === undefined) return "ContainerGroups_ListByResourceGroup";
     return (
-      { GET: "ContainerGroups_Get", PUT: "ContainerGroups_CreateOrUpdate", PATCH: "ContainerGroups_Update", DELETE: "ContainerGroups_Delete" }[
-        method
-      ] ?? "Unknown"
+      {
+        GET: "ContainerGroups_Get",
+        PUT: "ContainerGroups_CreateOrUpdate",
+        PATCH: "ContainerGroups_Update",
+        DELETE: "ContainerGroups_Delete",
+      }[method] ?? "Unknown"
     );
   }
 
@@ -371,7 +402,9 @@ export class AciSimulator {
 
   #quotaHeaders(): Record<string, string> {
     return {
-      "x-ms-ratelimit-remaining-subscription-reads": String(Math.max(0, (this.#options.readQuota ?? 12_000) - this.#reads)),
+      "x-ms-ratelimit-remaining-subscription-reads": String(
+        Math.max(0, (this.#options.readQuota ?? 12_000) - this.#reads),
+      ),
       "x-ms-ratelimit-remaining-subscription-writes": String(
         Math.max(0, (this.#options.writeQuota ?? 1_200) - this.#writes),
       ),
@@ -433,14 +466,23 @@ export class AciSimulator {
       return;
     }
     if (name === undefined) {
-      this.#sendPage(path, query, [...this.#groups.values()].filter((g) => g.rg === rg), send);
+      this.#sendPage(
+        path,
+        query,
+        [...this.#groups.values()].filter((g) => g.rg === rg),
+        send,
+      );
       return;
     }
     const k = key(rg, name);
     const group = this.#live(k);
     if (method === "PUT") {
       if (!this.#validate(operation, "ContainerGroup", body)) {
-        error(400, "InvalidRequestContent", `The request content was invalid: ${this.#lastViolations(operation)}`);
+        error(
+          400,
+          "InvalidRequestContent",
+          `The request content was invalid: ${this.#lastViolations(operation)}`,
+        );
         return;
       }
       const semantic = this.#semanticCheck(body as Json, group);
@@ -460,11 +502,16 @@ export class AciSimulator {
         send(204);
         return;
       }
-      error(404, "ResourceNotFound", `The Resource 'Microsoft.ContainerInstance/containerGroups/${name}' under resource group '${rg}' was not found.`);
+      error(
+        404,
+        "ResourceNotFound",
+        `The Resource 'Microsoft.ContainerInstance/containerGroups/${name}' under resource group '${rg}' was not found.`,
+      );
       return;
     }
     if (action !== undefined) {
-      if (body !== undefined && body !== "") this.violations.push({ operation, path: "$", message: "takes no body" });
+      if (body !== undefined && body !== "")
+        this.violations.push({ operation, path: "$", message: "takes no body" });
       if (action === "restart") this.#redeploy(group);
       else if (action === "stop") group.stoppedAt = this.clock.now();
       else {
@@ -508,7 +555,11 @@ export class AciSimulator {
     }
   }
 
-  #checkNode(operation: string, node: Parameters<SwaggerValidator["validateNode"]>[0] | undefined, body: unknown): boolean {
+  #checkNode(
+    operation: string,
+    node: Parameters<SwaggerValidator["validateNode"]>[0] | undefined,
+    body: unknown,
+  ): boolean {
     if (node === undefined) return true;
     const found = this.#validator.validateNode(node, body);
     for (const v of found) this.violations.push({ operation, ...v });
@@ -528,19 +579,31 @@ export class AciSimulator {
     const props = body.properties as Json;
     const containers = (props.containers as Json[] | undefined) ?? [];
     if (containers.length === 0)
-      return { code: "InvalidContainerGroupContainers", message: "The container group must have at least one container." };
+      return {
+        code: "InvalidContainerGroupContainers",
+        message: "The container group must have at least one container.",
+      };
     for (const c of containers) {
       const p = c.properties as Json;
       const requests = (p.resources as Json | undefined)?.requests as Json | undefined;
       if (requests === undefined)
-        return { code: "InvalidRequestContent", message: `Container '${String(c.name)}' must have resource requests.` };
+        return {
+          code: "InvalidRequestContent",
+          message: `Container '${String(c.name)}' must have resource requests.`,
+        };
       if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(String(c.name)) || String(c.name).length > 63)
-        return { code: "InvalidContainerName", message: `The container name '${String(c.name)}' is invalid.` };
+        return {
+          code: "InvalidContainerName",
+          message: `The container name '${String(c.name)}' is invalid.`,
+        };
     }
     if (existing !== undefined) {
       const before = existing.deployment.body.properties as Json;
       if (before.osType !== props.osType)
-        return { code: "ContainerGroupUpdateNotAllowed", message: "The property 'osType' of a container group cannot be updated." };
+        return {
+          code: "ContainerGroupUpdateNotAllowed",
+          message: "The property 'osType' of a container group cannot be updated.",
+        };
     }
     return undefined;
   }
@@ -566,7 +629,12 @@ export class AciSimulator {
       stuck: this.stuckGroups.has(name) || this.stuckGroups.has("*"),
       ...(badImage === undefined
         ? {}
-        : { failure: { code: "InaccessibleImage", message: `The image '${badImage}' in container group '${name}' is not accessible.` } }),
+        : {
+            failure: {
+              code: "InaccessibleImage",
+              message: `The image '${badImage}' in container group '${name}' is not accessible.`,
+            },
+          }),
     };
     this.#groups.set(k, group);
     return group;
@@ -598,12 +666,19 @@ export class AciSimulator {
     if (op.kind === "delete") {
       return { status: group === undefined || this.#gone(group) ? "Succeeded" : "InProgress" };
     }
-    if (group === undefined) return { status: "Canceled", error: { code: "ResourceNotFound", message: "The container group was deleted." } };
+    if (group === undefined)
+      return {
+        status: "Canceled",
+        error: { code: "ResourceNotFound", message: "The container group was deleted." },
+      };
     const view = this.#view(group);
     if (view.provisioningState === "Failed")
       return {
         status: "Failed",
-        error: group.failure ?? { code: "ContainerGroupProvisioningFailed", message: "An init container failed." },
+        error: group.failure ?? {
+          code: "ContainerGroupProvisioningFailed",
+          message: "An init container failed.",
+        },
       };
     if (view.provisioningState === "Succeeded") return { status: "Succeeded" };
     return { status: "InProgress" };
@@ -623,7 +698,9 @@ export class AciSimulator {
       value: page.map((g) => this.#render(g, { list: true })),
       ...(next === undefined
         ? {}
-        : { nextLink: `${this.#url}${path}?api-version=${query["api-version"] ?? ""}&$skiptoken=${String(next)}` }),
+        : {
+            nextLink: `${this.#url}${path}?api-version=${query["api-version"] ?? ""}&$skiptoken=${String(next)}`,
+          }),
     });
   }
 
@@ -639,7 +716,9 @@ export class AciSimulator {
     const pulledAt = at + this.timing.pullMs;
     const events = (name: string, image: string, extra: Json[] = []): Json[] => [
       event("Pulling", `pulling image "${image}"`, at),
-      ...(now >= pulledAt && group.failure === undefined ? [event("Pulled", `Successfully pulled image "${image}"`, pulledAt)] : []),
+      ...(now >= pulledAt && group.failure === undefined
+        ? [event("Pulled", `Successfully pulled image "${image}"`, pulledAt)]
+        : []),
       ...extra,
     ];
     const waiting = (spec: Json, detail: string, extra: Json[] = []): ContainerView => ({
@@ -688,7 +767,11 @@ export class AciSimulator {
           name: String(spec.name),
           running: true,
           logs: run.lines,
-          instanceView: { restartCount: 0, currentState: { state: "Running", startTime: iso(t) }, events: events("", String((spec.properties as Json).image), started) },
+          instanceView: {
+            restartCount: 0,
+            currentState: { state: "Running", startTime: iso(t) },
+            events: events("", String((spec.properties as Json).image), started),
+          },
         });
         continue;
       }
@@ -810,11 +893,16 @@ export class AciSimulator {
         const iv = byName(views, c.name)?.instanceView;
         return {
           name: c.name,
-          properties: { ...p, environmentVariables: env, ...(options.list || iv === undefined ? {} : { instanceView: iv }) },
+          properties: {
+            ...p,
+            environmentVariables: env,
+            ...(options.list || iv === undefined ? {} : { instanceView: iv }),
+          },
         };
       });
     props.containers = scrub(props.containers as Json[] | undefined, view.containers);
-    if (props.initContainers !== undefined) props.initContainers = scrub(props.initContainers as Json[], view.initContainers);
+    if (props.initContainers !== undefined)
+      props.initContainers = scrub(props.initContainers as Json[], view.initContainers);
     if (props.volumes !== undefined)
       props.volumes = (props.volumes as Json[]).map((v) => {
         if (v.secret !== undefined) return { ...v, secret: {} };
@@ -830,7 +918,11 @@ export class AciSimulator {
         return rest;
       });
     if (props.ipAddress !== undefined || view.provisioningState === "Succeeded") {
-      props.ipAddress = { ...(props.ipAddress as Json | undefined), ip: group.ip, type: ((props.ipAddress as Json | undefined)?.type as string | undefined) ?? "Private" };
+      props.ipAddress = {
+        ...(props.ipAddress as Json | undefined),
+        ip: group.ip,
+        type: ((props.ipAddress as Json | undefined)?.type as string | undefined) ?? "Private",
+      };
     }
     props.provisioningState = view.provisioningState;
     if (!options.list) props.instanceView = { events: [], state: view.state };
@@ -860,7 +952,11 @@ export class AciSimulator {
     const view = this.#view(group);
     const c = [...view.containers, ...view.initContainers].find((x) => x.name === container);
     if (c === undefined) {
-      error(404, "ContainerNotFound", `The container '${container}' does not exist in container group '${group.name}'.`);
+      error(
+        404,
+        "ContainerNotFound",
+        `The container '${container}' does not exist in container group '${group.name}'.`,
+      );
       return;
     }
     if (action === "logs") {
@@ -871,7 +967,11 @@ export class AciSimulator {
       let lines = c.logs;
       if (query.tail !== undefined) lines = lines.slice(Math.max(0, lines.length - Number(query.tail)));
       const stamp = query.timestamps === "true";
-      send(200, { content: lines.map((l) => `${stamp ? `${new Date(l.at).toISOString().replace("Z", "000000Z")} ` : ""}${l.text}\n`).join("") });
+      send(200, {
+        content: lines
+          .map((l) => `${stamp ? `${new Date(l.at).toISOString().replace("Z", "000000Z")} ` : ""}${l.text}\n`)
+          .join(""),
+      });
       return;
     }
     if (action === "exec") {
@@ -900,7 +1000,10 @@ export class AciSimulator {
     return { webSocketUri: `${this.#url.replace("https://", "wss://")}/ws/${id}`, password };
   }
 
-  #runSession(ws: WebSocket, session: { group: string; container: string; command: string; password: string; attach: boolean }): void {
+  #runSession(
+    ws: WebSocket,
+    session: { group: string; container: string; command: string; password: string; attach: boolean },
+  ): void {
     let authed = false;
     let buffer = "";
     const [groupRg = "", groupName = ""] = session.group.split("/");
@@ -923,7 +1026,12 @@ export class AciSimulator {
         }
         if (!shell) {
           // ACI splits the command string at whitespace; there is no quoting.
-          const result = this.#runCommand(session.command.trim().split(/\s+/), groupRg, groupName, session.container);
+          const result = this.#runCommand(
+            session.command.trim().split(/\s+/),
+            groupRg,
+            groupName,
+            session.container,
+          );
           ws.send(result.output);
           ws.close(1000);
         }
@@ -956,7 +1064,12 @@ export class AciSimulator {
     return false;
   }
 
-  #runCommand(argv: string[], rg: string, group: string, container: string): { output: string; exitCode: number } {
+  #runCommand(
+    argv: string[],
+    rg: string,
+    group: string,
+    container: string,
+  ): { output: string; exitCode: number } {
     const custom = this.#options.exec?.(argv, group, container);
     if (custom !== undefined) return custom;
     const [cmd, ...args] = argv;
@@ -993,7 +1106,7 @@ export class AciSimulator {
     const group = this.#groups.get(key(rg, groupName));
     const props = group?.deployment.body.properties as Json | undefined;
     const spec = ((props?.containers as Json[] | undefined) ?? []).find((c) => c.name === container);
-    for (const mount of (((spec?.properties as Json | undefined)?.volumeMounts as Json[] | undefined) ?? [])) {
+    for (const mount of ((spec?.properties as Json | undefined)?.volumeMounts as Json[] | undefined) ?? []) {
       const mountPath = String(mount.mountPath).replace(/\/$/, "");
       if (!path.startsWith(`${mountPath}/`)) continue;
       const volume = ((props?.volumes as Json[] | undefined) ?? []).find((v) => v.name === mount.name);
@@ -1031,8 +1144,18 @@ function collapse(events: Json[]): Json[] {
 function usageBody(): Json {
   return {
     value: [
-      { unit: "Count", currentValue: 0, limit: 100, name: { value: "ContainerGroups", localizedValue: "Container Groups" } },
-      { unit: "Count", currentValue: 0, limit: 100, name: { value: "StandardCores", localizedValue: "Standard Cores" } },
+      {
+        unit: "Count",
+        currentValue: 0,
+        limit: 100,
+        name: { value: "ContainerGroups", localizedValue: "Container Groups" },
+      },
+      {
+        unit: "Count",
+        currentValue: 0,
+        limit: 100,
+        name: { value: "StandardCores", localizedValue: "Standard Cores" },
+      },
     ],
   };
 }

@@ -24,7 +24,10 @@ export interface SchemaNode {
 
 interface Swagger {
   definitions: Record<string, SchemaNode>;
-  paths: Record<string, Record<string, { parameters?: { in?: string; name?: string; schema?: SchemaNode }[] }>>;
+  paths: Record<
+    string,
+    Record<string, { parameters?: { in?: string; name?: string; schema?: SchemaNode }[] }>
+  >;
 }
 
 /** The swagger file in the shared fixtures. */
@@ -122,18 +125,24 @@ export class SwaggerValidator {
       return;
     }
     if (schema.enum !== undefined && !schema.enum.includes(value)) {
-      out.push({ path, message: `must be one of ${schema.enum.map(String).join(", ")}; got ${JSON.stringify(value)}` });
+      out.push({
+        path,
+        message: `must be one of ${schema.enum.map(String).join(", ")}; got ${JSON.stringify(value)}`,
+      });
       return;
     }
-    const type = schema.type ?? (schema.properties !== undefined || schema.allOf !== undefined ? "object" : undefined);
+    const type =
+      schema.type ?? (schema.properties !== undefined || schema.allOf !== undefined ? "object" : undefined);
     switch (type) {
       case undefined:
         return; // e.g. emptyDir: any value
       case "string":
-        if (typeof value !== "string") out.push({ path, message: `must be a string; got ${typeName(value)}` });
+        if (typeof value !== "string")
+          out.push({ path, message: `must be a string; got ${typeName(value)}` });
         return;
       case "boolean":
-        if (typeof value !== "boolean") out.push({ path, message: `must be a boolean; got ${typeName(value)}` });
+        if (typeof value !== "boolean")
+          out.push({ path, message: `must be a boolean; got ${typeName(value)}` });
         return;
       case "integer":
         if (typeof value !== "number" || !Number.isInteger(value))
@@ -162,7 +171,8 @@ export class SwaggerValidator {
         for (const key of flat.required) {
           if (record[key] === undefined) out.push({ path: `${path}.${key}`, message: "is required" });
         }
-        const extra = typeof schema.additionalProperties === "object" ? schema.additionalProperties : undefined;
+        const extra =
+          typeof schema.additionalProperties === "object" ? schema.additionalProperties : undefined;
         for (const [key, member] of Object.entries(record)) {
           if (member === undefined) continue;
           const property = flat.properties[key];

@@ -112,7 +112,8 @@ export class BotocoreValidator {
         }
         bounds(value.length, shape, "items", add);
         value.forEach((item, i) => {
-          if (shape.member !== undefined) this.#check(operation, shape.member.shape, item, `${path}[${i}]`, out);
+          if (shape.member !== undefined)
+            this.#check(operation, shape.member.shape, item, `${path}[${i}]`, out);
         });
         return;
       }

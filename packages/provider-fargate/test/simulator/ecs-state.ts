@@ -168,7 +168,7 @@ export class EcsState {
 
   #cluster(ref: unknown): { arn: string; name: string; status: string } {
     const given = typeof ref === "string" ? ref : "default";
-    const name = given.includes(":cluster/") ? given.split(":cluster/")[1] ?? "" : given;
+    const name = given.includes(":cluster/") ? (given.split(":cluster/")[1] ?? "") : given;
     const cluster = this.clusters.get(name);
     if (cluster === undefined) throw new SimError("ClusterNotFoundException", "Cluster not found.");
     return cluster;
@@ -228,7 +228,10 @@ export class EcsState {
     const containers = body.containerDefinitions as Json[];
     for (const c of containers) {
       if (c.name === undefined || c.image === undefined) {
-        throw new SimError("ClientException", "Container.name and Container.image should not be null or empty.");
+        throw new SimError(
+          "ClientException",
+          "Container.name and Container.image should not be null or empty.",
+        );
       }
       if (c.privileged === true) {
         throw new SimError("ClientException", "Privileged mode is not supported on Fargate.");
@@ -253,7 +256,8 @@ export class EcsState {
   }
 
   #taskDefinitionView(td: TaskDefinitionRecord): Json {
-    const { tags: _tags, ...rest } = td.request;
+    const rest = { ...td.request };
+    delete rest.tags;
     return {
       ...rest,
       taskDefinitionArn: td.arn,
@@ -316,7 +320,10 @@ export class EcsState {
       const seen = this.clientTokens.get(token);
       if (seen !== undefined) {
         if (seen.fingerprint !== fingerprint) {
-          throw new SimError("InvalidParameterException", "The client token is already in use with different parameters.");
+          throw new SimError(
+            "InvalidParameterException",
+            "The client token is already in use with different parameters.",
+          );
         }
         const task = this.tasks.get(seen.arn);
         return { tasks: task === undefined ? [] : [this.view(task)], failures: [] };
@@ -423,7 +430,8 @@ export class EcsState {
             continue;
           }
           if (dep.condition === "START") start = Math.max(start, d.startAt);
-          else if (dep.condition === "HEALTHY") start = Math.max(start, d.startAt + this.timings.healthyAfterMs);
+          else if (dep.condition === "HEALTHY")
+            start = Math.max(start, d.startAt + this.timings.healthyAfterMs);
           else if (dep.condition === "COMPLETE") start = Math.max(start, d.exitAt ?? Infinity);
           else if (dep.condition === "SUCCESS") {
             start = d.exitCode === 0 ? Math.max(start, d.exitAt ?? Infinity) : Infinity;
@@ -451,14 +459,22 @@ export class EcsState {
     const now = this.clock.now();
     const created = task.createdAt;
     if (task.startFailure !== undefined) {
-      return { at: created + this.timings.provisionMs + this.timings.pendingMs, code: task.startFailure.stopCode, reason: task.startFailure.reason };
+      return {
+        at: created + this.timings.provisionMs + this.timings.pendingMs,
+        code: task.startFailure.stopCode,
+        reason: task.startFailure.reason,
+      };
     }
     let first: { at: number; code: string; reason: string } | undefined;
     for (const c of task.containers) {
       if (!c.essential) continue;
       if (c.exitAt !== undefined) {
         if (first === undefined || c.exitAt < first.at) {
-          first = { at: c.exitAt, code: "EssentialContainerExited", reason: "Essential container in task exited" };
+          first = {
+            at: c.exitAt,
+            code: "EssentialContainerExited",
+            reason: "Essential container in task exited",
+          };
         }
       } else if (c.startAt === undefined) {
         // A dependency of this essential container failed: ECS stops the task once it exited.
@@ -472,7 +488,11 @@ export class EcsState {
       }
     }
     if (task.stopRequestedAt !== undefined && (first === undefined || task.stopRequestedAt < first.at)) {
-      first = { at: task.stopRequestedAt, code: task.stopCode ?? "UserInitiated", reason: task.stopReason ?? "Task stopped by user" };
+      first = {
+        at: task.stopRequestedAt,
+        code: task.stopCode ?? "UserInitiated",
+        reason: task.stopReason ?? "Task stopped by user",
+      };
     }
     return first !== undefined && first.at <= now ? first : undefined;
   }
@@ -486,7 +506,13 @@ export class EcsState {
     let lastStatus: string;
     const age = now - task.createdAt;
     if (stoppedAt !== undefined && now >= stoppedAt) lastStatus = "STOPPED";
-    else if (stop !== undefined) lastStatus = now < stop.at + t.stoppingMs / 3 ? "DEACTIVATING" : now < stop.at + (2 * t.stoppingMs) / 3 ? "STOPPING" : "DEPROVISIONING";
+    else if (stop !== undefined)
+      lastStatus =
+        now < stop.at + t.stoppingMs / 3
+          ? "DEACTIVATING"
+          : now < stop.at + (2 * t.stoppingMs) / 3
+            ? "STOPPING"
+            : "DEPROVISIONING";
     else if (age < t.provisionMs) lastStatus = "PROVISIONING";
     else if (age < t.provisionMs + t.pendingMs) lastStatus = "PENDING";
     else if (age < this.#runningOffset()) lastStatus = "ACTIVATING";
@@ -502,7 +528,9 @@ export class EcsState {
         name: c.name,
         image: c.image,
         lastStatus: "PENDING",
-        networkInterfaces: started ? [{ attachmentId: `eni-attach-${task.id.slice(0, 8)}`, privateIpv4Address: task.ip }] : [],
+        networkInterfaces: started
+          ? [{ attachmentId: `eni-attach-${task.id.slice(0, 8)}`, privateIpv4Address: task.ip }]
+          : [],
         healthStatus: "UNKNOWN",
       };
       const exited = c.exitAt !== undefined && c.exitAt <= now;
@@ -546,7 +574,7 @@ export class EcsState {
       desiredStatus: stop !== undefined ? "STOPPED" : "RUNNING",
       launchType: "FARGATE",
       capacityProviderName: task.capacityProvider,
-      platformVersion: (task.request.platformVersion as string | undefined) ?? "1.4.0",
+      platformVersion: task.request.platformVersion ?? "1.4.0",
       platformFamily: "Linux",
       cpu: td.cpu,
       memory: td.memory,
@@ -587,7 +615,8 @@ export class EcsState {
     for (const [arn, task] of this.tasks) {
       const v = this.view(task);
       const stoppedAt = v.stoppedAt as number | undefined;
-      if (stoppedAt !== undefined && now - stoppedAt * 1000 > this.timings.retentionMs) this.tasks.delete(arn);
+      if (stoppedAt !== undefined && now - stoppedAt * 1000 > this.timings.retentionMs)
+        this.tasks.delete(arn);
     }
   }
 
@@ -631,7 +660,8 @@ export class EcsState {
   stopTask(body: Json): Json {
     this.#cluster(body.cluster);
     const task = this.#task(String(body.task));
-    if (task === undefined) throw new SimError("InvalidParameterException", "The referenced task was not found.");
+    if (task === undefined)
+      throw new SimError("InvalidParameterException", "The referenced task was not found.");
     if (task.stopRequestedAt === undefined || task.stopRequestedAt > this.clock.now()) {
       task.stopRequestedAt = this.clock.now();
       task.stopCode = "UserInitiated";
@@ -642,7 +672,8 @@ export class EcsState {
 
   listTagsForResource(body: Json): Json {
     const task = this.#task(String(body.resourceArn));
-    if (task === undefined) throw new SimError("InvalidParameterException", "The specified resource is not found.");
+    if (task === undefined)
+      throw new SimError("InvalidParameterException", "The specified resource is not found.");
     return { tags: task.tags };
   }
 
@@ -654,7 +685,8 @@ export class EcsState {
 
 function page(items: string[], body: Json, key: string, defaultMax: number): Json {
   const max = (body.maxResults as number | undefined) ?? defaultMax;
-  const start = typeof body.nextToken === "string" ? Number(Buffer.from(body.nextToken, "base64").toString()) : 0;
+  const start =
+    typeof body.nextToken === "string" ? Number(Buffer.from(body.nextToken, "base64").toString()) : 0;
   const slice = items.slice(start, start + max);
   const next = start + max < items.length ? Buffer.from(String(start + max)).toString("base64") : undefined;
   return { [key]: slice, ...(next === undefined ? {} : { nextToken: next }) };

@@ -37,7 +37,8 @@ export class LogsState {
 
   createLogGroup(body: Json): Json {
     const name = String(body.logGroupName);
-    if (this.groups.has(name)) throw new SimError("ResourceAlreadyExistsException", "The specified log group already exists");
+    if (this.groups.has(name))
+      throw new SimError("ResourceAlreadyExistsException", "The specified log group already exists");
     this.groups.set(name, new Map());
     return {};
   }
@@ -47,7 +48,10 @@ export class LogsState {
     return {
       logGroups: [...this.groups.keys()]
         .filter((n) => n.startsWith(prefix))
-        .map((logGroupName) => ({ logGroupName, arn: `arn:aws:logs:us-east-1:123456789012:log-group:${logGroupName}` })),
+        .map((logGroupName) => ({
+          logGroupName,
+          arn: `arn:aws:logs:us-east-1:123456789012:log-group:${logGroupName}`,
+        })),
     };
   }
 
@@ -63,7 +67,9 @@ export class LogsState {
     const end = body.endTime as number | undefined;
     const visible = stream.filter(
       (e) =>
-        e.ingestionTime <= now && (start === undefined || e.timestamp >= start) && (end === undefined || e.timestamp < end),
+        e.ingestionTime <= now &&
+        (start === undefined || e.timestamp >= start) &&
+        (end === undefined || e.timestamp < end),
     );
     const limit = Math.min((body.limit as number | undefined) ?? 10_000, 10_000);
     const token = body.nextToken as string | undefined;

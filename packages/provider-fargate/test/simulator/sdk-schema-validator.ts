@@ -131,9 +131,10 @@ export class SdkSchemaValidator {
     };
     if (code & LIST_BIT) {
       if (!Array.isArray(value)) add("expected a list");
-      else value.forEach((v, i) => {
-        this.#primitive(code & ~LIST_BIT, v, `${path}[${i}]`, operation, out);
-      });
+      else
+        value.forEach((v, i) => {
+          this.#primitive(code & ~LIST_BIT, v, `${path}[${i}]`, operation, out);
+        });
       return;
     }
     if (code & MAP_BIT) {

@@ -37,7 +37,9 @@ export class SecretsState {
 
   /** Whether an ECS `valueFrom` (a secret ARN, optionally `:jsonKey::`) names a live secret (and key). */
   resolves(valueFrom: string): boolean {
-    const match = /^(arn:aws:secretsmanager:[^:]+:\d+:secret:[^:]+)(?::([^:]*):([^:]*):([^:]*))?$/.exec(valueFrom);
+    const match = /^(arn:aws:secretsmanager:[^:]+:\d+:secret:[^:]+)(?::([^:]*):([^:]*):([^:]*))?$/.exec(
+      valueFrom,
+    );
     if (match?.[1] === undefined) return false;
     try {
       const secret = this.#find(match[1]);
@@ -59,7 +61,10 @@ export class SecretsState {
     const name = String(body.Name);
     const existing = this.secrets.get(name);
     if (existing !== undefined && existing.deletedAt === undefined) {
-      throw new SimError("ResourceExistsException", `The operation failed because the secret ${name} already exists.`);
+      throw new SimError(
+        "ResourceExistsException",
+        `The operation failed because the secret ${name} already exists.`,
+      );
     }
     const arn = `arn:aws:secretsmanager:${this.region}:123456789012:secret:${name}-${randomBytes(3).toString("hex")}`;
     const record: SecretRecord = {
@@ -87,7 +92,12 @@ export class SecretsState {
 
   getSecretValue(body: Json): Json {
     const secret = this.#find(String(body.SecretId));
-    return { ARN: secret.arn, Name: secret.name, SecretString: secret.value, VersionId: `v${secret.versions}` };
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      SecretString: secret.value,
+      VersionId: `v${secret.versions}`,
+    };
   }
 
   listSecrets(body: Json): Json {

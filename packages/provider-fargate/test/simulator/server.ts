@@ -13,11 +13,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import {
-  CreateLogGroup$,
-  DescribeLogGroups$,
-  GetLogEvents$,
-} from "@aws-sdk/client-cloudwatch-logs";
+import { CreateLogGroup$, DescribeLogGroups$, GetLogEvents$ } from "@aws-sdk/client-cloudwatch-logs";
 import {
   CreateSecret$,
   DeleteSecret$,
@@ -142,7 +138,11 @@ export class AwsSimulator {
     const server = this.#server;
     if (server === undefined) return;
     server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+    });
   }
 
   /** Makes the next `count` calls of `operation` fail with ECS's throttle error. */
@@ -168,7 +168,12 @@ export class AwsSimulator {
   }
 
   /** Client options that point an AWS SDK client at this simulator. */
-  clientConfig(): { region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string }; maxAttempts: number } {
+  clientConfig(): {
+    region: string;
+    endpoint: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+    maxAttempts: number;
+  } {
     return {
       region: "us-east-1",
       endpoint: this.url,
@@ -191,7 +196,12 @@ export class AwsSimulator {
       });
       res.end(text);
     };
-    const error = (status: number, type: string, message: string, headers: Record<string, string> = {}): void => {
+    const error = (
+      status: number,
+      type: string,
+      message: string,
+      headers: Record<string, string> = {},
+    ): void => {
       send(status, { __type: type, message }, headers);
     };
 
@@ -221,12 +231,15 @@ export class AwsSimulator {
     const record: RecordedRequest = { service, operation, body, raw, status: 200 };
     this.requests.push(record);
 
-    if (req.method !== "POST" || !String(req.headers["content-type"]).startsWith("application/x-amz-json-1.1")) {
+    if (
+      req.method !== "POST" ||
+      !String(req.headers["content-type"]).startsWith("application/x-amz-json-1.1")
+    ) {
       record.status = 400;
       error(400, "SerializationException", "expected POST with application/x-amz-json-1.1");
       return;
     }
-    if (!String(req.headers.authorization ?? "").startsWith("AWS4-HMAC-SHA256 Credential=")) {
+    if (!(req.headers.authorization ?? "").startsWith("AWS4-HMAC-SHA256 Credential=")) {
       record.status = 403;
       error(403, "MissingAuthenticationTokenException", "Missing Authentication Token");
       return;
@@ -237,7 +250,9 @@ export class AwsSimulator {
     if (violations.length > 0) {
       this.violations.push(...violations);
       record.status = 400;
-      const type = violations.some((v) => v.kind === "operation") ? "UnknownOperationException" : "InvalidParameterException";
+      const type = violations.some((v) => v.kind === "operation")
+        ? "UnknownOperationException"
+        : "InvalidParameterException";
       error(400, type, violations.map((v) => `${v.path}: ${v.message}`).join("; "));
       return;
     }
@@ -293,7 +308,10 @@ export class AwsSimulator {
         case "ListTagsForResource":
           return e.listTagsForResource(body);
         default:
-          throw new SimError("UnsupportedOperationException", `the simulator does not implement ${operation}`);
+          throw new SimError(
+            "UnsupportedOperationException",
+            `the simulator does not implement ${operation}`,
+          );
       }
     }
     if (service === "logs") {
@@ -305,7 +323,10 @@ export class AwsSimulator {
         case "DescribeLogGroups":
           return this.logs.describeLogGroups(body);
         default:
-          throw new SimError("UnsupportedOperationException", `the simulator does not implement ${operation}`);
+          throw new SimError(
+            "UnsupportedOperationException",
+            `the simulator does not implement ${operation}`,
+          );
       }
     }
     const s = this.secrets;

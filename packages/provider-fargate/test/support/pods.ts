@@ -1,5 +1,11 @@
 /** Pods for the Fargate tests, built on the conformance suite's resolved-pod helper. */
-import type { Container, ResolvedContainer, ResolvedEnvVar, ResolvedPod, ResolvedVolume } from "@virtual-node/core";
+import type {
+  Container,
+  ResolvedContainer,
+  ResolvedEnvVar,
+  ResolvedPod,
+  ResolvedVolume,
+} from "@virtual-node/core";
 import { makeResolvedPod } from "@virtual-node/testing/conformance";
 import { resolveFargateOptions } from "../../src/options.js";
 import type { FargateProviderOptions, ResolvedFargateOptions } from "../../src/options.js";
@@ -38,10 +44,10 @@ export function pod(parts: PodParts = {}): ResolvedPod {
   });
   const spec = base.pod.spec;
   if (spec === undefined) throw new Error("no spec");
-  const containers = (parts.containers ?? [{ name: "main", image: "busybox:1.36", command: ["sleep", "3600"] }]).map(
-    (c) => ({ image: "busybox:1.36", ...c }) as Container,
-  );
-  const inits = (parts.initContainers ?? []).map((c) => ({ image: "busybox:1.36", ...c }) as Container);
+  const containers = (
+    parts.containers ?? [{ name: "main", image: "busybox:1.36", command: ["sleep", "3600"] }]
+  ).map((c): Container => ({ image: "busybox:1.36", ...c }));
+  const inits = (parts.initContainers ?? []).map((c): Container => ({ image: "busybox:1.36", ...c }));
   spec.containers = containers;
   spec.initContainers = inits;
   Object.assign(spec, parts.spec ?? {});
@@ -49,7 +55,14 @@ export function pod(parts: PodParts = {}): ResolvedPod {
   spec.volumes = volumes.map((v) => ({ name: v.name, [v.kind]: {} }));
   const resolve = (c: Container): ResolvedContainer => ({
     name: c.name,
-    env: parts.env?.[c.name] ?? (c.env ?? []).map((e) => ({ name: e.name, value: e.value ?? "", secret: false, source: { kind: "value" as const } })),
+    env:
+      parts.env?.[c.name] ??
+      (c.env ?? []).map((e) => ({
+        name: e.name,
+        value: e.value ?? "",
+        secret: false,
+        source: { kind: "value" as const },
+      })),
     command: c.command,
     args: c.args,
   });
@@ -64,7 +77,12 @@ export function secretEnv(name: string, secretName: string, key: string, value: 
 const encoder = new TextEncoder();
 
 /** A resolved file volume. */
-export function fileVolume(name: string, kind: string, files: Record<string, string>, secretName?: string): ResolvedVolume {
+export function fileVolume(
+  name: string,
+  kind: string,
+  files: Record<string, string>,
+  secretName?: string,
+): ResolvedVolume {
   return {
     name,
     kind,
@@ -73,7 +91,9 @@ export function fileVolume(name: string, kind: string, files: Record<string, str
       content: encoder.encode(text),
       mode: 0o644,
       secret: secretName !== undefined,
-      ...(secretName === undefined ? {} : { source: { kind: "secret" as const, name: secretName, key: path } }),
+      ...(secretName === undefined
+        ? {}
+        : { source: { kind: "secret" as const, name: secretName, key: path } }),
     })),
   };
 }

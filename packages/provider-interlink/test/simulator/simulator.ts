@@ -67,6 +67,11 @@ export interface Fault {
   count?: number;
   /** Hold the answer this long (simulator clock) before sending it. */
   delayMs?: number;
+  /**
+   * Carry the request out before failing (a submission that reached the site although the
+   * answer was lost: a proxy's 504 after sbatch ran, a timeout).
+   */
+  apply?: boolean;
 }
 
 /** How the site runs jobs. */
@@ -186,6 +191,12 @@ function goTime(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
+// A response sink for operations whose answer is lost (Fault.apply).
+const DISCARD = {
+  writeHead: () => DISCARD,
+  end: () => DISCARD,
+} as unknown as ServerResponse;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -279,17 +290,34 @@ export class InterLinkSimulator {
       authorization: req.headers.authorization,
       at: this.clock.now(),
     });
-    if (route === undefined) return this.#send(res, 404, "404 page not found\n");
-    if (!route.methods.includes(method)) return this.#send(res, 405, "method not allowed\n");
+    if (route === undefined) {
+      this.#send(res, 404, "404 page not found\n");
+      return;
+    }
+    if (!route.methods.includes(method)) {
+      this.#send(res, 405, "method not allowed\n");
+      return;
+    }
     if (this.#token !== undefined) {
       const token = typeof this.#token === "function" ? this.#token() : this.#token;
-      if (req.headers.authorization !== `Bearer ${token}`) return this.#send(res, 401, "Unauthorized\n");
+      if (req.headers.authorization !== `Bearer ${token}`) {
+        this.#send(res, 401, "Unauthorized\n");
+        return;
+      }
     }
     const fault = this.#takeFault(route.op);
     if (fault !== undefined) {
+      // The operation still happens when the fault says so; its answer is lost.
+      if (fault.apply === true) this.#operate(route.op, body, DISCARD);
       if (fault.delayMs !== undefined) await this.clock.sleep(fault.delayMs);
-      return this.#send(res, fault.status, fault.body ?? "", fault.headers);
+      this.#send(res, fault.status, fault.body ?? "", fault.headers);
+      return;
     }
+    this.#operate(route.op, body, res);
+  }
+
+  #operate(op: InterLinkOperation, body: string, res: ServerResponse): void {
+    const route = { op };
     let parsed: unknown = undefined;
     const requestSchema = this.schema.operations[route.op]?.request;
     if (requestSchema !== undefined) {
@@ -297,29 +325,41 @@ export class InterLinkSimulator {
         parsed = body === "" ? null : JSON.parse(body);
       } catch (error) {
         this.violations.push({ op: route.op, direction: "request", errors: [`not JSON: ${String(error)}`] });
-        return this.#send(res, route.op === "getLogs" ? 400 : 500, "invalid request body");
+        this.#send(res, route.op === "getLogs" ? 400 : 500, "invalid request body");
+        return;
       }
       const errors = validate(this.schema, requestSchema, parsed);
       if (errors.length > 0) {
         this.violations.push({ op: route.op, direction: "request", errors });
-        return this.#send(
+        this.#send(
           res,
           route.op === "getLogs" ? 400 : 500,
           `json: cannot decode request: ${errors[0] ?? ""}`,
         );
+        return;
       }
     }
     switch (route.op) {
-      case "create":
-        return this.#create(res, parsed as PodCreateRequests);
-      case "status":
-        return this.#status(res, (parsed ?? []) as Pod[]);
-      case "delete":
-        return this.#delete(res, parsed as Pod);
-      case "getLogs":
-        return this.#logs(res, parsed as LogStruct);
-      case "pinglink":
-        return this.#ping(res);
+      case "create": {
+        this.#create(res, parsed as PodCreateRequests);
+        return;
+      }
+      case "status": {
+        this.#status(res, (parsed ?? []) as Pod[]);
+        return;
+      }
+      case "delete": {
+        this.#delete(res, parsed as Pod);
+        return;
+      }
+      case "getLogs": {
+        this.#logs(res, parsed as LogStruct);
+        return;
+      }
+      case "pinglink": {
+        this.#ping(res);
+        return;
+      }
     }
   }
 
@@ -355,7 +395,8 @@ export class InterLinkSimulator {
     const spec = request.pod.spec;
     if (uid === "" || meta.name === undefined || spec === undefined || spec.containers.length === 0) {
       // A plugin that cannot build a job answers 500 with its reason.
-      return this.#send(res, 500, "pod has no uid, name or containers");
+      this.#send(res, 500, "pod has no uid, name or containers");
+      return;
     }
     const existing = this.#jobs.get(uid);
     if (existing !== undefined) {
@@ -365,7 +406,8 @@ export class InterLinkSimulator {
         direction: "request",
         errors: [`duplicate submission of pod ${uid}`],
       });
-      return this.#json(res, "create", { PodUID: uid, PodJID: existing.jid });
+      this.#json(res, "create", { PodUID: uid, PodJID: existing.jid });
+      return;
     }
     const jid = String(this.#nextJid++);
     const containers: SimContainer[] = [
@@ -490,23 +532,36 @@ export class InterLinkSimulator {
   #logs(res: ServerResponse, request: LogStruct): void {
     const opts: ContainerLogOpts = request.Opts;
     // The checks of interLink's GetLogsHandler, with its messages.
-    if (!DNS_LABEL.test(request.Namespace))
-      return this.#send(res, 400, "invalid namespace: must be a valid DNS label");
-    if (!UUID.test(request.PodUID)) return this.#send(res, 400, "invalid pod UID: must be a valid UUID");
-    if (opts.Tail !== 0 && opts.Bytes !== 0)
-      return this.#send(res, 400, "Both Tail and LimitBytes set. Set only one of them");
+    if (!DNS_LABEL.test(request.Namespace)) {
+      this.#send(res, 400, "invalid namespace: must be a valid DNS label");
+      return;
+    }
+    if (!UUID.test(request.PodUID)) {
+      this.#send(res, 400, "invalid pod UID: must be a valid UUID");
+      return;
+    }
+    if (opts.Tail !== 0 && opts.Bytes !== 0) {
+      this.#send(res, 400, "Both Tail and LimitBytes set. Set only one of them");
+      return;
+    }
     const sinceTime =
       opts.SinceTime !== undefined && !opts.SinceTime.startsWith("0001-")
         ? Date.parse(opts.SinceTime)
         : undefined;
     if (opts.SinceSeconds !== 0 && sinceTime !== undefined) {
-      return this.#send(res, 400, "Both SinceSeconds and SinceTime set. Set only one of them");
+      this.#send(res, 400, "Both SinceSeconds and SinceTime set. Set only one of them");
+      return;
     }
     const job = this.#jobs.get(request.PodUID);
     const t = job && this.#timelines(job).find((x) => x.name === request.ContainerName);
-    if (job === undefined || t === undefined)
-      return this.#send(res, 500, `no logs for ${request.PodName}/${request.ContainerName}`);
-    if (opts.Previous) return this.#send(res, 500, "previous logs are not kept by this site");
+    if (job === undefined || t === undefined) {
+      this.#send(res, 500, `no logs for ${request.PodName}/${request.ContainerName}`);
+      return;
+    }
+    if (opts.Previous) {
+      this.#send(res, 500, "previous logs are not kept by this site");
+      return;
+    }
     const now = this.clock.now();
     let lines = t.logs.filter((l) => l.at <= now);
     const since = sinceTime ?? (opts.SinceSeconds > 0 ? now - opts.SinceSeconds * 1000 : undefined);
@@ -520,7 +575,10 @@ export class InterLinkSimulator {
   }
 
   #ping(res: ServerResponse): void {
-    if (typeof this.ping === "string") return this.#send(res, 200, this.ping);
+    if (typeof this.ping === "string") {
+      this.#send(res, 200, this.ping);
+      return;
+    }
     this.#json(res, "pinglink", this.ping);
   }
 }

@@ -1,0 +1,326 @@
+import { PassThrough } from "node:stream";
+import { FakeClock, errorCode } from "@virtual-node/core";
+import type { ProviderPodStatus } from "@virtual-node/core";
+import { makeResolvedPod } from "@virtual-node/testing/conformance";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { containerGroupName } from "../src/index.js";
+import type { AciPodEvent, AciProvider } from "../src/index.js";
+import { providerOn } from "./harness.js";
+import { resolvedPod } from "./pods.js";
+import { AciSimulator } from "./simulator/simulator.js";
+
+const call = () => ({ signal: new AbortController().signal });
+
+describe("provider-aci lifecycle on the simulator", () => {
+  let clock: FakeClock;
+  let sim: AciSimulator;
+  let provider: AciProvider;
+  const events: AciPodEvent[] = [];
+  beforeEach(async () => {
+    clock = new FakeClock();
+    sim = new AciSimulator({ clock });
+    await sim.start();
+    events.length = 0;
+    provider = providerOn(sim, clock, {
+      onEvent: (_ref, e) => events.push(e),
+      provisioningDeadlineMs: 60_000,
+    });
+  });
+  afterEach(async () => {
+    provider.close();
+    expect(sim.violations).toEqual([]);
+    await sim.close();
+  });
+
+  /** Advances virtual time in steps until `accept` holds for the pod's status. */
+  async function until(
+    ref: Parameters<AciProvider["getPodStatus"]>[0],
+    accept: (s: ProviderPodStatus | undefined) => boolean,
+    limitMs = 120_000,
+  ) {
+    for (let waited = 0; ; waited += 500) {
+      const s = await provider.getPodStatus(ref, call());
+      if (accept(s)) return s;
+      if (waited > limitMs) throw new Error(`timed out; last ${JSON.stringify(s)}`);
+      await clock.advanceAsync(500);
+    }
+  }
+
+  it("create returns after the PUT (not after provisioning); the LRO is followed in the background", async () => {
+    const pod = makeResolvedPod({ behaviour: "run" });
+    await provider.createPod(pod, call());
+    const counts = sim.counts();
+    expect(counts.ContainerGroups_CreateOrUpdate).toBe(1);
+    const s = await provider.getPodStatus(pod.ref, call());
+    expect(s?.containers[0]?.state).toHaveProperty("waiting");
+    const running = await until(
+      pod.ref,
+      (x) => x?.containers[0] !== undefined && "running" in x.containers[0].state,
+    );
+    expect(running?.podIPs?.[0]).toMatch(/^10\./);
+    expect(running?.billed).toEqual({ vcpu: 0.5, memoryGiB: 0.5, shape: "0.5 cores / 0.5 GB" });
+    expect(sim.counts().AsyncOperation_Get).toBeGreaterThanOrEqual(2);
+    expect(events.map((e) => e.reason)).toEqual(expect.arrayContaining(["Pulling", "Pulled", "Started"]));
+  });
+
+  it("reports an LRO failure (inaccessible image) as Failed with the ARM code", async () => {
+    const pod = makeResolvedPod({ image: "sim/does-not-exist:latest" });
+    await provider.createPod(pod, call());
+    const s = await until(pod.ref, (x) => x?.phase === "Failed");
+    expect(s?.reason).toBe("ProviderFailed");
+    expect(s?.message).toMatch(/InaccessibleImage|not accessible/);
+  });
+
+  it("fails a pod stuck in provisioning after the deadline, with ACI's detail", async () => {
+    const pod = makeResolvedPod({});
+    sim.stuckGroups.add(containerGroupName(pod.ref));
+    await provider.createPod(pod, call());
+    const s = await until(pod.ref, (x) => x?.phase === "Failed", 200_000);
+    expect(s?.reason).toBe("ProvisioningDeadlineExceeded");
+    expect(s?.message).toContain("state Creating");
+  });
+
+  it("reports init containers, then the app container, and exit codes on success", async () => {
+    const pod = resolvedPod({
+      restartPolicy: "Never",
+      initContainers: [{ name: "init", image: "busybox", command: ["sh", "-c", "echo init; sleep 3"] }],
+      containers: [{ name: "main", image: "busybox", command: ["sh", "-c", "echo done; exit 0"] }],
+    });
+    await provider.createPod(pod, call());
+    const initRunning = await until(
+      pod.ref,
+      (x) => x?.initContainers?.[0] !== undefined && "running" in x.initContainers[0].state,
+    );
+    expect(initRunning?.containers[0]?.state).toEqual({ waiting: { reason: "PodInitializing" } });
+    const done = await until(
+      pod.ref,
+      (x) => x?.containers[0] !== undefined && "terminated" in x.containers[0].state,
+    );
+    expect(done?.initContainers?.[0]?.state).toMatchObject({ terminated: { exitCode: 0 } });
+    expect(done?.containers[0]?.state).toMatchObject({ terminated: { exitCode: 0, reason: "Completed" } });
+  });
+
+  it("retries a throttled PUT after Retry-After through the kit, without SDK retries", async () => {
+    sim.throttle("ContainerGroups_CreateOrUpdate", 2, 3);
+    const pod = makeResolvedPod({});
+    const created = provider.createPod(pod, call());
+    for (let i = 0; i < 40 && sim.counts().ContainerGroups_CreateOrUpdate !== 3; i++)
+      await clock.advanceAsync(500);
+    await created;
+    const puts = sim.requests.filter((r) => r.operation === "ContainerGroups_CreateOrUpdate");
+    expect(puts.map((r) => r.status)).toEqual([429, 429, 201]);
+    expect((puts[1]?.at ?? 0) - (puts[0]?.at ?? 0)).toBeGreaterThanOrEqual(3_000);
+  });
+
+  it("maps an ARM 400 to InvalidInputError with the ARM code", async () => {
+    sim.inject({
+      operation: "ContainerGroups_CreateOrUpdate",
+      status: 400,
+      code: "InvalidContainerGroupDefinition",
+      message: "bad group",
+    });
+    const error = await provider.createPod(makeResolvedPod({}), call()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(errorCode(error)).toBe("VN_INVALID_INPUT");
+    expect((error as { cloudCode?: string }).cloudCode).toBe("InvalidContainerGroupDefinition");
+  });
+
+  it("deletes through the LRO and waits until ARM confirms", async () => {
+    const pod = makeResolvedPod({});
+    await provider.createPod(pod, call());
+    const deleted = provider.deletePod(pod.ref, 30, call());
+    let done = false;
+    void deleted.then(() => (done = true));
+    await clock.advanceAsync(100);
+    expect(done).toBe(false);
+    for (let i = 0; i < 20 && !done; i++) await clock.advanceAsync(500);
+    await deleted;
+    expect(sim.groupNames()).toEqual([]);
+    expect(await provider.getPodStatus(pod.ref, call())).toBeUndefined();
+  });
+
+  it("never sends a Secret value as a plain value", async () => {
+    const secretValue = "s3cr3t-" + "value-42";
+    const pod = resolvedPod(
+      { containers: [{ name: "main", image: "nginx", env: [{ name: "PLAIN", value: "ok" }] }] },
+      { secretEnv: { main: { TOKEN: secretValue } } },
+    );
+    await provider.createPod(pod, call());
+    const bodies = sim.bodies();
+    expect(bodies.some((b) => b.includes(`"secureValue":"${secretValue}"`))).toBe(true);
+    expect(bodies.some((b) => b.includes(`"value":"${secretValue}"`))).toBe(false);
+  });
+
+  it("changed mounted files: keeps the group, says the pod must be restarted", async () => {
+    const pod = makeResolvedPod({ volumes: ["configMap"] });
+    await provider.createPod(pod, call());
+    await until(pod.ref, (x) => x?.containers[0] !== undefined && "running" in x.containers[0].state);
+    await provider.updatePod(pod, { ...call(), reason: "volumes" });
+    expect(sim.counts().ContainerGroups_CreateOrUpdate).toBe(1);
+    expect(events.at(-1)).toMatchObject({ type: "Warning", reason: "MountedFilesStale" });
+    const s = await until(pod.ref, (x) => x?.message !== undefined);
+    expect(s?.message).toMatch(/restart the pod/);
+  });
+
+  it("pings: ResourceNotFound is healthy, a missing resource group is not", async () => {
+    await provider.ping(call());
+    sim.resourceGroups.clear();
+    const error = await provider.ping(call()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(errorCode(error)).toBe("VN_PERMANENT");
+  });
+
+  it("logs: tail and timestamps, and follow through the kit until the run ends", async () => {
+    const pod = resolvedPod({
+      restartPolicy: "Never",
+      containers: [
+        {
+          name: "main",
+          image: "busybox",
+          command: ["sh", "-c", "echo one; sleep 1; echo two; sleep 1; echo three; sleep 4; exit 0"],
+        },
+      ],
+    });
+    await provider.createPod(pod, call());
+    await until(pod.ref, (x) => x?.containers[0] !== undefined && "running" in x.containers[0].state);
+    await clock.advanceAsync(1_500);
+    const tail = await provider.getContainerLogs(
+      pod.ref,
+      "main",
+      { follow: false, timestamps: true, tailLines: 1, previous: false },
+      call(),
+    );
+    let text = "";
+    for await (const chunk of tail) text += String(chunk);
+    expect(text).toMatch(/^2024-01-01T00:00:03Z two\n$/);
+    const controller = new AbortController();
+    const follow = await provider.getContainerLogs(
+      pod.ref,
+      "main",
+      { follow: true, timestamps: false, previous: false },
+      { signal: controller.signal },
+    );
+    const lines: string[] = [];
+    follow.on("data", (c: Buffer) => lines.push(String(c)));
+    const ended = new Promise((resolve) => follow.on("end", resolve));
+    for (let i = 0; i < 60 && !lines.join("").includes("three"); i++) await clock.advanceAsync(500);
+    expect(lines.join("")).toBe("one\ntwo\nthree\n");
+    for (let i = 0; i < 60; i++) await clock.advanceAsync(1_000);
+    controller.abort();
+    await ended;
+    const previous = await provider
+      .getContainerLogs(pod.ref, "main", { follow: false, timestamps: false, previous: true }, call())
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(errorCode(previous)).toBe("VN_INVALID_INPUT");
+  });
+
+  it("exec: argument boundaries and the exit code survive (shell mode)", async () => {
+    const pod = makeResolvedPod({ behaviour: "run", volumes: ["secret"] });
+    await provider.createPod(pod, call());
+    await until(pod.ref, (x) => x?.containers[0] !== undefined && "running" in x.containers[0].state);
+    const stdout = new PassThrough();
+    let out = "";
+    stdout.on("data", (c: Buffer) => (out += String(c)));
+    const r1 = await provider.exec(pod.ref, "main", ["echo", "a  b", "it's"], { stdout, tty: false }, call());
+    expect(r1.exitCode).toBe(0);
+    expect(out).toBe("a  b it's\n");
+    out = "";
+    const r2 = await provider.exec(pod.ref, "main", ["sh", "-c", "exit 7"], { stdout, tty: false }, call());
+    expect(r2.exitCode).toBe(7);
+    const r3 = await provider.exec(
+      pod.ref,
+      "main",
+      ["cat", "/mnt/vol-secret/password"],
+      { stdout, tty: false },
+      call(),
+    );
+    expect(r3.exitCode).toBe(0);
+    expect(out).toBe("conformance-secret");
+    const bad = await provider.exec(pod.ref, "main", ["no-such-tool"], { stdout, tty: false }, call());
+    expect(bad.exitCode).toBe(127);
+  });
+
+  it("exec direct mode: rejects arguments ACI would split", async () => {
+    const direct = providerOn(sim, clock, { execMode: "direct" });
+    const pod = makeResolvedPod({ behaviour: "run" });
+    await direct.createPod(pod, call());
+    const error = await direct.exec(pod.ref, "main", ["echo", "a b"], { tty: false }, call()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(errorCode(error)).toBe("VN_INVALID_INPUT");
+    direct.close();
+  });
+});
+
+describe("list-based status at 1,000 pods", () => {
+  it("costs far fewer ARM calls per pod per minute than upstream's 24", async () => {
+    const clock = new FakeClock();
+    const sim = new AciSimulator({
+      clock,
+      pageSize: 100,
+      readQuota: 10_000_000,
+      writeQuota: 10_000_000,
+      timing: { pullMs: 1_000 },
+    });
+    await sim.start();
+    const provider = providerOn(sim, clock);
+    const refs = [];
+    for (let i = 0; i < 1000; i++) {
+      const pod = makeResolvedPod({ name: `p-${String(i)}`, nodeName: "vn-aci", behaviour: "run" });
+      const mapped = (await import("../src/mapping.js")).toContainerGroup(pod, {
+        nodeName: "vn-aci",
+        location: sim.location,
+        osType: "Linux",
+      });
+      sim.seed("vn-rg", mapped.name, wireBody(mapped.group));
+      refs.push(pod.ref);
+    }
+    await clock.advanceAsync(2_000);
+    // Warm up: every pod seen once (one detail GET each), all settled.
+    for (let i = 0; i < 10; i++) {
+      await provider.getPodStatuses(refs, call());
+      await clock.advanceAsync(2_000);
+    }
+    const before = sim.requests.length;
+    // Core asks for status every few seconds; simulate 10 minutes of asks every 5 s.
+    const minutes = 10;
+    for (let t = 0; t < minutes * 60_000; t += 5_000) {
+      const statuses = await provider.getPodStatuses(refs, call());
+      expect(statuses.size).toBe(1000);
+      await clock.advanceAsync(5_000);
+    }
+    const calls = sim.requests.length - before;
+    const perPodPerMinute = calls / 1000 / minutes;
+    console.log(
+      `ACI status calls at 1,000 steady pods: ${String(calls)} in ${String(minutes)} min = ${perPodPerMinute.toFixed(3)} per pod per minute (upstream: 24); ${JSON.stringify(provider.statusStats())}`,
+    );
+    expect(perPodPerMinute).toBeLessThan(24 / 50);
+    provider.close();
+    expect(sim.violations).toEqual([]);
+    await sim.close();
+  }, 300_000);
+});
+
+/** The ARM wire shape of an SDK model (the SDK flattens `properties`). */
+function wireBody(group: import("@azure/arm-containerinstance").ContainerGroup): Record<string, unknown> {
+  const { location, tags, identity, ...props } = group;
+  return JSON.parse(
+    JSON.stringify({
+      location,
+      tags,
+      identity,
+      properties: {
+        ...props,
+        containers: group.containers.map(({ name, ...p }) => ({ name, properties: p })),
+      },
+    }),
+  ) as Record<string, unknown>;
+}

@@ -1,0 +1,258 @@
+import { DescribeTasksCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { FakeClock, errorCode } from "@virtual-node/core";
+import type { ContainerLogOptions, ResolvedPod } from "@virtual-node/core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createFargateProvider } from "../src/index.js";
+import type { FargateProvider } from "../src/index.js";
+import { startAwsSimulator } from "./simulator/server.js";
+import type { AwsSimulator } from "./simulator/server.js";
+import { fileVolume, pod, secretEnv } from "./support/pods.js";
+import { simulatorOptions, simulatorProvider } from "./support/provider.js";
+
+const clock = new FakeClock();
+let sim: AwsSimulator;
+let provider: FargateProvider;
+const call = () => ({ signal: new AbortController().signal });
+
+async function until<T>(
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  stepMs = 500,
+  limitMs = 120_000,
+): Promise<T> {
+  for (let waited = 0; ; waited += stepMs) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (waited > limitMs) throw new Error(`timed out; last ${JSON.stringify(value)}`);
+    await clock.advanceAsync(stepMs);
+  }
+}
+
+function phase(p: ResolvedPod) {
+  return provider.getPodStatus(p.ref, call()).then((s) => s?.phase);
+}
+
+beforeAll(async () => {
+  sim = await startAwsSimulator({ clock });
+  provider = simulatorProvider(sim, clock);
+});
+
+afterAll(async () => {
+  provider.close();
+  await sim.close();
+});
+
+afterEach(() => {
+  expect(sim.violations).toEqual([]);
+});
+
+describe("options", () => {
+  it.each([
+    [{ subnets: [] }, "subnets"],
+    [{ subnets: ["nope"] }, "subnets[0]"],
+    [{ cluster: "" }, "cluster"],
+    [{ executionRoleArn: "role" }, "executionRoleArn"],
+    [
+      { capacityProviderStrategy: [{ capacityProvider: "EC2" }] },
+      "capacityProviderStrategy[0].capacityProvider",
+    ],
+    [{ executionRoleArn: undefined }, "executionRoleArn"],
+  ])("rejects %j naming %s", (extra, field) => {
+    let error: unknown;
+    try {
+      createFargateProvider({ ...simulatorOptions(sim, clock), ...(extra as object) });
+    } catch (e) {
+      error = e;
+    }
+    expect(errorCode(error)).toBe("VN_INVALID_INPUT");
+    expect((error as { field?: string }).field).toBe(field);
+    expect((error as Error).message).toContain(`FargateProviderOptions.${field}`);
+  });
+});
+
+describe("lifecycle on the simulator", () => {
+  it("pings the cluster, and fails ping for a missing or inactive cluster", async () => {
+    await provider.ping(call());
+    const missing = createFargateProvider({ ...simulatorOptions(sim, clock), cluster: "nope" });
+    await expect(missing.ping(call())).rejects.toMatchObject({ code: "VN_NOT_FOUND" });
+    sim.ecs.addCluster("draining", "INACTIVE");
+    const inactive = createFargateProvider({ ...simulatorOptions(sim, clock), cluster: "draining" });
+    await expect(inactive.ping(call())).rejects.toMatchObject({ code: "VN_PERMANENT" });
+    missing.close();
+    inactive.close();
+  });
+
+  it("runs a pod to Succeeded with RunTask carrying startedBy, ownership tags and a clientToken", async () => {
+    const p = pod({
+      containers: [{ name: "main", command: ["sh", "-c", "echo done; exit 0"] }],
+      spec: { restartPolicy: "Never" },
+    });
+    await provider.createPod(p, call());
+    const run = sim.calls("RunTask").at(-1)?.body as {
+      startedBy: string;
+      clientToken: string;
+      tags: { key: string; value: string }[];
+    };
+    expect(run.clientToken).toContain(p.ref.uid);
+    expect(run.tags).toEqual(
+      expect.arrayContaining([
+        { key: "virtual-node-uid", value: p.ref.uid },
+        { key: "virtual-node-node", value: "vn-fargate" },
+      ]),
+    );
+    await until(
+      () => phase(p),
+      (v) => v === "Succeeded",
+    );
+    const status = await provider.getPodStatus(p.ref, call());
+    expect(status?.billed).toEqual({ vcpu: 0.25, memoryGiB: 0.5, shape: "256/512" });
+  });
+
+  it("a retried RunTask after a lost answer does not start a second task (clientToken)", async () => {
+    const p = pod({ spec: { restartPolicy: "Never" } });
+    const spec = provider.mapPod(p);
+    // A create that reached ECS but whose answer was lost: the same RunTask already ran once.
+    await provider.createPod(p, call());
+    const first = sim.calls("RunTask").at(-1)?.body as Record<string, unknown>;
+    const ecs = new ECSClient(sim.clientConfig());
+    await ecs.send(new RunTaskCommand(first as never));
+    ecs.destroy();
+    const mine = [...sim.ecs.tasks.values()].filter((t) => t.tags.some((tag) => tag.value === p.ref.uid));
+    expect(mine).toHaveLength(1);
+    expect(spec.runTask.clientToken).toBe(first.clientToken);
+  });
+
+  it("shares one task definition between identical pods and deregisters it when the last one is deleted", async () => {
+    const a = pod({ containers: [{ name: "main", image: "redis:7", command: ["sleep", "1"] }] });
+    const b = pod({ containers: [{ name: "main", image: "redis:7", command: ["sleep", "1"] }] });
+    const before = sim.calls("RegisterTaskDefinition").length;
+    await provider.createPod(a, call());
+    await provider.createPod(b, call());
+    expect(sim.calls("RegisterTaskDefinition").length - before).toBe(1);
+    const family = provider.mapPod(a).family;
+    await provider.deletePod(a.ref, 30, call());
+    expect([...sim.ecs.taskDefinitions.values()].find((td) => td.family === family)?.status).toBe("ACTIVE");
+    await provider.deletePod(b.ref, 30, call());
+    expect([...sim.ecs.taskDefinitions.values()].find((td) => td.family === family)?.status).toBe("INACTIVE");
+    const stop = sim.calls("StopTask").at(-1)?.body as { reason: string };
+    expect(stop.reason).toMatch(/^virtual-node: pod default\/.* deleted/);
+  });
+
+  it("mirrors Secret env and files into Secrets Manager, never sends them plain, and deletes the mirror with the last user", async () => {
+    const value = "correct-horse-battery-staple";
+    const make = () =>
+      pod({
+        containers: [
+          {
+            name: "main",
+            command: ["sleep", "3600"],
+            volumeMounts: [{ name: "creds", mountPath: "/creds" }],
+          },
+        ],
+        env: { main: [secretEnv("PASSWORD", "db", "password", value)] },
+        volumes: [fileVolume("creds", "secret", { password: value }, "db")],
+      });
+    const a = make();
+    const b = make();
+    await provider.createPod(a, call());
+    await provider.createPod(b, call());
+    const mirrors = sim.secrets.live().filter((s) => s.name.includes("default-db"));
+    expect(mirrors).toHaveLength(1);
+    expect(JSON.parse(mirrors[0]?.value ?? "{}")).toEqual({
+      "e.password": value,
+      "f.password": Buffer.from(value).toString("base64"),
+    });
+    await until(
+      () => phase(a),
+      (v) => v === "Running",
+    );
+    for (const r of sim.requests.filter((r) => r.service === "ecs")) {
+      expect(r.raw).not.toContain(value);
+      expect(r.raw).not.toContain(Buffer.from(value).toString("base64"));
+    }
+    await provider.deletePod(a.ref, 0, call());
+    expect(sim.secrets.live().filter((s) => s.name.includes("default-db"))).toHaveLength(1);
+    await provider.deletePod(b.ref, 0, call());
+    expect(sim.secrets.live().filter((s) => s.name.includes("default-db"))).toHaveLength(0);
+  });
+
+  it("reports an image pull failure as Failed with CannotPullContainerError", async () => {
+    sim.ecs.faults.pullFailImages.add("ghcr.io/nope/missing:1");
+    const p = pod({
+      containers: [{ name: "main", image: "ghcr.io/nope/missing:1" }],
+      spec: { restartPolicy: "Never" },
+    });
+    await provider.createPod(p, call());
+    const status = await until(
+      () => provider.getPodStatus(p.ref, call()),
+      (s) => s?.phase === "Failed",
+    );
+    expect(status?.reason).toBe("CannotPullContainerError");
+  });
+
+  it("surfaces an ECS 4xx as a typed error carrying the AWS code and message", async () => {
+    sim.fail("RunTask", "AccessDeniedException", "User is not authorized to perform ecs:RunTask");
+    const p = pod({ containers: [{ name: "main", image: "busybox:1.36", command: ["sleep", "7"] }] });
+    const error = await provider.createPod(p, call()).catch((e: unknown) => e);
+    expect(errorCode(error)).toBe("VN_PERMANENT");
+    expect((error as Error).message).toBe(
+      "AccessDeniedException: User is not authorized to perform ecs:RunTask",
+    );
+  });
+
+  it("retries a throttled call through the kit's caller and succeeds", async () => {
+    sim.throttle("RunTask", 2);
+    const p = pod({ containers: [{ name: "main", image: "busybox:1.36", command: ["sleep", "8"] }] });
+    const before = sim.calls("RunTask").length;
+    const creating = provider.createPod(p, call());
+    // Backoff delays run on the fake clock.
+    for (let i = 0; i < 40; i++) await clock.advanceAsync(500);
+    await creating;
+    expect(sim.calls("RunTask").length - before).toBe(3);
+    expect(provider.call.limiters.get("RunTask").stats().throttles).toBeGreaterThanOrEqual(2);
+  });
+
+  it("adopts tasks after a restart and cleans up only this node's tasks", async () => {
+    const p = pod({ containers: [{ name: "main", command: ["sleep", "3600"] }] });
+    await provider.createPod(p, call());
+    const other = createFargateProvider(simulatorOptions(sim, clock));
+    const q = {
+      ...pod({ containers: [{ name: "main", command: ["sleep", "3601"] }] }),
+      nodeName: "vn-other",
+    };
+    await other.createPod(q, call());
+    const restarted = simulatorProvider(sim, clock);
+    const listed = await restarted.listPods("vn-fargate", call());
+    expect(listed.map((s) => s.uid)).toContain(p.ref.uid);
+    expect(listed.map((s) => s.uid)).not.toContain(q.ref.uid);
+    await restarted.deletePod(p.ref, 0, call());
+    expect(await restarted.getPodStatus(p.ref, call())).toBeUndefined();
+    const ecs = new ECSClient(sim.clientConfig());
+    const theirs = [...sim.ecs.tasks.values()].find((t) => t.tags.some((tag) => tag.value === q.ref.uid));
+    const described = await ecs.send(
+      new DescribeTasksCommand({ cluster: "vn-test", tasks: [theirs?.arn ?? ""] }),
+    );
+    expect(described.tasks?.[0]?.desiredStatus).toBe("RUNNING");
+    ecs.destroy();
+    restarted.close();
+    other.close();
+  });
+
+  it("reads logs from CloudWatch with tail and timestamps", async () => {
+    const p = pod({
+      containers: [{ name: "main", command: ["sh", "-c", "echo one; echo two; echo three; sleep 60"] }],
+    });
+    await provider.createPod(p, call());
+    await until(
+      () => phase(p),
+      (v) => v === "Running",
+    );
+    const opts: ContainerLogOptions = { follow: false, timestamps: true, previous: false, tailLines: 2 };
+    const stream = await provider.getContainerLogs?.(p.ref, "main", opts, call());
+    let text = "";
+    for await (const chunk of stream ?? []) text += String(chunk);
+    const lines = text.trim().split("\n");
+    expect(lines.map((l) => l.split(" ").slice(1).join(" "))).toEqual(["two", "three"]);
+    expect(lines[0]).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z two$/);
+  });
+});
