@@ -61,8 +61,15 @@ export interface PodControllerOptions {
   getPod: (key: string) => Pod | undefined;
   /** True once the pod informer has listed. */
   podsSynced: () => boolean;
-  /** Resolves env, volumes and tokens (`config/resolve.ts`); throws ConfigError for missing references. */
-  resolvePod: (pod: Pod, signal: AbortSignal) => Promise<ResolvePodConfigResult>;
+  /**
+   * Resolves env, volumes and tokens (`config/resolve.ts`) with the pod IPs reserved for it, if any;
+   * throws ConfigError for missing references.
+   */
+  resolvePod: (
+    pod: Pod,
+    signal: AbortSignal,
+    podIPs: string[] | undefined,
+  ) => Promise<ResolvePodConfigResult>;
   /** Called when a pod is gone, so the objects only it referenced stop being watched. */
   releaseReferences: (podKey: string) => void;
   concurrency: number;
@@ -92,6 +99,8 @@ interface Tracked {
   missing?: boolean;
   /** Fingerprint of the mutable spec last sent to the provider. */
   specHash: string;
+  /** Labels and annotations as last seen, for pods whose downward-API files show them. */
+  metadataHash?: string;
   /** How many of the pod's ephemeral containers were already reported (they are only ever added). */
   ephemeralSeen?: number;
   /** Our status reached a terminal phase: stop polling. */
@@ -124,6 +133,8 @@ export class PodController {
   private readonly deletedPods = new Map<string, Pod>();
   /** UIDs whose grace-0 DELETE was accepted; forgotten when the watch reports the pod gone. */
   private readonly finalDeletes = new Set<string>();
+  /** Pods whose IPs were reserved in the provider (`allocatePodIPs`), until the API pod is gone. */
+  private readonly ipReservations = new Map<string, PodRef>();
   /** Keys admitted whose create is still running: they hold node resources for admission. */
   private readonly admitting = new Set<string>();
   private unsubscribe: (() => void) | undefined;
@@ -276,12 +287,14 @@ export class PodController {
     if (pod === undefined) {
       // Gone from the API: make sure the provider lets go too.
       const deleted = this.deletedPods.get(key);
-      if (tracked) {
-        const gone = tracked.ref;
+      const gone = tracked?.ref ?? this.ipReservations.get(key);
+      if (gone !== undefined) {
+        // Also for a pod that was never created: that releases the pod IPs reserved for it.
         await this.call("deletePod", signal, (o) => this.options.provider.deletePod(gone, 0, o));
         this.tracked.delete(key);
         this.billing.forget(key);
       }
+      this.ipReservations.delete(key);
       if (deleted) this.deletedPods.delete(key);
       this.options.releaseReferences(key);
       return;
@@ -360,6 +373,13 @@ export class PodController {
     } else if (tracked.specHash === "") {
       tracked.specHash = hash; // adopted: take the current spec as what the provider runs
     }
+    // Downward-API files show labels and annotations: the kubelet rewrites them when those change.
+    const metadata = downwardMetadataHash(pod);
+    if (tracked.metadataHash === undefined) tracked.metadataHash = metadata;
+    else if (tracked.metadataHash !== metadata) {
+      tracked.metadataHash = metadata;
+      tracked.refreshVolumes = true;
+    }
     if (
       tracked.refreshVolumes === true ||
       (tracked.refreshAt !== undefined && Date.now() >= tracked.refreshAt)
@@ -391,10 +411,11 @@ export class PodController {
     const { provider } = this.options;
     const rejection = this.admit(pod, key);
     if (rejection !== undefined) {
+      // The kubelet's rejectPod: a Warning Event and phase Failed, the message prefixed like the kubelet's.
       this.options.events.event(podObjectRef(pod), "Warning", rejection.reason, rejection.message);
       await this.writeStatus(
         pod,
-        failedPodStatus(pod, rejection.reason, rejection.message, new Date()),
+        failedPodStatus(pod, rejection.reason, `Pod was rejected: ${rejection.message}`, new Date()),
         signal,
       );
       return;
@@ -580,9 +601,26 @@ export class PodController {
     await this.writeStatus(pod, failedPodStatus(pod, "DeadlineExceeded", message, new Date()), signal);
   }
 
+  /**
+   * Pod IPs for a pod whose env or downward-API files read `status.podIP(s)`, reserved in the
+   * provider before create. Remembered, so that a pod deleted before it was ever created still
+   * releases its reservation (`deletePod`).
+   */
+  private async reservePodIPs(pod: Pod, key: string, signal: AbortSignal): Promise<string[] | undefined> {
+    const { provider } = this.options;
+    if (provider.allocatePodIPs === undefined || !needsPodIP(pod)) return undefined;
+    const ref = podRefOf(pod);
+    this.ipReservations.set(key, ref);
+    return this.call(
+      "allocatePodIPs",
+      signal,
+      (o) => provider.allocatePodIPs?.(ref, o) ?? Promise.resolve([]),
+    );
+  }
+
   /** Resolves the pod's configuration and reports warnings (optional objects missing, ...) as Events. */
   private async resolve(pod: Pod, key: string, signal: AbortSignal): Promise<ResolvePodConfigResult> {
-    const result = await this.options.resolvePod(pod, signal);
+    const result = await this.options.resolvePod(pod, signal, await this.reservePodIPs(pod, key, signal));
     for (const w of result.warnings) {
       const type = w.reason.startsWith("Optional") ? "Normal" : "Warning";
       this.options.events.event(podObjectRef(pod), type, w.reason, w.message);
@@ -928,4 +966,28 @@ function activeDeadlineAt(pod: Pod): number | undefined {
   if (seconds === undefined || seconds === null || started === undefined) return undefined;
   const startedMs = new Date(started).getTime();
   return Number.isNaN(startedMs) ? undefined : startedMs + seconds * 1000;
+}
+
+/**
+ * Fingerprint of the labels and annotations a pod's downward-API volumes show (`metadata.labels`,
+ * `metadata.annotations`, or one key of them); "" when no volume shows any.
+ */
+function downwardMetadataHash(pod: Pod): string {
+  const paths: string[] = [];
+  for (const volume of pod.spec?.volumes ?? []) {
+    for (const item of volume.downwardAPI?.items ?? [])
+      if (item.fieldRef) paths.push(item.fieldRef.fieldPath);
+    for (const source of volume.projected?.sources ?? []) {
+      for (const item of source.downwardAPI?.items ?? [])
+        if (item.fieldRef) paths.push(item.fieldRef.fieldPath);
+    }
+  }
+  const shown = paths.filter((p) => p.startsWith("metadata.labels") || p.startsWith("metadata.annotations"));
+  if (shown.length === 0) return "";
+  return JSON.stringify([pod.metadata?.labels ?? {}, pod.metadata?.annotations ?? {}]);
+}
+
+/** Whether the pod's env or downward-API volumes read `status.podIP(s)`. */
+function needsPodIP(pod: Pod): boolean {
+  return JSON.stringify(pod.spec ?? {}).includes('"fieldPath":"status.podIP');
 }

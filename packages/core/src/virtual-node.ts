@@ -279,15 +279,12 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       },
       podsSynced: () => podReflector.hasSynced,
       getNode: () => nodeController.current,
-      resolvePod: async (pod, signal) => {
+      resolvePod: async (pod, signal, podIPs) => {
         const references: References = { configMaps: new Set(), secrets: new Set(), volumes: new Map() };
         let waiting = false;
         const key = `${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`;
         const uid = pod.metadata?.uid ?? "";
         const mounted = mountedVolumes.get(key);
-        const podIPs = needsPodIP(pod)
-          ? await n.provider.allocatePodIPs?.(podRefOf(pod), { signal })
-          : undefined;
         try {
           const result = await resolvePodConfig(pod, {
             ...(podIPs === undefined ? {} : { podIPs }),
@@ -419,11 +416,6 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       await running?.catch(() => undefined);
     },
   };
-}
-
-/** Whether the pod's env or downward-API volumes read `status.podIP(s)`. */
-function needsPodIP(pod: Pod): boolean {
-  return JSON.stringify(pod.spec ?? {}).includes('"fieldPath":"status.podIP');
 }
 
 function loadDefaultKubeConfig(): KubeConfig {

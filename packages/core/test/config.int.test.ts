@@ -2,7 +2,7 @@
  * Pod configuration like the kubelet, against the real control plane, with the agent running as the
  * Node identity `system:node:<name>` (which may read only what its own pods reference).
  */
-import { AuthenticationV1Api } from "@kubernetes/client-node";
+import { AuthenticationV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { MockCloud, createMockProvider, type MockGroupInfo } from "@virtual-node/provider-mock";
 import type { ControlPlaneHandle } from "@virtual-node/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -168,6 +168,44 @@ describe("pod configuration (real control plane, Node identity)", () => {
     expect(updated.updates).toBeGreaterThanOrEqual(1);
     // Env stays as started; the pod keeps running.
     expect(isReady(await api.core.readNamespacedPod({ name, namespace }))).toBe(true);
+  });
+
+  it("rewrites downward-API files when the pod's labels or annotations change", async () => {
+    const name = "downward";
+    await api.core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name, labels: { tier: "blue" } },
+        spec: podSpecFor(nodeName, {
+          volumes: [
+            {
+              name: "info",
+              downwardAPI: {
+                items: [
+                  { path: "labels", fieldRef: { fieldPath: "metadata.labels" } },
+                  { path: "tier", fieldRef: { fieldPath: "metadata.labels['tier']" } },
+                ],
+              },
+            },
+          ],
+          containers: [{ name: "app", image: "x", volumeMounts: [{ name: "info", mountPath: "/etc/info" }] }],
+        }),
+      },
+    });
+    await waitFor("pod ready", async () => isReady(await api.core.readNamespacedPod({ name, namespace })));
+    expect(fileText(await group(name), "info", "tier")).toBe("blue");
+    await api.core.patchNamespacedPod(
+      { name, namespace, body: { metadata: { labels: { tier: "green" } } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    await waitFor(
+      "provider sees the new label",
+      async () => fileText(await group(name), "info", "tier") === "green",
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    expect(fileText(await group(name), "info", "labels")?.split("\n")).toContain('tier="green"');
   });
 
   it("waits with CreateContainerConfigError for a missing Secret, then starts by itself once it exists", async () => {

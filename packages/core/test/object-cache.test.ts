@@ -108,6 +108,42 @@ describe("ObjectWatchCache: claims and volumes", () => {
     cache.close();
   });
 
+  it("wakes each waiting pod on a change after its own lookup, and polls again for a pod that waits later", async () => {
+    const objects = new Map<string, unknown>();
+    const { client, gets } = fakeApi(objects);
+    const clock = new FakeClock();
+    const cache = new ObjectWatchCache(client, noopLogger, { clock, volumePollIntervalMs: 1_000 });
+    const woken: string[][] = [];
+    cache.onChange((_kind, _ns, _name, pods) => woken.push([...pods]));
+    const signal = new AbortController().signal;
+    const lookUp = async (pod: string): Promise<void> => {
+      const r = refs();
+      await cache.sourceFor(r).getPersistentVolumeClaim?.("apps", "data", signal);
+      cache.retain(pod, r, true);
+    };
+
+    await lookUp("apps/early"); // sees the claim absent
+    objects.set(CLAIM, claim("5", "Pending"));
+    await lookUp("apps/late"); // sees it Pending, before any poll ran
+    await clock.advanceAsync(1_000);
+    expect(woken).toEqual([["apps/early"]]);
+    expect(cache.pollCount).toBe(1); // still polled for the late pod
+
+    objects.set(CLAIM, claim("6", "Bound"));
+    await clock.advanceAsync(1_000);
+    expect(woken).toEqual([["apps/early"], ["apps/late"]]);
+    expect(cache.pollCount).toBe(0);
+
+    // The loop has ended; a pod that waits afterwards starts it again.
+    await lookUp("apps/again");
+    objects.set(CLAIM, claim("7", "Bound"));
+    gets.length = 0;
+    await clock.advanceAsync(1_000);
+    expect(gets).toEqual([CLAIM]);
+    expect(woken.at(-1)).toEqual(["apps/again"]);
+    cache.close();
+  });
+
   it("keeps polling through API errors", async () => {
     const objects = new Map<string, unknown>();
     let fail = true;

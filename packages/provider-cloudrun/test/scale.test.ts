@@ -14,6 +14,8 @@ import { startSimulator } from "./simulator/server.js";
 import type { SimulatorServer } from "./simulator/server.js";
 import { simulatorProvider } from "./support/provider.js";
 
+const POD_COUNT = Number(process.env.CLOUDRUN_SCALE_PODS ?? 1000);
+
 const mapping: MappingOptions = {
   onFailureMaxRetries: 3,
   defaultJobTimeoutSeconds: 86_400,
@@ -32,7 +34,7 @@ describe("1 000 steady pods", () => {
     server = await startSimulator({ clock, timings: { operationMs: 0, startMs: 100, readyMs: 100 } });
     const cloud = server.sim.cloud;
     // Created straight in the simulator (the create path has its own tests): only status is measured.
-    for (let i = 0; i < 1000; i++) {
+    for (let i = 0; i < POD_COUNT; i++) {
       const pod = makeResolvedPod({
         name: `pod-${i}`,
         nodeName: "vn-scale",
@@ -41,7 +43,14 @@ describe("1 000 steady pods", () => {
       });
       refs.push(pod.ref);
       const spec = mapPod(pod, mapping);
-      const json = JSON.parse(JSON.stringify(spec.kind === "job" ? spec.job : spec.service)) as Record<string, unknown>;
+      // As the client library would send it: Durations as "Ns".
+      const json = JSON.parse(
+        JSON.stringify(spec.kind === "job" ? spec.job : spec.service, (_key, value: unknown) =>
+          value !== null && typeof value === "object" && Object.keys(value).join() === "seconds"
+            ? `${String((value as { seconds: number }).seconds)}s`
+            : value,
+        ),
+      ) as Record<string, unknown>;
       if (spec.kind === "job") {
         cloud.createJob(cloud.parent, spec.id, json);
         cloud.runJob(`${cloud.parent}/jobs/${spec.id}`);

@@ -422,7 +422,7 @@ function containerDefinition(
     const protocol = (p.protocol ?? "TCP").toLowerCase();
     if (protocol !== "tcp" && protocol !== "udp")
       reject(`${field}.ports[${i}].protocol`, `${p.protocol ?? ""} is not supported`);
-    return { containerPort: p.containerPort, hostPort: p.containerPort, protocol: protocol as "tcp" | "udp" };
+    return { containerPort: p.containerPort, hostPort: p.containerPort, protocol };
   });
   const mountPoints: MountPoint[] = (spec.volumeMounts ?? []).map((m, i) => {
     if (m.subPath !== undefined && m.subPath !== "")
@@ -520,7 +520,7 @@ function ephemeralStorageGiB(pod: ResolvedPod): number | undefined {
  */
 export function mapPodToTask(pod: ResolvedPod, ctx: MappingContext): FargateTaskSpec {
   const spec = pod.pod.spec;
-  if (spec === undefined || pod.containers.length === 0 || (spec.containers ?? []).length === 0) {
+  if (spec === undefined || pod.containers.length === 0 || spec.containers.length === 0) {
     invalid("spec.containers", "a pod needs at least one container");
   }
   if (spec.hostNetwork === true) reject("spec.hostNetwork", "Fargate tasks have their own network (awsvpc)");
@@ -550,7 +550,7 @@ export function mapPodToTask(pod: ResolvedPod, ctx: MappingContext): FargateTask
   const inits = (spec.initContainers ?? []).map((c, i) =>
     take(c, `spec.initContainers[${i}]`, c.restartPolicy === "Always" ? "sidecar" : "init"),
   );
-  const apps = (spec.containers ?? []).map((c, i) => take(c, `spec.containers[${i}]`, "app"));
+  const apps = spec.containers.map((c, i) => take(c, `spec.containers[${i}]`, "app"));
   for (const c of [...inits, ...apps]) {
     if (c.spec.name === FILE_WRITER_CONTAINER)
       invalid(`${c.field}.name`, `${FILE_WRITER_CONTAINER} is reserved`);

@@ -115,7 +115,8 @@ export function resolveFargateOptions(options: FargateProviderOptions): Resolved
     fail("subnets", "give at least one subnet ID (awsvpc networking)");
   }
   options.subnets.forEach((s: unknown, i) => {
-    if (typeof s !== "string" || !/^subnet-[0-9a-z]+$/.test(s)) fail(`subnets[${i}]`, `${JSON.stringify(s)} is not a subnet ID`);
+    if (typeof s !== "string" || !/^subnet-[0-9a-z]+$/.test(s))
+      fail(`subnets[${i}]`, `${JSON.stringify(s)} is not a subnet ID`);
   });
   (options.securityGroups ?? []).forEach((s, i) => {
     if (!/^sg-[0-9a-z]+$/.test(s))

@@ -293,11 +293,7 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
     }
   }
 
-  async function runTask(
-    spec: FargateTaskSpec,
-    secrets: Set<string>,
-    signal: AbortSignal,
-  ): Promise<void> {
+  async function runTask(spec: FargateTaskSpec, secrets: Set<string>, signal: AbortSignal): Promise<void> {
     const taskDefinition = await ensureTaskDefinition(spec, signal);
     const tags = [...(spec.runTask.tags ?? [])];
     if (secrets.size > 0) tags.push({ key: SECRETS_TAG, value: [...secrets].join("+").slice(0, 256) });

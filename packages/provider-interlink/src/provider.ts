@@ -312,7 +312,8 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
 
   async function ping(o: CallOptions): Promise<void> {
     throwIfAborted(o.signal);
-    const res = await request("pinglink", undefined, o.signal, opts.timeouts.requestMs);
+    // No retries: the node controller pings on its own interval and must see a failure at once.
+    const res = await request("pinglink", undefined, o.signal, opts.timeouts.requestMs, 1);
     lastPing = { at: clock.now(), ping: parsePing(res.text) };
   }
 

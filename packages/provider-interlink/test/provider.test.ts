@@ -23,6 +23,7 @@ describe("interLink provider", () => {
   let sim: InterLinkSimulator;
   let provider: InterLinkProvider;
   let dir: string;
+  let started = false;
 
   async function start(
     simOptions: InterLinkSimulatorOptions = {},
@@ -30,6 +31,17 @@ describe("interLink provider", () => {
   ) {
     sim = await startInterLinkSimulator({ clock, timing: { queueMs: 1_000 }, ...simOptions });
     provider = createInterLinkProvider({ url: sim.url, nodeName: "vn-hpc", clock, ...options });
+    started = true;
+  }
+
+  /** Moves the fake clock in small steps until `promise` settles (rate limits and backoff wait on it). */
+  async function drive<T>(promise: Promise<T>, stepMs = 50): Promise<T> {
+    let done = false;
+    const settled = promise.finally(() => {
+      done = true;
+    });
+    while (!done) await clock.advanceAsync(stepMs);
+    return settled;
   }
 
   beforeEach(() => {
@@ -37,10 +49,12 @@ describe("interLink provider", () => {
     dir = mkdtempSync(join(tmpdir(), "interlink-test-"));
   });
   afterEach(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    if (!started) return;
+    started = false;
     await provider.close();
     await sim.close();
     expect(sim.violations).toEqual([]);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("a 504 on create surfaces at once with the site's message; the retry finds the job and does not submit again", async () => {
@@ -311,19 +325,19 @@ describe("interLink provider", () => {
     const refs: PodRef[] = [];
     for (let i = 0; i < 1000; i++) {
       const pod = makeResolvedPod({ nodeName: "vn-hpc", name: `steady-${String(i)}` });
-      await provider.createPod(pod, call());
       refs.push(pod.ref);
+      await drive(provider.createPod(pod, call()));
     }
     const creates = sim.calls("create").length;
     expect(creates).toBe(1000);
     await clock.advanceAsync(5_000);
     // Until everything is running the source may list at the fast interval; then steady state.
-    let statuses = await provider.getPodStatuses(refs, call());
+    let statuses = await drive(provider.getPodStatuses(refs, call()));
     expect(
       [...statuses.values()].every((s) => s !== undefined && "running" in (s.containers[0]?.state ?? {})),
     ).toBe(true);
     await clock.advanceAsync(15_000);
-    statuses = await provider.getPodStatuses(refs, call());
+    statuses = await drive(provider.getPodStatuses(refs, call()));
     const before = sim.calls("status").length;
     // Core polls every few seconds, in batches; simulate 10 minutes of it.
     for (let t = 0; t < 600; t += 5) {

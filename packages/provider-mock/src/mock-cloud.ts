@@ -194,6 +194,7 @@ export class MockCloud implements MockCloudApi {
   deletePod(ref: MockRef, gracePeriodSeconds: number, options: MockCallOptions = {}): Promise<void> {
     return this.#call("deletePod", ref, options.signal, async () => {
       validateRef(ref);
+      this.#releaseReservation(ref);
       const entry = this.#find(ref);
       if (entry === undefined) return;
       const graceMs =
@@ -252,6 +253,15 @@ export class MockCloud implements MockCloudApi {
       this.#reservedIPs.set(uid, ip);
       return ip;
     });
+  }
+
+  /** A pod deleted before it was created gives back the IP reserved for it. */
+  #releaseReservation(ref: MockRef): void {
+    const uid = ref.uid ?? `${ref.namespace}/${ref.name}`;
+    const reserved = this.#reservedIPs.get(uid);
+    if (reserved === undefined) return;
+    this.#reservedIPs.delete(uid);
+    this.#pool.release(reserved);
   }
 
   ping(options: MockCallOptions = {}): Promise<MockCloudInfo> {

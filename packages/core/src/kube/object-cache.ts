@@ -31,9 +31,8 @@ interface Polled {
   kind: "persistentvolumeclaims" | "persistentvolumes";
   namespace: string;
   name: string;
-  /** The state the waiting pods saw: `uid/resourceVersion`, or `absent`. */
-  seen: string;
-  users: Set<string>;
+  /** Waiting pod → the state its last lookup saw (`uid/resourceVersion`, or `absent`). */
+  users: Map<string, string>;
 }
 
 interface Watched<T> {
@@ -188,52 +187,58 @@ export class ObjectWatchCache {
     this.polledByPod.set(podKey, [...seen.keys()]);
     for (const [key, state] of seen) {
       const [kind, namespace = "", name = ""] = key.split("/") as [Polled["kind"], string?, string?];
-      const p = this.polled.get(key) ?? { kind, namespace, name, seen: state, users: new Set<string>() };
-      // The latest lookup wins: a change after it is what must wake the pod.
-      p.seen = state;
-      p.users.add(podKey);
+      const p = this.polled.get(key) ?? { kind, namespace, name, users: new Map<string, string>() };
+      // Per pod: what must wake it is a change after its own lookup.
+      p.users.set(podKey, state);
       this.polled.set(key, p);
     }
     if (!this.polling) {
       this.polling = true;
-      void this.pollVolumes().finally(() => {
-        this.polling = false;
-      });
+      void this.pollVolumes();
     }
   }
 
   /** Reads the polled claims and PVs every interval; a changed one wakes the pods that wait on it. */
   private async pollVolumes(): Promise<void> {
     const signal = this.lifetime.signal;
-    while (this.polled.size > 0 && !signal.aborted) {
-      try {
-        await this.clock.sleep(this.volumePollIntervalMs, signal);
-      } catch {
-        return;
-      }
-      for (const [key, p] of [...this.polled]) {
-        let state: string;
+    try {
+      while (this.polled.size > 0 && !signal.aborted) {
         try {
-          const path =
-            p.kind === "persistentvolumeclaims"
-              ? paths.persistentVolumeClaim(p.namespace, p.name)
-              : paths.persistentVolume(p.name);
-          state = stateOf(await this.getOnce<PersistentVolumeClaim | PersistentVolume>(path, signal));
-        } catch (error) {
-          // Read through `this`: TypeScript narrowed `signal.aborted` to false at the loop test.
-          if (this.lifetime.signal.aborted) return;
-          this.logger.debug({ object: key, error: describeError(error) }, "volume poll failed");
-          continue;
+          await this.clock.sleep(this.volumePollIntervalMs, signal);
+        } catch {
+          return;
         }
-        if (this.polled.get(key) !== p || state === p.seen) continue;
-        this.polled.delete(key);
-        for (const podKey of p.users) {
-          const keys = this.polledByPod.get(podKey)?.filter((k) => k !== key) ?? [];
-          if (keys.length === 0) this.polledByPod.delete(podKey);
-          else this.polledByPod.set(podKey, keys);
+        for (const [key, p] of [...this.polled]) {
+          let state: string;
+          try {
+            const path =
+              p.kind === "persistentvolumeclaims"
+                ? paths.persistentVolumeClaim(p.namespace, p.name)
+                : paths.persistentVolume(p.name);
+            state = stateOf(await this.getOnce<PersistentVolumeClaim | PersistentVolume>(path, signal));
+          } catch (error) {
+            // Read through `this`: TypeScript narrowed `signal.aborted` to false at the loop test.
+            if (this.lifetime.signal.aborted) return;
+            this.logger.debug({ object: key, error: describeError(error) }, "volume poll failed");
+            continue;
+          }
+          if (this.polled.get(key) !== p) continue;
+          const woken = new Set<string>();
+          for (const [podKey, seen] of p.users) if (seen !== state) woken.add(podKey);
+          if (woken.size === 0) continue;
+          for (const podKey of woken) {
+            p.users.delete(podKey);
+            const keys = this.polledByPod.get(podKey)?.filter((k) => k !== key) ?? [];
+            if (keys.length === 0) this.polledByPod.delete(podKey);
+            else this.polledByPod.set(podKey, keys);
+          }
+          if (p.users.size === 0) this.polled.delete(key);
+          for (const l of this.listeners) l(p.kind, p.namespace, p.name, woken);
         }
-        for (const l of this.listeners) l(p.kind, p.namespace, p.name, p.users);
       }
+    } finally {
+      // In the same tick as the loop's last test: a pod retained right after starts a new loop.
+      this.polling = false;
     }
   }
 

@@ -15,6 +15,6 @@ const GIB = 1024 ** 3;
  * (`{ vcpu: 1, memoryGiB: 2, shape: "1024/2048" }`). Use it when the cloud bills the size it
  * runs, as Fargate, ACI and Cloud Run do.
  */
-export function billedFromShape(shape: Shape): BilledResources {
+export function billedFromShape(shape: Pick<Shape, "name" | "cpu" | "memory">): BilledResources {
   return { vcpu: shape.cpu, memoryGiB: shape.memory / GIB, shape: shape.name };
 }
