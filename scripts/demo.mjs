@@ -110,4 +110,8 @@ for (;;) {
     break;
   await new Promise((r) => setTimeout(r, 1000));
 }
+// `kubectl logs` works out of the box: the API server reaches the node's kubelet API (10250).
+const web = (await core.listNamespacedPod({ namespace, labelSelector: "app=web" })).items[0];
+const log = await core.readNamespacedPodLog({ name: web?.metadata?.name ?? "", namespace, tailLines: 1 });
+process.stdout.write(`logs of ${web?.metadata?.name} through the API server: ${String(log).trim()}\n`);
 await stop();

@@ -34,6 +34,8 @@ const group = createVirtualNodeGroup({
   burst: job.qps === 0 ? 0 : job.qps * 2,
   logger: createConsoleLogger({ level: process.env.VIRTUAL_NODE_BENCH_LOG === "debug" ? "debug" : "warn" }),
   shutdown: "leave",
+  // The benchmark measures the pod path; a kubelet API listener per node is not part of it.
+  kubeletApi: { enabled: false },
   ...job.options,
 });
 const controller = new AbortController();

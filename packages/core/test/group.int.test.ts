@@ -28,6 +28,7 @@ describe("node groups", () => {
       qps: 500,
       burst: 1000,
       shutdown: "delete",
+      kubeletApi: { enabled: false },
     });
     const running = group.run();
     try {

@@ -224,6 +224,55 @@ describe("persistent volumes (real control plane, Node identity)", () => {
     });
   });
 
+  it("keeps a running pod on its volume while the claim is being deleted, and still hands it file updates", async () => {
+    const pvName = uniqueName("pv-kept");
+    await createVolume(pvName, "kept");
+    await createClaim("kept", pvName);
+    await api.core.createNamespacedConfigMap({
+      namespace,
+      body: { metadata: { name: "conf" }, data: { "app.conf": "v1" } },
+    });
+    const name = "kept";
+    await api.core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name },
+        spec: podSpecFor(nodeName, {
+          volumes: [
+            { name: "data", persistentVolumeClaim: { claimName: "kept" } },
+            { name: "conf", configMap: { name: "conf" } },
+          ],
+        }),
+      },
+    });
+    await waitFor("pod ready", async () => isReady(await api.core.readNamespacedPod({ name, namespace })), {
+      timeoutMs: 90_000,
+    });
+    // In use: the pvc-protection finalizer keeps the claim, terminating, until the pod is gone.
+    await api.core.deleteNamespacedPersistentVolumeClaim({ name: "kept", namespace });
+    await waitFor("claim terminating", async () => {
+      const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name: "kept", namespace });
+      return pvc.metadata?.deletionTimestamp !== undefined;
+    });
+    await api.core.replaceNamespacedConfigMap({
+      name: "conf",
+      namespace,
+      body: { metadata: { name: "conf" }, data: { "app.conf": "v2" } },
+    });
+    const updated = await waitFor(
+      "provider sees v2",
+      async () => {
+        const g = await group(name);
+        const file = g.spec.volumes.find((v) => v.name === "conf")?.files.find((f) => f.path === "app.conf");
+        return file !== undefined && Buffer.from(file.base64, "base64").toString() === "v2" ? g : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(updated.spec.volumes.find((v) => v.name === "data")?.persistentVolume?.volumeName).toBe(pvName);
+    expect(isReady(await api.core.readNamespacedPod({ name, namespace }))).toBe(true);
+    expect((await events(name)).map((e) => e.reason)).not.toContain("PersistentVolumeClaimTerminating");
+  });
+
   it("lets the Node identity get exactly the claims, PVs and Secrets of its pods, and list or watch none", async () => {
     const status = async (call: () => Promise<unknown>): Promise<number> =>
       call().then(

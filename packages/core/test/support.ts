@@ -106,6 +106,9 @@ export async function startNode(
     qps: 500,
     burst: 1000,
     shutdown: "leave",
+    // Many nodes run at once in a test run: the kubelet API's default port would collide, so
+    // tests that exercise it choose a free port (kubelet-api/support.ts).
+    kubeletApi: { enabled: false },
     ...overrides,
   });
   const running = node.run();

@@ -5,7 +5,7 @@
  * never blocked on provisioning. Status for every pod comes from one paged list per interval.
  */
 import type { ContainerGroup } from "@azure/arm-containerinstance";
-import { ContainerInstanceManagementClient } from "@azure/arm-containerinstance";
+import { ContainerInstanceManagementClient, getContinuationToken } from "@azure/arm-containerinstance";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { DefaultAzureCredential } from "@azure/identity";
 import {
@@ -181,16 +181,13 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
             .listByResourceGroup(rg, { abortSignal: s })
             .byPage(token === undefined ? {} : { continuationToken: token });
           const next = await pages.next();
-          if (next.done === true) return undefined;
-          // core-paging puts the next link on the page array.
-          const value: ContainerGroup[] & { continuationToken?: string } = next.value;
-          return value;
+          return next.done === true ? undefined : { groups: next.value, next: getContinuationToken(next.value) };
         },
         { signal },
       );
       if (page === undefined) return;
-      token = page.continuationToken;
-      yield page.filter((g) => {
+      token = page.next;
+      yield page.groups.filter((g) => {
         const owner = parseOwnership(g.tags);
         return owner !== undefined && (nodeNames.size === 0 || nodeNames.has(owner.nodeName));
       });

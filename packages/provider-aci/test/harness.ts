@@ -1,14 +1,16 @@
 /** A provider on a simulator (test helper). */
 import { WebSocket } from "ws";
 import type { Clock } from "@virtual-node/core";
-import { createAciProvider } from "../src/index.js";
+import { ACI_RATE_LIMITS, createAciProvider } from "../src/index.js";
 import type { AciProvider, AciProviderOptions, WebSocketLike } from "../src/index.js";
 import { staticCredential } from "./simulator/client.js";
 import { SIMULATOR_CA } from "./simulator/simulator.js";
 import type { AciSimulator } from "./simulator/simulator.js";
 
-/** Limits high enough that tests on a fake clock never wait for a token. */
-export const UNLIMITED = { default: { ratePerSecond: 10_000, burst: 10_000 } };
+/** Limits high enough that tests on a fake clock never wait for a token (every API the provider names). */
+export const UNLIMITED = Object.fromEntries(
+  [...Object.keys(ACI_RATE_LIMITS), "Location.ListUsage"].map((api) => [api, { ratePerSecond: 10_000, burst: 10_000 }]),
+);
 
 /** Opens exec sockets trusting the simulator's test CA. */
 export const simulatorWebSocket = (url: string): WebSocketLike =>

@@ -91,7 +91,7 @@ describe("provider-aci lifecycle on the simulator", () => {
       pod.ref,
       (x) => x?.initContainers?.[0] !== undefined && "running" in x.initContainers[0].state,
     );
-    expect(initRunning?.containers[0]?.state).toEqual({ waiting: { reason: "PodInitializing" } });
+    expect(initRunning?.containers[0]?.state).toMatchObject({ waiting: { reason: "PodInitializing" } });
     const done = await until(
       pod.ref,
       (x) => x?.containers[0] !== undefined && "terminated" in x.containers[0].state,
@@ -290,8 +290,8 @@ describe("list-based status at 1,000 pods", () => {
       await clock.advanceAsync(2_000);
     }
     const before = sim.requests.length;
-    // Core asks for status every few seconds; simulate 10 minutes of asks every 5 s.
-    const minutes = 10;
+    // Core asks for status every few seconds; simulate 5 minutes (one full detail-refresh period) of asks every 5 s.
+    const minutes = 5;
     for (let t = 0; t < minutes * 60_000; t += 5_000) {
       const statuses = await provider.getPodStatuses(refs, call());
       expect(statuses.size).toBe(1000);

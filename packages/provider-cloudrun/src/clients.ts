@@ -59,7 +59,13 @@ export function createCloudRunClients(settings: CloudRunClientSettings): CloudRu
     secrets,
     logging,
     async close() {
-      await Promise.allSettled([jobs.close(), executions.close(), tasks.close(), services.close(), secrets.close()]);
+      await Promise.allSettled([
+        jobs.close(),
+        executions.close(),
+        tasks.close(),
+        services.close(),
+        secrets.close(),
+      ]);
     },
   };
 }

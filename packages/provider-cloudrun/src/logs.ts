@@ -78,7 +78,11 @@ export async function readContainerLogs(
 ): Promise<Readable> {
   if (logOptions.previous)
     throw new InvalidInputError(`container ${target.container}: Cloud Run keeps no previous run's log apart`);
-  const fetchPage = async (cursor: string | undefined, pageSignal: AbortSignal, hints: { sinceTime?: Date }): Promise<LogPage> => {
+  const fetchPage = async (
+    cursor: string | undefined,
+    pageSignal: AbortSignal,
+    hints: { sinceTime?: Date },
+  ): Promise<LogPage> => {
     const since = cursor ?? formatRFC3339Nano(hints.sinceTime ?? target.createdAt);
     const [, , response] = await deps.call(
       "ListEntries",
@@ -98,11 +102,21 @@ export async function readContainerLogs(
     const hasMore = more !== undefined && more !== null && more !== "";
     const end = !hasMore && (await target.finished());
     return {
-      entries: raw.map(({ stamp: _stamp, ...entry }) => entry),
+      entries: raw.map((e) => ({
+        time: e.time,
+        nanos: e.nanos,
+        message: e.message,
+        ...(e.id === undefined ? {} : { id: e.id }),
+      })),
       ...(last === undefined ? {} : { cursor: last.stamp }),
       more: hasMore,
       end,
     };
   };
-  return followLogsByPolling(fetchPage, { logOptions, signal, clock: deps.clock, intervalMs: deps.intervalMs });
+  return followLogsByPolling(fetchPage, {
+    logOptions,
+    signal,
+    clock: deps.clock,
+    intervalMs: deps.intervalMs,
+  });
 }

@@ -110,7 +110,11 @@ export function planSecrets(pod: ResolvedPod, options: Pick<MappingOptions, "sec
   const prefix = secretIdPrefix(pod.ref);
   const mirrors: SecretMirror[] = [];
   const all = [
-    ...pod.initContainers.map((c, i) => ({ container: c, key: `s${i}`, field: `spec.initContainers[${i}].env` })),
+    ...pod.initContainers.map((c, i) => ({
+      container: c,
+      key: `s${i}`,
+      field: `spec.initContainers[${i}].env`,
+    })),
     ...pod.containers.map((c, i) => ({ container: c, key: `c${i}`, field: `spec.containers[${i}].env` })),
   ];
   for (const { container, key, field } of all) {
@@ -151,11 +155,11 @@ const FILE_VOLUMES = new Set(["secret", "configMap", "projected", "downwardAPI"]
 /** Version ids (as AddSecretVersion returned them) per secret id, one per payload. */
 export type SecretVersions = ReadonlyMap<string, readonly string[]>;
 
-function seconds(n: number): string {
-  return `${n}s`;
-}
-
-function probe(p: KubeProbe | undefined, field: string, kind: "startup" | "liveness"): CloudProbe | undefined {
+function probe(
+  p: KubeProbe | undefined,
+  field: string,
+  kind: "startup" | "liveness",
+): CloudProbe | undefined {
   if (p === undefined) return undefined;
   const out: CloudProbe = {
     ...(p.initialDelaySeconds === undefined ? {} : { initialDelaySeconds: p.initialDelaySeconds }),
@@ -166,7 +170,9 @@ function probe(p: KubeProbe | undefined, field: string, kind: "startup" | "liven
   const port = (value: number | string | undefined): number | undefined => {
     if (value === undefined) return undefined;
     if (typeof value === "number") return value;
-    throw new UnsupportedError(`${kind} probe: named ports are not supported by Cloud Run; use a number`, { field });
+    throw new UnsupportedError(`${kind} probe: named ports are not supported by Cloud Run; use a number`, {
+      field,
+    });
   };
   if (p.httpGet !== undefined) {
     const httpPort = port(p.httpGet.port);
@@ -207,7 +213,11 @@ interface ContainerInput {
 }
 
 /** Builds the Job (run-to-completion) or Service (long-running) for a pod. */
-export function mapPod(pod: ResolvedPod, options: MappingOptions, versions: SecretVersions = new Map()): CloudRunSpec {
+export function mapPod(
+  pod: ResolvedPod,
+  options: MappingOptions,
+  versions: SecretVersions = new Map(),
+): CloudRunSpec {
   const spec = pod.pod.spec;
   if (spec === undefined || pod.containers.length === 0)
     throw new InvalidInputError("the pod has no containers", { field: "spec.containers" });
@@ -217,7 +227,8 @@ export function mapPod(pod: ResolvedPod, options: MappingOptions, versions: Secr
   const secretOf = new Map(secrets.map((s) => [s.secretId, s]));
   const versionOf = (secretId: string, index: number): string => {
     const v = versions.get(secretId)?.[index];
-    if (v === undefined) throw new InvalidInputError(`secret ${secretId} has no mirrored version ${index + 1} yet`);
+    if (v === undefined)
+      throw new InvalidInputError(`secret ${secretId} has no mirrored version ${index + 1} yet`);
     return v.split("/").at(-1) ?? v;
   };
 
@@ -253,17 +264,23 @@ export function mapPod(pod: ResolvedPod, options: MappingOptions, versions: Secr
   const resources = podResources(pod.pod);
   const gpus = Math.max(resources.limits["nvidia.com/gpu"] ?? 0, resources.requests["nvidia.com/gpu"] ?? 0);
   if (gpus > 1)
-    throw new UnsupportedError("Cloud Run attaches at most one GPU per instance", { field: "spec.containers[].resources" });
-  if (gpus > 0 && kind === "job")
-    throw new UnsupportedError("GPUs are supported on long-running pods (Services) only in this API version", {
+    throw new UnsupportedError("Cloud Run attaches at most one GPU per instance", {
       field: "spec.containers[].resources",
     });
+  if (gpus > 0 && kind === "job")
+    throw new UnsupportedError(
+      "GPUs are supported on long-running pods (Services) only in this API version",
+      {
+        field: "spec.containers[].resources",
+      },
+    );
   const fit = fitToShape(resources, gpus > 0 ? CLOUD_RUN_GPU_SHAPES : CLOUD_RUN_SHAPES, {
     use: "max",
     defaults: { cpu: 1, memory: 512 * 1024 * 1024 },
     ...(gpus > 0 ? { extendedResources: ["nvidia.com/gpu"] } : {}),
   });
-  if (!fit.ok) throw new UnsupportedError(`resources: ${fit.reason}`, { field: "spec.containers[].resources" });
+  if (!fit.ok)
+    throw new UnsupportedError(`resources: ${fit.reason}`, { field: "spec.containers[].resources" });
   const shape = fit.shape;
 
   const sidecarNames = inputs.filter((c) => c.sidecar).map((c) => c.resolved.name);
@@ -283,7 +300,10 @@ export function mapPod(pod: ResolvedPod, options: MappingOptions, versions: Secr
     for (const e of resolved.env) {
       if (e.secret) {
         const secretId = envSecretId(secretIdPrefix(pod.ref), input.key, e.name);
-        env.push({ name: e.name, valueSource: { secretKeyRef: { secret: secretId, version: versionOf(secretId, 0) } } });
+        env.push({
+          name: e.name,
+          valueSource: { secretKeyRef: { secret: secretId, version: versionOf(secretId, 0) } },
+        });
       } else {
         env.push({ name: e.name, value: e.value });
       }
@@ -294,10 +314,14 @@ export function mapPod(pod: ResolvedPod, options: MappingOptions, versions: Secr
           field: `${field}.volumeMounts`,
         });
       if (!volumeNames.has(m.name))
-        throw new InvalidInputError(`volume mount ${m.name}: no such volume`, { field: `${field}.volumeMounts` });
+        throw new InvalidInputError(`volume mount ${m.name}: no such volume`, {
+          field: `${field}.volumeMounts`,
+        });
     }
     if (api.readinessProbe !== undefined)
-      throw new UnsupportedError("Cloud Run v2 has no readiness probes", { field: `${field}.readinessProbe` });
+      throw new UnsupportedError("Cloud Run v2 has no readiness probes", {
+        field: `${field}.readinessProbe`,
+      });
     if (kind === "job" && (api.livenessProbe !== undefined || api.startupProbe !== undefined))
       throw new UnsupportedError("Cloud Run Jobs have no probes", { field: `${field}.livenessProbe` });
     const isMain = input === main;
@@ -335,8 +359,8 @@ export function mapPod(pod: ResolvedPod, options: MappingOptions, versions: Secr
     } else {
       const limits: Record<string, string> = {};
       const declared = api.resources?.limits ?? api.resources?.requests;
-      if (declared?.cpu !== undefined) limits.cpu = String(declared.cpu);
-      if (declared?.memory !== undefined) limits.memory = String(declared.memory);
+      if (declared?.cpu !== undefined) limits.cpu = declared.cpu;
+      if (declared?.memory !== undefined) limits.memory = declared.memory;
       if (Object.keys(limits).length > 0) out.resources = { limits };
     }
     if (kind === "service") {
@@ -437,7 +461,11 @@ function mapVolumes(
         name: volume.name,
         secret: {
           secret: secretId,
-          items: volume.files.map((f, index) => ({ path: f.path, version: versionOf(secretId, index), mode: f.mode })),
+          items: volume.files.map((f, index) => ({
+            path: f.path,
+            version: versionOf(secretId, index),
+            mode: f.mode,
+          })),
         },
       };
     }
@@ -445,14 +473,23 @@ function mapVolumes(
       // Cloud Run has only in-memory emptyDirs; a disk-backed one counts against memory as well.
       return {
         name: volume.name,
-        emptyDir: { medium: "MEMORY", ...(volume.emptyDir?.sizeLimit === undefined ? {} : { sizeLimit: volume.emptyDir.sizeLimit }) },
+        emptyDir: {
+          medium: "MEMORY",
+          ...(volume.emptyDir?.sizeLimit === undefined ? {} : { sizeLimit: volume.emptyDir.sizeLimit }),
+        },
       };
     }
     if (volume.kind === "persistentVolumeClaim") {
       const pv = volume.persistentVolume;
       if (pv === undefined)
-        throw new InvalidInputError(`volume ${volume.name}: the claim is not resolved`, { field: `${field}.persistentVolumeClaim` });
-      if (pv.nfs !== undefined) return { name: volume.name, nfs: { server: pv.nfs.server, path: pv.nfs.path, readOnly: pv.readOnly } };
+        throw new InvalidInputError(`volume ${volume.name}: the claim is not resolved`, {
+          field: `${field}.persistentVolumeClaim`,
+        });
+      if (pv.nfs !== undefined)
+        return {
+          name: volume.name,
+          nfs: { server: pv.nfs.server, path: pv.nfs.path, readOnly: pv.readOnly },
+        };
       if (pv.csi?.driver === FILESTORE_DRIVER) {
         const ip = pv.csi.volumeAttributes.ip;
         const share = pv.csi.volumeAttributes.volume ?? pv.csi.volumeHandle.split("/").at(-1);
@@ -470,6 +507,8 @@ function mapVolumes(
         { field: `${field}.persistentVolumeClaim` },
       );
     }
-    throw new UnsupportedError(`volume ${volume.name}: Cloud Run has no ${volume.kind} volumes`, { field: `${field}.${volume.kind}` });
+    throw new UnsupportedError(`volume ${volume.name}: Cloud Run has no ${volume.kind} volumes`, {
+      field: `${field}.${volume.kind}`,
+    });
   });
 }

@@ -100,11 +100,13 @@ export function resolveOptions(options: CloudRunProviderOptions): ResolvedCloudR
     fail("region", "must be a Cloud Run region such as us-central1");
   if (options.serviceAccount !== undefined && !/^[^@\s]+@[^@\s]+$/.test(options.serviceAccount))
     fail("serviceAccount", "must be a service account email");
-  if (options.longRunning !== undefined && options.longRunning !== "service")
+  // Plain-JavaScript callers can pass anything: check the values the types promise.
+  const given = options as { longRunning?: unknown; secrets?: unknown; transport?: unknown };
+  if (given.longRunning !== undefined && given.longRunning !== "service")
     fail("longRunning", 'only "service" is available (Worker Pools are not in the validated Run v2 API)');
-  if (options.secrets !== undefined && options.secrets !== "mirror" && options.secrets !== "reject")
+  if (given.secrets !== undefined && given.secrets !== "mirror" && given.secrets !== "reject")
     fail("secrets", 'must be "mirror" or "reject"');
-  if (options.transport !== undefined && options.transport !== "grpc" && options.transport !== "rest")
+  if (given.transport !== undefined && given.transport !== "grpc" && given.transport !== "rest")
     fail("transport", 'must be "grpc" or "rest"');
   for (const [key, value] of Object.entries(options.labels ?? {})) {
     if (!LABEL_KEY.test(key)) fail(`labels.${key}`, "is not a valid GCP label key");

@@ -44,7 +44,10 @@ type Service = protos.google.cloud.run.v2.IService;
 /** The Cloud Run provider: the contract plus logs, batched status, ping and node description. */
 export interface CloudRunProvider extends Provider {
   readonly statusBatchSize: number;
-  getPodStatuses(refs: readonly PodRef[], options: CallOptions): Promise<Map<string, ProviderPodStatus | undefined>>;
+  getPodStatuses(
+    refs: readonly PodRef[],
+    options: CallOptions,
+  ): Promise<Map<string, ProviderPodStatus | undefined>>;
   ping(options: CallOptions): Promise<void>;
   describeNode(nodeName: string, options: CallOptions): Promise<NodeDescription>;
   getContainerLogs: NonNullable<Provider["getContainerLogs"]>;
@@ -132,7 +135,9 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
 
   async function getJob(id: string, signal: AbortSignal): Promise<Job | undefined> {
     try {
-      const [job] = await call("GetJob", () => clients.jobs.getJob({ name: `${parent}/jobs/${id}` }), { signal });
+      const [job] = await call("GetJob", () => clients.jobs.getJob({ name: `${parent}/jobs/${id}` }), {
+        signal,
+      });
       return job;
     } catch (error) {
       if (error instanceof NotFoundError) return undefined;
@@ -142,9 +147,13 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
 
   async function getService(id: string, signal: AbortSignal): Promise<Service | undefined> {
     try {
-      const [service] = await call("GetService", () => clients.services.getService({ name: `${parent}/services/${id}` }), {
-        signal,
-      });
+      const [service] = await call(
+        "GetService",
+        () => clients.services.getService({ name: `${parent}/services/${id}` }),
+        {
+          signal,
+        },
+      );
       return service;
     } catch (error) {
       if (error instanceof NotFoundError) return undefined;
@@ -154,7 +163,10 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
 
   async function runJob(id: string, signal: AbortSignal): Promise<void> {
     // RunJob's operation ends with the execution; its first answer already names the execution.
-    await call("RunJob", () => clients.jobs.runJob({ name: `${parent}/jobs/${id}` }), { signal, maxAttempts: 1 });
+    await call("RunJob", () => clients.jobs.runJob({ name: `${parent}/jobs/${id}` }), {
+      signal,
+      maxAttempts: 1,
+    });
   }
 
   async function createJob(pod: ResolvedPod, signal: AbortSignal): Promise<void> {
@@ -162,11 +174,20 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     const existing = await getJob(id, signal);
     if (existing !== undefined) {
       // Idempotent: a job without an execution (crash between create and run) is run now.
-      if (existing.latestCreatedExecution?.name == null && existing.terminalCondition?.state === "CONDITION_SUCCEEDED")
+      if (
+        existing.latestCreatedExecution?.name == null &&
+        existing.terminalCondition?.state === "CONDITION_SUCCEEDED"
+      )
         await runJob(id, signal);
       return;
     }
-    const versions = await mirrorSecrets(secretDeps, pod.ref, pod.nodeName, planSecrets(pod, mapping), signal);
+    const versions = await mirrorSecrets(
+      secretDeps,
+      pod.ref,
+      pod.nodeName,
+      planSecrets(pod, mapping),
+      signal,
+    );
     const spec = mapPod(pod, mapping, versions);
     if (spec.kind !== "job") throw new Error("unreachable: job mapping");
     let op: LroLike;
@@ -183,7 +204,11 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     const done =
       op.done === true
         ? op
-        : await waitFor(`job ${id} create`, () => call("GetOperation", () => clients.jobs.checkCreateJobProgress(name), { signal }), signal);
+        : await waitFor(
+            `job ${id} create`,
+            () => call("GetOperation", () => clients.jobs.checkCreateJobProgress(name), { signal }),
+            signal,
+          );
     // A failed create (image missing, permission) leaves the job with a failed terminal
     // condition: the status reports it as Failed with Cloud Run's reason.
     if (done.error == null) await runJob(id, signal);
@@ -192,15 +217,25 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
   async function createService(pod: ResolvedPod, signal: AbortSignal): Promise<void> {
     const id = cloudRunId(pod.ref, "service");
     if ((await getService(id, signal)) !== undefined) return;
-    const versions = await mirrorSecrets(secretDeps, pod.ref, pod.nodeName, planSecrets(pod, mapping), signal);
+    const versions = await mirrorSecrets(
+      secretDeps,
+      pod.ref,
+      pod.nodeName,
+      planSecrets(pod, mapping),
+      signal,
+    );
     const spec = mapPod(pod, mapping, versions);
     if (spec.kind !== "service") throw new Error("unreachable: service mapping");
     try {
       // The operation ends when the revision is ready, which can take minutes: status reports it.
-      await call("CreateService", () => clients.services.createService({ parent, serviceId: id, service: spec.service }), {
-        signal,
-        maxAttempts: 1,
-      });
+      await call(
+        "CreateService",
+        () => clients.services.createService({ parent, serviceId: id, service: spec.service }),
+        {
+          signal,
+          maxAttempts: 1,
+        },
+      );
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
     }
@@ -224,7 +259,10 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     for await (const page of pages(
       "ListExecutions",
       (pageToken) =>
-        clients.executions.listExecutions({ parent: `${parent}/jobs/-`, pageSize, ...(pageToken === undefined ? {} : { pageToken }) }, { autoPaginate: false }),
+        clients.executions.listExecutions(
+          { parent: `${parent}/jobs/-`, pageSize, ...(pageToken === undefined ? {} : { pageToken }) },
+          { autoPaginate: false },
+        ),
       signal,
     )) {
       for (const e of page) {
@@ -235,7 +273,11 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     }
     for await (const page of pages(
       "ListJobs",
-      (pageToken) => clients.jobs.listJobs({ parent, pageSize, ...(pageToken === undefined ? {} : { pageToken }) }, { autoPaginate: false }),
+      (pageToken) =>
+        clients.jobs.listJobs(
+          { parent, pageSize, ...(pageToken === undefined ? {} : { pageToken }) },
+          { autoPaginate: false },
+        ),
       signal,
     )) {
       const objects: CloudRunObject[] = [];
@@ -248,14 +290,18 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     for await (const page of pages(
       "ListServices",
       (pageToken) =>
-        clients.services.listServices({ parent, pageSize, ...(pageToken === undefined ? {} : { pageToken }) }, { autoPaginate: false }),
+        clients.services.listServices(
+          { parent, pageSize, ...(pageToken === undefined ? {} : { pageToken }) },
+          { autoPaginate: false },
+        ),
       signal,
     )) {
       yield page.map((service): CloudRunObject => ({ kind: "service", service }));
     }
   }
 
-  const annotationsOf = (object: CloudRunObject) => (object.kind === "job" ? object.job.annotations : object.service.annotations);
+  const annotationsOf = (object: CloudRunObject) =>
+    object.kind === "job" ? object.job.annotations : object.service.annotations;
 
   const source = createListStatusSource<CloudRunObject>({
     list: listObjects,
@@ -263,7 +309,14 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     fingerprint: (object) => {
       if (object.kind === "service") {
         const s = object.service;
-        return [s.etag, s.generation, s.observedGeneration, s.reconciling, s.terminalCondition?.state, s.latestReadyRevision].join("|");
+        return [
+          s.etag,
+          s.generation,
+          s.observedGeneration,
+          s.reconciling,
+          s.terminalCondition?.state,
+          s.latestReadyRevision,
+        ].join("|");
       }
       const { job, execution: e } = object;
       return [
@@ -283,9 +336,9 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
       object.kind === "job" &&
       object.execution !== undefined &&
       object.tasks === undefined &&
-      (Number(object.execution.failedCount ?? 0) > 0 ||
-        Number(object.execution.cancelledCount ?? 0) > 0 ||
-        Number(object.execution.retriedCount ?? 0) > 0),
+      ((object.execution.failedCount ?? 0) > 0 ||
+        (object.execution.cancelledCount ?? 0) > 0 ||
+        (object.execution.retriedCount ?? 0) > 0),
     get: async (_ref, object, signal) => {
       if (object.kind !== "job" || object.execution?.name == null) return object;
       const executionName = object.execution.name;
@@ -302,36 +355,50 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     ...(o.statusIntervals?.slowMs === undefined ? {} : { slowIntervalMs: o.statusIntervals.slowMs }),
   });
 
-  async function deleteJob(ref: PodRef, job: Job, signal: AbortSignal): Promise<void> {
+  async function deleteJob(job: Job, signal: AbortSignal): Promise<void> {
     const id = shortName(job.name);
     const execution = job.latestCreatedExecution;
     if (execution?.name != null && execution.completionTime == null) {
       const executionName = execution.name;
       try {
-        await call("CancelExecution", () => clients.executions.cancelExecution({ name: executionName }), { signal });
+        await call("CancelExecution", () => clients.executions.cancelExecution({ name: executionName }), {
+          signal,
+        });
       } catch (error) {
         // Already finished or gone: nothing to cancel.
-        if (!(error instanceof NotFoundError) && (error as { cloudCode?: string }).cloudCode !== "FAILED_PRECONDITION")
+        if (
+          !(error instanceof NotFoundError) &&
+          (error as { cloudCode?: string }).cloudCode !== "FAILED_PRECONDITION"
+        )
           throw error;
       }
     }
     try {
-      const [op] = await call("DeleteJob", () => clients.jobs.deleteJob({ name: `${parent}/jobs/${id}` }), { signal });
+      const [op] = await call("DeleteJob", () => clients.jobs.deleteJob({ name: `${parent}/jobs/${id}` }), {
+        signal,
+      });
       if (op.done !== true) {
         const name = op.name ?? "";
-        await waitFor(`job ${id} delete`, () => call("GetOperation", () => clients.jobs.checkDeleteJobProgress(name), { signal }), signal);
+        await waitFor(
+          `job ${id} delete`,
+          () => call("GetOperation", () => clients.jobs.checkDeleteJobProgress(name), { signal }),
+          signal,
+        );
       }
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
     }
-    void ref;
   }
 
   async function deleteService(id: string, signal: AbortSignal): Promise<void> {
     try {
-      const [op] = await call("DeleteService", () => clients.services.deleteService({ name: `${parent}/services/${id}` }), {
-        signal,
-      });
+      const [op] = await call(
+        "DeleteService",
+        () => clients.services.deleteService({ name: `${parent}/services/${id}` }),
+        {
+          signal,
+        },
+      );
       if (op.done !== true) {
         const name = op.name ?? "";
         await waitFor(
@@ -348,7 +415,8 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
   /** The pod's Job or Service, found by its deterministic ids. */
   async function find(ref: PodRef, signal: AbortSignal): Promise<CloudRunObject | undefined> {
     const job = await getJob(cloudRunId(ref, "job"), signal);
-    if (job !== undefined && parseOwnership(job.annotations ?? undefined)?.uid === ref.uid) return { kind: "job", job };
+    if (job !== undefined && parseOwnership(job.annotations ?? undefined)?.uid === ref.uid)
+      return { kind: "job", job };
     const service = await getService(cloudRunId(ref, "service"), signal);
     if (service !== undefined && parseOwnership(service.annotations ?? undefined)?.uid === ref.uid)
       return { kind: "service", service };
@@ -363,7 +431,8 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     async createPod(pod, { signal }) {
       throwIfAborted(signal);
       try {
-        if (pod.pod.spec?.restartPolicy === "Always" || pod.pod.spec?.restartPolicy === undefined) await createService(pod, signal);
+        if (pod.pod.spec?.restartPolicy === "Always" || pod.pod.spec?.restartPolicy === undefined)
+          await createService(pod, signal);
         else await createJob(pod, signal);
       } finally {
         source.invalidate(pod.ref);
@@ -373,24 +442,35 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     async updatePod(pod, { signal }) {
       throwIfAborted(signal);
       const found = await find(pod.ref, signal);
-      if (found === undefined) throw new NotFoundError(`pod ${pod.ref.namespace}/${pod.ref.name} is not on Cloud Run`);
+      if (found === undefined)
+        throw new NotFoundError(`pod ${pod.ref.namespace}/${pod.ref.name} is not on Cloud Run`);
       // A running Execution cannot change; Jobs keep their spec (documented). Services roll out a new revision.
       if (found.kind === "job") return;
-      const versions = await mirrorSecrets(secretDeps, pod.ref, pod.nodeName, planSecrets(pod, mapping), signal);
+      const versions = await mirrorSecrets(
+        secretDeps,
+        pod.ref,
+        pod.nodeName,
+        planSecrets(pod, mapping),
+        signal,
+      );
       const spec = mapPod(pod, mapping, versions);
       if (spec.kind !== "service") return;
       const name = found.service.name ?? `${parent}/services/${spec.id}`;
-      await call("UpdateService", () => clients.services.updateService({ service: { ...spec.service, name } }), {
-        signal,
-        maxAttempts: 1,
-      });
+      await call(
+        "UpdateService",
+        () => clients.services.updateService({ service: { ...spec.service, name } }),
+        {
+          signal,
+          maxAttempts: 1,
+        },
+      );
       source.invalidate(pod.ref);
     },
 
     async deletePod(ref, _gracePeriodSeconds, { signal }) {
       throwIfAborted(signal);
       const found = await find(ref, signal);
-      if (found?.kind === "job") await deleteJob(ref, found.job, signal);
+      if (found?.kind === "job") await deleteJob(found.job, signal);
       else if (found?.kind === "service") await deleteService(shortName(found.service.name), signal);
       if (o.secrets === "mirror") await deleteMirroredSecrets(secretDeps, ref, signal);
       source.invalidate(ref);
@@ -403,7 +483,9 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
 
     async ping({ signal }) {
       throwIfAborted(signal);
-      await call("ListJobs", () => clients.jobs.listJobs({ parent, pageSize: 1 }, { autoPaginate: false }), { signal });
+      await call("ListJobs", () => clients.jobs.listJobs({ parent, pageSize: 1 }, { autoPaginate: false }), {
+        signal,
+      });
     },
 
     describeNode(name, { signal }) {
@@ -416,14 +498,24 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     async getContainerLogs(ref, container, logOptions, { signal }): Promise<Readable> {
       throwIfAborted(signal);
       const found = await find(ref, signal);
-      if (found === undefined) throw new NotFoundError(`pod ${ref.namespace}/${ref.name} is not on Cloud Run`);
+      if (found === undefined)
+        throw new NotFoundError(`pod ${ref.namespace}/${ref.name} is not on Cloud Run`);
       const template = found.kind === "job" ? found.job.template?.template : found.service.template;
       const containers = template?.containers ?? [];
       if (!containers.some((c) => c.name === container))
         throw new NotFoundError(`container ${container} is not in pod ${ref.namespace}/${ref.name}`);
-      const created = toDate(found.kind === "job" ? found.job.createTime : found.service.createTime) ?? new Date(clock.now());
+      const created =
+        toDate(found.kind === "job" ? found.job.createTime : found.service.createTime) ??
+        new Date(clock.now());
       return readContainerLogs(
-        { call, logging: clients.logging, project: o.project, region: o.region, clock, intervalMs: o.logPollIntervalMs },
+        {
+          call,
+          logging: clients.logging,
+          project: o.project,
+          region: o.region,
+          clock,
+          intervalMs: o.logPollIntervalMs,
+        },
         {
           kind: found.kind,
           id: shortName(found.kind === "job" ? found.job.name : found.service.name),

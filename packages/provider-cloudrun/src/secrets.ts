@@ -47,7 +47,11 @@ export async function mirrorSecrets(
     for (const payload of mirror.payloads) {
       const [version] = await deps.call(
         "SecretWrite",
-        () => deps.client.addSecretVersion({ parent: `${parent}/secrets/${mirror.secretId}`, payload: { data: payload } }),
+        () =>
+          deps.client.addSecretVersion({
+            parent: `${parent}/secrets/${mirror.secretId}`,
+            payload: { data: payload },
+          }),
         { signal, maxAttempts: 1 },
       );
       names.push(version.name ?? "");
@@ -58,11 +62,19 @@ export async function mirrorSecrets(
 }
 
 /** Deletes every secret labelled with the pod's UID. */
-export async function deleteMirroredSecrets(deps: SecretMirrorDeps, ref: PodRef, signal: AbortSignal): Promise<number> {
+export async function deleteMirroredSecrets(
+  deps: SecretMirrorDeps,
+  ref: PodRef,
+  signal: AbortSignal,
+): Promise<number> {
   const filter = `labels.${OWNERSHIP_KEYS.uid}=${labelSafe(ref.uid)}`;
   const [secrets] = await deps.call(
     "ListSecrets",
-    () => deps.client.listSecrets({ parent: `projects/${deps.project}`, filter, pageSize: 100 }, { autoPaginate: false }),
+    () =>
+      deps.client.listSecrets(
+        { parent: `projects/${deps.project}`, filter, pageSize: 100 },
+        { autoPaginate: false },
+      ),
     { signal },
   );
   let deleted = 0;

@@ -20,8 +20,7 @@ type CloudContainer = protos.google.cloud.run.v2.IContainer;
 
 /** What one pod is on Cloud Run: a Job with its latest Execution (and Tasks), or a Service. */
 export type CloudRunObject =
-  | { kind: "job"; job: Job; execution?: Execution; tasks?: Task[] }
-  | { kind: "service"; service: Service };
+  { kind: "job"; job: Job; execution?: Execution; tasks?: Task[] } | { kind: "service"; service: Service };
 
 /** A protobuf timestamp (seconds may be a string or Long) as a Date. */
 export function toDate(ts: Timestamp | null | undefined): Date | undefined {
@@ -33,7 +32,7 @@ export function toDate(ts: Timestamp | null | undefined): Date | undefined {
 
 /** Enum values arrive as names from the client library, but may be numbers. */
 function enumName(value: unknown): string {
-  return typeof value === "string" ? value : String(value ?? "");
+  return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
 }
 
 function num(value: unknown): number {
@@ -44,7 +43,7 @@ function pascal(reason: string): string {
   return reason
     .toLowerCase()
     .split("_")
-    .map((w) => (w === "" ? "" : w[0]?.toUpperCase() + w.slice(1)))
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
     .join("");
 }
 
@@ -78,12 +77,17 @@ function reasonOf(c: Condition): string {
   return c.type ?? "Failed";
 }
 
-function containersOf(template: { containers?: CloudContainer[] | null } | null | undefined): CloudContainer[] {
+function containersOf(
+  template: { containers?: CloudContainer[] | null } | null | undefined,
+): CloudContainer[] {
   return template?.containers ?? [];
 }
 
 /** The shape recorded at create time, as billed resources. */
-function billedOf(annotations: Record<string, string> | null | undefined, containers: CloudContainer[]): BilledResources | undefined {
+function billedOf(
+  annotations: Record<string, string> | null | undefined,
+  containers: CloudContainer[],
+): BilledResources | undefined {
   const limits = containers.find((c) => c.resources?.limits?.cpu !== undefined)?.resources?.limits;
   if (limits?.cpu === undefined || limits.memory === undefined) return undefined;
   const shape = annotations?.[SHAPE_ANNOTATION];
@@ -94,7 +98,10 @@ function billedOf(annotations: Record<string, string> | null | undefined, contai
   };
 }
 
-function each(containers: CloudContainer[], state: (name: string, index: number) => Omit<ContainerStatus, "name">): ContainerStatus[] {
+function each(
+  containers: CloudContainer[],
+  state: (name: string, index: number) => Omit<ContainerStatus, "name">,
+): ContainerStatus[] {
   const names = containers.length === 0 ? ["main"] : containers.map((c, i) => c.name ?? `container-${i}`);
   return names.map((name, i) => ({ name, ...state(name, i) }));
 }
@@ -138,7 +145,12 @@ export function jobStatus(job: Job, execution?: Execution, tasks?: readonly Task
   const restartCount = num(task?.retried ?? execution.retriedCount);
   const startTime = toDate(execution.startTime) ?? toDate(execution.createTime);
   const common = { ...base, ...(startTime === undefined ? {} : { startTime }) };
-  const terminated = (exitCode: number, reason: string, message?: string, signal?: number): ContainerState => ({
+  const terminated = (
+    exitCode: number,
+    reason: string,
+    message?: string,
+    signal?: number,
+  ): ContainerState => ({
     terminated: {
       exitCode,
       reason,
@@ -160,7 +172,11 @@ export function jobStatus(job: Job, execution?: Execution, tasks?: readonly Task
     return {
       ...common,
       phase: "Succeeded",
-      containers: each(containers, (_n, i) => ({ state: terminated(0, "Completed"), restartCount, image: image(i) })),
+      containers: each(containers, (_n, i) => ({
+        state: terminated(0, "Completed"),
+        restartCount,
+        image: image(i),
+      })),
     };
   }
   if (num(execution.cancelledCount) > 0) {
@@ -221,7 +237,12 @@ export function jobStatus(job: Job, execution?: Execution, tasks?: readonly Task
       ...common,
       phase: "Running",
       containers: each(containers, (_n, i) => ({
-        state: { waiting: { reason: "CrashLoopBackOff", message: `restarting after exit code ${exit?.code ?? "unknown"}` } },
+        state: {
+          waiting: {
+            reason: "CrashLoopBackOff",
+            message: `restarting after exit code ${exit?.code ?? "unknown"}`,
+          },
+        },
         restartCount,
         image: image(i),
         ...(exit === undefined ? {} : { lastState: terminated(exit.code, "Error", undefined, exit.signal) }),
@@ -237,15 +258,23 @@ export function jobStatus(job: Job, execution?: Execution, tasks?: readonly Task
       phase: "Failed",
       reason: pascal(reason),
       message,
-      containers: each(containers, (_n, i) => ({ state: { waiting: { reason: waitingReason(reason), message } }, image: image(i) })),
+      containers: each(containers, (_n, i) => ({
+        state: { waiting: { reason: waitingReason(reason), message } },
+        image: image(i),
+      })),
     };
   }
-  const pending = execution.conditions?.find((c) => enumName(c.state) !== "CONDITION_SUCCEEDED" && c.type !== "Completed");
+  const pending = execution.conditions?.find(
+    (c) => enumName(c.state) !== "CONDITION_SUCCEEDED" && c.type !== "Completed",
+  );
   const message = pending?.message || `waiting for ${pending?.type ?? "the execution"} to start`;
   return {
     ...common,
     phase: "Pending",
-    containers: each(containers, (_n, i) => ({ state: { waiting: { reason: "ContainerCreating", message } }, image: image(i) })),
+    containers: each(containers, (_n, i) => ({
+      state: { waiting: { reason: "ContainerCreating", message } },
+      image: image(i),
+    })),
   };
 }
 
@@ -255,7 +284,10 @@ export function serviceStatus(service: Service): ProviderPodStatus {
   const image = (i: number) => containers[i]?.image ?? undefined;
   const billed = billedOf(service.annotations, containers);
   const created = toDate(service.createTime);
-  const base = { ...(billed === undefined ? {} : { billed }), ...(created === undefined ? {} : { startTime: created }) };
+  const base = {
+    ...(billed === undefined ? {} : { billed }),
+    ...(created === undefined ? {} : { startTime: created }),
+  };
   const terminal = service.terminalCondition;
   const state = enumName(terminal?.state);
   if (terminal != null && state === "CONDITION_FAILED") {
@@ -267,7 +299,12 @@ export function serviceStatus(service: Service): ProviderPodStatus {
       reason: pascal(reason),
       message,
       containers: each(containers, (_n, i) => ({
-        state: { waiting: { reason: reason === "REVISION_FAILED" ? "CrashLoopBackOff" : waitingReason(reason), message } },
+        state: {
+          waiting: {
+            reason: reason === "REVISION_FAILED" ? "CrashLoopBackOff" : waitingReason(reason),
+            message,
+          },
+        },
         image: image(i),
       })),
     };
@@ -278,7 +315,8 @@ export function serviceStatus(service: Service): ProviderPodStatus {
     num(service.observedGeneration) >= num(service.generation) &&
     service.latestReadyRevision === service.latestCreatedRevision;
   if ((state === "CONDITION_SUCCEEDED" && rolledOut) || hasReady) {
-    const startedAt = toDate(terminal?.lastTransitionTime) ?? toDate(service.updateTime) ?? created ?? new Date(0);
+    const startedAt =
+      toDate(terminal?.lastTransitionTime) ?? toDate(service.updateTime) ?? created ?? new Date(0);
     return {
       ...base,
       phase: "Running",
@@ -294,11 +332,16 @@ export function serviceStatus(service: Service): ProviderPodStatus {
   return {
     ...base,
     phase: "Pending",
-    containers: each(containers, (_n, i) => ({ state: { waiting: { reason: "ContainerCreating", message } }, image: image(i) })),
+    containers: each(containers, (_n, i) => ({
+      state: { waiting: { reason: "ContainerCreating", message } },
+      image: image(i),
+    })),
   };
 }
 
 /** The pod status of any Cloud Run object. */
 export function toPodStatus(object: CloudRunObject): ProviderPodStatus {
-  return object.kind === "job" ? jobStatus(object.job, object.execution, object.tasks) : serviceStatus(object.service);
+  return object.kind === "job"
+    ? jobStatus(object.job, object.execution, object.tasks)
+    : serviceStatus(object.service);
 }

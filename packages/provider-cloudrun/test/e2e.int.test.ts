@@ -9,7 +9,16 @@ import type { ControlPlaneHandle } from "@virtual-node/testing";
 import { systemClock } from "@virtual-node/core";
 import type { V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apis, controlPlane, createNamespace, isReady, podSpecFor, startNode, uniqueName, waitFor } from "../../core/test/support.js";
+import {
+  apis,
+  controlPlane,
+  createNamespace,
+  isReady,
+  podSpecFor,
+  startNode,
+  uniqueName,
+  waitFor,
+} from "../../core/test/support.js";
 import type { Apis, RunningNode } from "../../core/test/support.js";
 import { kubectl } from "../../core/test/kubelet-api/support.js";
 import type { CloudRunProvider } from "../src/provider.js";
@@ -35,7 +44,9 @@ describe("provider-cloudrun end to end (real control plane, simulated Cloud Run)
       clock: systemClock,
       timings: { operationMs: 50, startMs: 300, readyMs: 400, retryMs: 200 },
     });
-    provider = simulatorProvider(server.port, systemClock, { statusIntervals: { fastMs: 200, slowMs: 1000 } });
+    provider = simulatorProvider(server.port, systemClock, {
+      statusIntervals: { fastMs: 200, slowMs: 1000 },
+    });
     const port = await allocatePort();
     const identity = await cp.nodeIdentity(nodeName);
     node = await startNode(identity.kubeConfig, nodeName, provider, {
@@ -74,7 +85,9 @@ describe("provider-cloudrun end to end (real control plane, simulated Cloud Run)
                   name: "main",
                   image: "busybox:1.36",
                   command: ["sh", "-c", script],
-                  env: [{ name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "db", key: "password" } } }],
+                  env: [
+                    { name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "db", key: "password" } } },
+                  ],
                 },
               ],
             }),
@@ -97,7 +110,9 @@ describe("provider-cloudrun end to end (real control plane, simulated Cloud Run)
           template: {
             metadata: { labels: { app: "web" } },
             spec: podSpecFor(nodeName, {
-              containers: [{ name: "web", image: "nginx:1.27", command: ["sh", "-c", "echo serving; sleep 86400"] }],
+              containers: [
+                { name: "web", image: "nginx:1.27", command: ["sh", "-c", "echo serving; sleep 86400"] },
+              ],
             }),
           },
         },

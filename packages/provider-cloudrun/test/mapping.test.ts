@@ -20,7 +20,13 @@ function pod(
   restartPolicy: "Always" | "OnFailure" | "Never",
   edit: (spec: Spec, resolved: ResolvedPod) => void = () => undefined,
 ): ResolvedPod {
-  const p = makeResolvedPod({ namespace: "team-a", name: "worker", uid: "0b7c1c5e-1111-4a9e-9d1f-2a6f9e3c0001", restartPolicy, nodeName: "vn-1" });
+  const p = makeResolvedPod({
+    namespace: "team-a",
+    name: "worker",
+    uid: "0b7c1c5e-1111-4a9e-9d1f-2a6f9e3c0001",
+    restartPolicy,
+    nodeName: "vn-1",
+  });
   const spec = p.pod.spec;
   if (spec === undefined) throw new Error("no spec");
   edit(spec, p);
@@ -29,7 +35,12 @@ function pod(
 
 /** Every version a mapping needs, as AddSecretVersion would name them. */
 function versionsFor(p: ResolvedPod): SecretVersions {
-  return new Map(planSecrets(p, options).map((m) => [m.secretId, m.payloads.map((_, i) => `projects/p1/secrets/${m.secretId}/versions/${i + 1}`)]));
+  return new Map(
+    planSecrets(p, options).map((m) => [
+      m.secretId,
+      m.payloads.map((_, i) => `projects/p1/secrets/${m.secretId}/versions/${i + 1}`),
+    ]),
+  );
 }
 
 const discovery = loadRunDiscovery();
@@ -38,7 +49,13 @@ const discovery = loadRunDiscovery();
 function expectValid(schema: string, value: unknown): void {
   const out: { path: string; message: string }[] = [];
   // The client library turns `{ seconds }` Durations into "Ns"; do the same for the check.
-  const json = JSON.parse(JSON.stringify(value, (_k, v: unknown) => (v !== null && typeof v === "object" && "seconds" in v && Object.keys(v).length === 1 ? `${String((v as { seconds: number }).seconds)}s` : v))) as unknown;
+  const json = JSON.parse(
+    JSON.stringify(value, (_k, v: unknown) =>
+      v !== null && typeof v === "object" && "seconds" in v && Object.keys(v).length === 1
+        ? `${String((v as { seconds: number }).seconds)}s`
+        : v,
+    ),
+  ) as unknown;
   validateValue(discovery, { $ref: schema }, json, "body", out, { enumInt: false });
   expect(out).toEqual([]);
 }
@@ -87,7 +104,10 @@ describe("names and labels", () => {
       "virtual-node-uid": "0b7c1c5e-1111-4a9e-9d1f-2a6f9e3c0001",
       "virtual-node-node": "vn-1",
     });
-    expect(spec.job.annotations).toMatchObject({ "virtual-node-uid": "0b7c1c5e-1111-4a9e-9d1f-2a6f9e3c0001", "virtual-node-shape": "1 vCPU / 512Mi" });
+    expect(spec.job.annotations).toMatchObject({
+      "virtual-node-uid": "0b7c1c5e-1111-4a9e-9d1f-2a6f9e3c0001",
+      "virtual-node-shape": "1 vCPU / 512Mi",
+    });
   });
 });
 
@@ -102,7 +122,11 @@ describe("jobs", () => {
       options,
     );
     if (spec.kind !== "job") throw new Error("job expected");
-    expect(spec.job.template).toMatchObject({ taskCount: 1, parallelism: 1, template: { maxRetries: 0, timeout: { seconds: 120 } } });
+    expect(spec.job.template).toMatchObject({
+      taskCount: 1,
+      parallelism: 1,
+      template: { maxRetries: 0, timeout: { seconds: 120 } },
+    });
     expect(spec.job.template?.template?.containers?.[0]).toMatchObject({
       name: "main",
       image: "busybox:1.36",
@@ -235,7 +259,11 @@ describe("resources fitted to Cloud Run sizes", () => {
   it("a GPU pod gets an L4, at least 4 vCPU / 16 GiB", () => {
     const spec = mapPod(withResources({}, { "nvidia.com/gpu": "1" }), options);
     if (spec.kind !== "service") throw new Error("service expected");
-    expect(spec.service.template?.containers?.[0]?.resources?.limits).toEqual({ cpu: "4", memory: "16Gi", "nvidia.com/gpu": "1" });
+    expect(spec.service.template?.containers?.[0]?.resources?.limits).toEqual({
+      cpu: "4",
+      memory: "16Gi",
+      "nvidia.com/gpu": "1",
+    });
     expect(spec.service.template?.nodeSelector).toEqual({ accelerator: "nvidia-l4" });
   });
   it("too large for Cloud Run: rejected with the reason", () => {
@@ -245,7 +273,12 @@ describe("resources fitted to Cloud Run sizes", () => {
 
 describe("secrets", () => {
   const secretEnv = (p: ResolvedPod) => {
-    p.containers[0]?.env.push({ name: "DB_PASSWORD", value: "s3cr3t", secret: true, source: { kind: "secret", name: "db", key: "password" } });
+    p.containers[0]?.env.push({
+      name: "DB_PASSWORD",
+      value: "s3cr3t",
+      secret: true,
+      source: { kind: "secret", name: "db", key: "password" },
+    });
   };
   it("Secret env → a Secret Manager reference (value mirrored, never inlined)", () => {
     const p = pod("Never", (_s, r) => {
@@ -263,7 +296,13 @@ describe("secrets", () => {
   });
   it("without mirroring, Secret env and file volumes are rejected with the field", () => {
     const reject: MappingOptions = { ...options, secrets: "reject" };
-    rejects(pod("Never", (_s, r) => { secretEnv(r); }), "spec.containers[0].env", reject);
+    rejects(
+      pod("Never", (_s, r) => {
+        secretEnv(r);
+      }),
+      "spec.containers[0].env",
+      reject,
+    );
     const withVolume = makeResolvedPod({ volumes: ["secret"], restartPolicy: "Never" });
     rejects(withVolume, "spec.volumes[0].secret", reject);
   });
@@ -287,34 +326,70 @@ describe("volumes", () => {
     files: [],
     ...(persistentVolume === undefined ? {} : { persistentVolume }),
   });
-  const base = { claimName: "c", volumeName: "pv", readOnly: false, accessModes: ["ReadWriteMany"], volumeMode: "Filesystem" };
+  const base = {
+    claimName: "c",
+    volumeName: "pv",
+    readOnly: false,
+    accessModes: ["ReadWriteMany"],
+    volumeMode: "Filesystem",
+  };
   it.each([
-    ["in-tree nfs", pvc({ ...base, nfs: { server: "10.0.0.2", path: "/exports" } }), { nfs: { server: "10.0.0.2", path: "/exports", readOnly: false } }],
+    [
+      "in-tree nfs",
+      pvc({ ...base, nfs: { server: "10.0.0.2", path: "/exports" } }),
+      { nfs: { server: "10.0.0.2", path: "/exports", readOnly: false } },
+    ],
     [
       "Filestore CSI",
-      pvc({ ...base, csi: { driver: "filestore.csi.storage.gke.io", volumeHandle: "modeInstance/us-central1-a/fs1/vol1", volumeAttributes: { ip: "10.0.0.3", volume: "vol1" } } }),
+      pvc({
+        ...base,
+        csi: {
+          driver: "filestore.csi.storage.gke.io",
+          volumeHandle: "modeInstance/us-central1-a/fs1/vol1",
+          volumeAttributes: { ip: "10.0.0.3", volume: "vol1" },
+        },
+      }),
       { nfs: { server: "10.0.0.3", path: "/vol1", readOnly: false } },
     ],
     [
       "Cloud Storage FUSE CSI",
-      pvc({ ...base, readOnly: true, csi: { driver: "gcsfuse.csi.storage.gke.io", volumeHandle: "my-bucket", volumeAttributes: {} } }),
+      pvc({
+        ...base,
+        readOnly: true,
+        csi: { driver: "gcsfuse.csi.storage.gke.io", volumeHandle: "my-bucket", volumeAttributes: {} },
+      }),
       { gcs: { bucket: "my-bucket", readOnly: true } },
     ],
-    ["emptyDir", { name: "data", kind: "emptyDir", files: [], emptyDir: { sizeLimit: "64Mi" } }, { emptyDir: { medium: "MEMORY", sizeLimit: "64Mi" } }],
+    [
+      "emptyDir",
+      { name: "data", kind: "emptyDir", files: [], emptyDir: { sizeLimit: "64Mi" } },
+      { emptyDir: { medium: "MEMORY", sizeLimit: "64Mi" } },
+    ],
   ] as const)("%s", (_title, volume, expected) => {
     const p = makeResolvedPod({ volumes: [volume as ResolvedVolume], restartPolicy: "Always" });
     const spec = mapPod(p, options);
     if (spec.kind !== "service") throw new Error("service expected");
     expect(spec.service.template?.volumes?.[0]).toEqual({ name: "data", ...expected });
-    if ("nfs" in expected || "gcs" in expected) expect(spec.service.template?.executionEnvironment).toBe("EXECUTION_ENVIRONMENT_GEN2");
+    if ("nfs" in expected || "gcs" in expected)
+      expect(spec.service.template?.executionEnvironment).toBe("EXECUTION_ENVIRONMENT_GEN2");
     expectValid("GoogleCloudRunV2Service", spec.service);
   });
   it("other PVs, hostPath and subPath mounts are rejected with the field", () => {
     rejects(
-      makeResolvedPod({ volumes: [pvc({ ...base, csi: { driver: "pd.csi.storage.gke.io", volumeHandle: "disk", volumeAttributes: {} } })] }),
+      makeResolvedPod({
+        volumes: [
+          pvc({
+            ...base,
+            csi: { driver: "pd.csi.storage.gke.io", volumeHandle: "disk", volumeAttributes: {} },
+          }),
+        ],
+      }),
       "spec.volumes[0].persistentVolumeClaim",
     );
-    rejects(makeResolvedPod({ volumes: [{ name: "h", kind: "hostPath", files: [] }] }), "spec.volumes[0].hostPath");
+    rejects(
+      makeResolvedPod({ volumes: [{ name: "h", kind: "hostPath", files: [] }] }),
+      "spec.volumes[0].hostPath",
+    );
     rejects(
       pod("Always", (s, r) => {
         s.volumes = [{ name: "e", emptyDir: {} }];

@@ -57,7 +57,10 @@ describe("1 000 steady pods", () => {
       } else cloud.createService(cloud.parent, spec.id, json);
     }
     await clock.advanceAsync(1000);
-    provider = simulatorProvider(server.port, clock, { secrets: "reject", statusIntervals: { fastMs: 2000, slowMs: 15_000 } });
+    provider = simulatorProvider(server.port, clock, {
+      secrets: "reject",
+      statusIntervals: { fastMs: 2000, slowMs: 15_000 },
+    });
   });
 
   afterAll(async () => {
@@ -78,7 +81,7 @@ describe("1 000 steady pods", () => {
     const perMinute = calls.length / minutes;
     const byOperation: Record<string, number> = {};
     for (const c of calls) byOperation[c.operation] = (byOperation[c.operation] ?? 0) + 1;
-    console.log(`[cloudrun scale] 1000 steady pods: ${perMinute} API calls per minute`, byOperation);
+    console.log(`[cloudrun scale] ${POD_COUNT} steady pods: ${perMinute} API calls per minute`, byOperation);
     // Per 15 s (slow interval): ListExecutions (1 page of 500), ListJobs (1), ListServices (1) = 3.
     expect(perMinute).toBeLessThanOrEqual(16);
     expect(Object.keys(byOperation).sort()).toEqual([

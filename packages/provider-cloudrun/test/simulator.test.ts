@@ -31,7 +31,11 @@ describe("schema validation (discovery document)", () => {
   it("accepts a well-formed createJob", () => {
     const r = route("POST", `/v2/${parent}/jobs`);
     expect(r.id).toBe("run.projects.locations.jobs.create");
-    const body = { template: { template: { containers: [{ image: "x", env: [{ name: "A", value: "b" }] }], timeout: "30s" } } };
+    const body = {
+      template: {
+        template: { containers: [{ image: "x", env: [{ name: "A", value: "b" }] }], timeout: "30s" },
+      },
+    };
     expect(validateRequest(set, r, q("jobId=j1&$alt=json;enum-encoding=int"), body)).toEqual([]);
   });
 
@@ -93,7 +97,11 @@ describe("simulator behind the real @google-cloud clients (REST fallback)", () =
   let clients: CloudRunClients;
 
   beforeAll(async () => {
-    ({ server, clients } = await startSimWithClients(clock, { startMs: 1000, retryMs: 500, operationMs: 2000 }));
+    ({ server, clients } = await startSimWithClients(clock, {
+      startMs: 1000,
+      retryMs: 500,
+      operationMs: 2000,
+    }));
   });
   afterAll(async () => {
     await clients.close();
@@ -101,7 +109,11 @@ describe("simulator behind the real @google-cloud clients (REST fallback)", () =
   });
 
   it("creates a job through an LRO, runs it, and reports a failing task's exit code", async () => {
-    const [op] = await clients.jobs.createJob({ parent, jobId: "fails", job: job(["sh", "-c", "echo bye; exit 7"]) });
+    const [op] = await clients.jobs.createJob({
+      parent,
+      jobId: "fails",
+      job: job(["sh", "-c", "echo bye; exit 7"]),
+    });
     expect(op.done).toBe(false);
     expect((await clients.jobs.checkCreateJobProgress(op.name ?? "")).done).toBe(false);
     await clock.advanceAsync(2000);
@@ -111,26 +123,45 @@ describe("simulator behind the real @google-cloud clients (REST fallback)", () =
 
     const [run] = await clients.jobs.runJob({ name: `${parent}/jobs/fails` });
     expect(run.done).toBe(false);
-    const [pending] = await clients.executions.listExecutions({ parent: `${parent}/jobs/-` }, { autoPaginate: false });
+    const [pending] = await clients.executions.listExecutions(
+      { parent: `${parent}/jobs/-` },
+      { autoPaginate: false },
+    );
     expect(pending).toHaveLength(1);
     expect(pending[0]?.runningCount).toBe(0);
     await clock.advanceAsync(1000);
-    const [running] = await clients.executions.listExecutions({ parent: `${parent}/jobs/-` }, { autoPaginate: false });
+    const [running] = await clients.executions.listExecutions(
+      { parent: `${parent}/jobs/-` },
+      { autoPaginate: false },
+    );
     expect(running[0]?.runningCount).toBe(1);
     await clock.advanceAsync(10);
-    const [finished] = await clients.executions.listExecutions({ parent: `${parent}/jobs/-` }, { autoPaginate: false });
+    const [finished] = await clients.executions.listExecutions(
+      { parent: `${parent}/jobs/-` },
+      { autoPaginate: false },
+    );
     expect(finished[0]?.failedCount).toBe(1);
-    const [tasks] = await clients.tasks.listTasks({ parent: finished[0]?.name ?? "" }, { autoPaginate: false });
+    const [tasks] = await clients.tasks.listTasks(
+      { parent: finished[0]?.name ?? "" },
+      { autoPaginate: false },
+    );
     expect(tasks[0]?.lastAttemptResult?.exitCode).toBe(7);
     expect(server.sim.violations).toEqual([]);
   });
 
   it("retries a failing task up to maxRetries, then succeeds or fails", async () => {
-    await clients.jobs.createJob({ parent, jobId: "retry", job: job(["sh", "-c", "exit 2"], "busybox:1.36", 2) });
+    await clients.jobs.createJob({
+      parent,
+      jobId: "retry",
+      job: job(["sh", "-c", "exit 2"], "busybox:1.36", 2),
+    });
     await clock.advanceAsync(2000);
     await clients.jobs.runJob({ name: `${parent}/jobs/retry` });
     await clock.advanceAsync(1000 + 10 + 500 + 10 + 500 + 10);
-    const [tasks] = await clients.tasks.listTasks({ parent: `${parent}/jobs/retry/executions/-` }, { autoPaginate: false });
+    const [tasks] = await clients.tasks.listTasks(
+      { parent: `${parent}/jobs/retry/executions/-` },
+      { autoPaginate: false },
+    );
     expect(tasks[0]?.retried).toBe(2);
     expect(tasks[0]?.lastAttemptResult?.exitCode).toBe(2);
     expect(tasks[0]?.completionTime).toBeTruthy();
@@ -140,7 +171,7 @@ describe("simulator behind the real @google-cloud clients (REST fallback)", () =
     await clients.jobs.createJob({ parent, jobId: "long", job: job(["sh", "-c", "sleep 86400"]) });
     await clock.advanceAsync(2000);
     const [run] = await clients.jobs.runJob({ name: `${parent}/jobs/long` });
-    const execName = String((run.metadata as { name?: string } | undefined)?.name ?? "");
+    const execName = (run.metadata as { name?: string } | undefined)?.name ?? "";
     expect(execName).toContain(`${parent}/jobs/long/executions/`);
     await clock.advanceAsync(1000);
     await clients.executions.cancelExecution({ name: execName });
@@ -149,7 +180,11 @@ describe("simulator behind the real @google-cloud clients (REST fallback)", () =
   });
 
   it("fails a job whose image is missing with CONTAINER_MISSING", async () => {
-    const [op] = await clients.jobs.createJob({ parent, jobId: "noimage", job: job(["true"], "gcr.io/x/does-not-exist") });
+    const [op] = await clients.jobs.createJob({
+      parent,
+      jobId: "noimage",
+      job: job(["true"], "gcr.io/x/does-not-exist"),
+    });
     await clock.advanceAsync(2000);
     const checked = await clients.jobs.checkCreateJobProgress(op.name ?? "");
     expect(checked.error).toBeTruthy();
@@ -161,7 +196,12 @@ describe("simulator behind the real @google-cloud clients (REST fallback)", () =
     await clients.services.createService({
       parent,
       serviceId: "web",
-      service: { template: { containers: [{ image: "nginx", ports: [{ containerPort: 80 }] }], scaling: { minInstanceCount: 1, maxInstanceCount: 1 } } },
+      service: {
+        template: {
+          containers: [{ image: "nginx", ports: [{ containerPort: 80 }] }],
+          scaling: { minInstanceCount: 1, maxInstanceCount: 1 },
+        },
+      },
     });
     const [before] = await clients.services.getService({ name: `${parent}/services/web` });
     expect(before.reconciling).toBe(true);
@@ -175,7 +215,11 @@ describe("simulator behind the real @google-cloud clients (REST fallback)", () =
   it("answers a validation error (and records a violation) for a wrongly shaped request", async () => {
     const before = server.sim.violations.length;
     const error = await clients.jobs
-      .createJob({ parent, jobId: "bad", job: { template: { template: { containers: [{ name: "nameonly" }] } } } })
+      .createJob({
+        parent,
+        jobId: "bad",
+        job: { template: { template: { containers: [{ name: "nameonly" }] } } },
+      })
       .then(
         () => undefined,
         (e: unknown) => e as { code?: number; message?: string },
@@ -189,7 +233,12 @@ describe("simulator behind the real @google-cloud clients (REST fallback)", () =
   });
 
   it("throttles with RESOURCE_EXHAUSTED, RetryInfo and Retry-After", async () => {
-    server.sim.inject({ operation: "run.projects.locations.jobs.get", httpStatus: 429, status: "RESOURCE_EXHAUSTED", retryDelaySeconds: 3 });
+    server.sim.inject({
+      operation: "run.projects.locations.jobs.get",
+      httpStatus: 429,
+      status: "RESOURCE_EXHAUSTED",
+      retryDelaySeconds: 3,
+    });
     const error = await clients.jobs.getJob({ name: `${parent}/jobs/long` }).then(
       () => undefined,
       (e: unknown) => e as { code?: number },
@@ -205,13 +254,20 @@ describe("simulator behind the real @google-cloud clients (REST fallback)", () =
       secretId: "s1",
       secret: { replication: { automatic: {} }, labels: { owner: "vn" } },
     });
-    await clients.secrets.addSecretVersion({ parent: "projects/p1/secrets/s1", payload: { data: Buffer.from("hunter2") } });
+    await clients.secrets.addSecretVersion({
+      parent: "projects/p1/secrets/s1",
+      payload: { data: Buffer.from("hunter2") },
+    });
     expect(server.sim.cloud.secretValue("s1")).toBe("hunter2");
-    const [listed] = await clients.secrets.listSecrets({ parent: "projects/p1", filter: "labels.owner=vn" }, { autoPaginate: false });
+    const [listed] = await clients.secrets.listSecrets(
+      { parent: "projects/p1", filter: "labels.owner=vn" },
+      { autoPaginate: false },
+    );
     expect(listed.map((s) => s.name)).toEqual(["projects/p1/secrets/s1"]);
     const [, , response] = await clients.logging.getEntries({
       resourceNames: ["projects/p1"],
-      filter: 'resource.type="cloud_run_job" AND resource.labels.job_name="fails" AND timestamp>="2000-01-01T00:00:00Z"',
+      filter:
+        'resource.type="cloud_run_job" AND resource.labels.job_name="fails" AND timestamp>="2000-01-01T00:00:00Z"',
       orderBy: "timestamp asc",
       autoPaginate: false,
     });

@@ -46,10 +46,23 @@ function summary(s: ProviderPodStatus) {
 
 describe("jobStatus", () => {
   const cases: [string, Job, Execution | undefined, Parameters<typeof jobStatus>[2], string][] = [
-    ["job being created", { ...job, terminalCondition: { state: "CONDITION_RECONCILING" } }, undefined, undefined, "Pending/JobCreating/waiting:ContainerCreating"],
+    [
+      "job being created",
+      { ...job, terminalCondition: { state: "CONDITION_RECONCILING" } },
+      undefined,
+      undefined,
+      "Pending/JobCreating/waiting:ContainerCreating",
+    ],
     [
       "job failed: image missing",
-      { ...job, terminalCondition: { state: "CONDITION_FAILED", reason: "CONTAINER_MISSING", message: "Image 'x' not found." } },
+      {
+        ...job,
+        terminalCondition: {
+          state: "CONDITION_FAILED",
+          reason: "CONTAINER_MISSING",
+          message: "Image 'x' not found.",
+        },
+      },
       undefined,
       undefined,
       "Failed/ContainerMissing/waiting:ErrImagePull",
@@ -57,12 +70,26 @@ describe("jobStatus", () => {
     [
       "execution pending",
       job,
-      exec({ conditions: [{ type: "ResourcesAvailable", state: "CONDITION_PENDING", message: "Provisioning" }] }),
+      exec({
+        conditions: [{ type: "ResourcesAvailable", state: "CONDITION_PENDING", message: "Provisioning" }],
+      }),
       undefined,
       "Pending/-/waiting:ContainerCreating",
     ],
-    ["execution running", job, exec({ runningCount: 1, startTime: ts("2024-01-01T00:00:05Z") }), undefined, "Running/-/running:"],
-    ["execution succeeded", job, exec({ succeededCount: 1, completionTime: ts("2024-01-01T00:01:00Z") }), undefined, "Succeeded/-/terminated:0"],
+    [
+      "execution running",
+      job,
+      exec({ runningCount: 1, startTime: ts("2024-01-01T00:00:05Z") }),
+      undefined,
+      "Running/-/running:",
+    ],
+    [
+      "execution succeeded",
+      job,
+      exec({ succeededCount: 1, completionTime: ts("2024-01-01T00:01:00Z") }),
+      undefined,
+      "Succeeded/-/terminated:0",
+    ],
     [
       "execution failed: exit code from the task",
       job,
@@ -74,7 +101,7 @@ describe("jobStatus", () => {
       "execution failed: killed by a signal",
       job,
       exec({ failedCount: 1 }),
-      [{ lastAttemptResult: { exitCode: 0, termSignal: 9 } as never }],
+      [{ lastAttemptResult: { exitCode: 0, termSignal: 9 } }],
       "Failed/Error/terminated:137",
     ],
     ["execution cancelled", job, exec({ cancelledCount: 1 }), undefined, "Failed/Cancelled/terminated:137"],
@@ -88,7 +115,16 @@ describe("jobStatus", () => {
     [
       "execution failed to start: a failed condition is reported",
       job,
-      exec({ conditions: [{ type: "ResourcesAvailable", state: "CONDITION_FAILED", reason: "SECRETS_ACCESS_CHECK_FAILED", message: "no access" }] }),
+      exec({
+        conditions: [
+          {
+            type: "ResourcesAvailable",
+            state: "CONDITION_FAILED",
+            reason: "SECRETS_ACCESS_CHECK_FAILED",
+            message: "no access",
+          },
+        ],
+      }),
       undefined,
       "Failed/SecretsAccessCheckFailed/waiting:CreateContainerConfigError",
     ],
@@ -105,9 +141,11 @@ describe("jobStatus", () => {
   });
 
   it("reports the billed shape, times and restart count", () => {
-    const status = jobStatus(job, exec({ runningCount: 1, retriedCount: 2, startTime: ts("2024-01-01T00:00:05Z") }), [
-      { retried: 2, startTime: ts("2024-01-01T00:00:07Z"), lastAttemptResult: { exitCode: 1 } },
-    ]);
+    const status = jobStatus(
+      job,
+      exec({ runningCount: 1, retriedCount: 2, startTime: ts("2024-01-01T00:00:05Z") }),
+      [{ retried: 2, startTime: ts("2024-01-01T00:00:07Z"), lastAttemptResult: { exitCode: 1 } }],
+    );
     expect(status.billed).toEqual({ vcpu: 1, memoryGiB: 0.5, shape: "1 vCPU / 512Mi" });
     expect(status.startTime?.toISOString()).toBe("2024-01-01T00:00:05.000Z");
     const c = status.containers[0];
@@ -123,12 +161,18 @@ describe("serviceStatus", () => {
     name: "projects/p1/locations/us-central1/services/s1",
     generation: "1",
     observedGeneration: "1",
-    template: { containers: [{ name: "web", image: "nginx", resources: { limits: { cpu: "2", memory: "1Gi" } } }] },
+    template: {
+      containers: [{ name: "web", image: "nginx", resources: { limits: { cpu: "2", memory: "1Gi" } } }],
+    },
   };
   const cases: [string, Service, string][] = [
     [
       "deploying",
-      { ...base, reconciling: true, terminalCondition: { state: "CONDITION_RECONCILING", message: "Deploying revision." } },
+      {
+        ...base,
+        reconciling: true,
+        terminalCondition: { state: "CONDITION_RECONCILING", message: "Deploying revision." },
+      },
       "Pending/-/waiting:ContainerCreating",
     ],
     [
@@ -144,22 +188,51 @@ describe("serviceStatus", () => {
     ],
     [
       "generation not yet observed, but an older revision serves",
-      { ...base, generation: "2", reconciling: true, latestCreatedRevision: "r2", latestReadyRevision: "r1", terminalCondition: { state: "CONDITION_RECONCILING" } },
+      {
+        ...base,
+        generation: "2",
+        reconciling: true,
+        latestCreatedRevision: "r2",
+        latestReadyRevision: "r1",
+        terminalCondition: { state: "CONDITION_RECONCILING" },
+      },
       "Running/-/running:",
     ],
     [
       "image not found",
-      { ...base, terminalCondition: { state: "CONDITION_FAILED", reason: "CONTAINER_MISSING", message: "Image 'x' not found." } },
+      {
+        ...base,
+        terminalCondition: {
+          state: "CONDITION_FAILED",
+          reason: "CONTAINER_MISSING",
+          message: "Image 'x' not found.",
+        },
+      },
       "Failed/ContainerMissing/waiting:ErrImagePull",
     ],
     [
       "container crashed",
-      { ...base, terminalCondition: { state: "CONDITION_FAILED", reason: "REVISION_FAILED", revisionReason: "HEALTH_CHECK_CONTAINER_ERROR", message: "exited" } },
+      {
+        ...base,
+        terminalCondition: {
+          state: "CONDITION_FAILED",
+          reason: "REVISION_FAILED",
+          revisionReason: "HEALTH_CHECK_CONTAINER_ERROR",
+          message: "exited",
+        },
+      },
       "Failed/RevisionFailed/waiting:CrashLoopBackOff",
     ],
     [
       "permission denied",
-      { ...base, terminalCondition: { state: "CONDITION_FAILED", reason: "CONTAINER_PERMISSION_DENIED", message: "denied" } },
+      {
+        ...base,
+        terminalCondition: {
+          state: "CONDITION_FAILED",
+          reason: "CONTAINER_PERMISSION_DENIED",
+          message: "denied",
+        },
+      },
       "Failed/ContainerPermissionDenied/waiting:CreateContainerError",
     ],
   ];

@@ -422,7 +422,8 @@ function containerDefinition(
     const protocol = (p.protocol ?? "TCP").toLowerCase();
     if (protocol !== "tcp" && protocol !== "udp")
       reject(`${field}.ports[${i}].protocol`, `${p.protocol ?? ""} is not supported`);
-    return { containerPort: p.containerPort, hostPort: p.containerPort, protocol };
+    const transport: "tcp" | "udp" = protocol === "udp" ? "udp" : "tcp";
+    return { containerPort: p.containerPort, hostPort: p.containerPort, protocol: transport };
   });
   const mountPoints: MountPoint[] = (spec.volumeMounts ?? []).map((m, i) => {
     if (m.subPath !== undefined && m.subPath !== "")

@@ -84,6 +84,18 @@ export interface FargateProvider extends Provider {
   mapPod(pod: ResolvedPod, secretArns?: ReadonlyMap<string, string>): FargateTaskSpec;
   /** Closes the AWS clients. */
   close(): void;
+  getPodStatuses(
+    refs: readonly PodRef[],
+    options: CallOptions,
+  ): Promise<Map<string, ProviderPodStatus | undefined>>;
+  ping(options: CallOptions): Promise<void>;
+  describeNode(nodeName: string, options: CallOptions): Promise<NodeDescription>;
+  getContainerLogs(
+    ref: PodRef,
+    container: string,
+    logOptions: ContainerLogOptions,
+    options: CallOptions,
+  ): Promise<Readable>;
 }
 
 function isOurStop(task: Task): boolean {
@@ -202,6 +214,8 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
         task.healthStatus,
         task.version,
         (task.containers ?? []).map((c) => [c.lastStatus, c.exitCode, c.healthStatus]),
+        // The start deadline changes the status with time alone.
+        clock.now() - (task.createdAt?.getTime() ?? clock.now()) > options.startDeadlineMs,
       ]),
     toStatus: (task) => taskToPodStatus(task, { now: clock.now(), startDeadlineMs: options.startDeadlineMs }),
     clock,

@@ -2,7 +2,7 @@ import { DescribeTasksCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client
 import { FakeClock, errorCode } from "@virtual-node/core";
 import type { ContainerLogOptions, ResolvedPod } from "@virtual-node/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createFargateProvider } from "../src/index.js";
+import { FargateAnnotations, createFargateProvider } from "../src/index.js";
 import type { FargateProvider } from "../src/index.js";
 import { startAwsSimulator } from "./simulator/server.js";
 import type { AwsSimulator } from "./simulator/server.js";
@@ -190,6 +190,41 @@ describe("lifecycle on the simulator", () => {
     expect(status?.reason).toBe("CannotPullContainerError");
   });
 
+  it("reports a Spot interruption as Failed with reason SpotInterruption", async () => {
+    sim.ecs.faults.spotInterruptNext = 1;
+    const p = pod({
+      containers: [{ name: "main", command: ["sleep", "3600"] }],
+      annotations: { [FargateAnnotations.capacityProvider]: "FARGATE_SPOT" },
+    });
+    await provider.createPod(p, call());
+    const run = sim.calls("RunTask").at(-1)?.body as {
+      capacityProviderStrategy?: unknown;
+      launchType?: string;
+    };
+    expect(run.capacityProviderStrategy).toEqual([{ capacityProvider: "FARGATE_SPOT", weight: 1 }]);
+    expect(run.launchType).toBeUndefined();
+    const status = await until(
+      () => provider.getPodStatus(p.ref, call()),
+      (s) => s?.phase === "Failed",
+    );
+    expect(status?.reason).toBe("SpotInterruption");
+    expect(status?.message).toContain("SpotInterruption");
+  });
+
+  it("fails a pod whose task never starts past the start deadline", async () => {
+    const slow = await startAwsSimulator({ clock, timings: { provisionMs: 3_600_000 } });
+    const p2 = simulatorProvider(slow, clock, { startDeadlineMs: 60_000 });
+    const p = pod({ containers: [{ name: "main", command: ["sleep", "3600"] }] });
+    await p2.createPod(p, call());
+    const status = await until(
+      () => p2.getPodStatus(p.ref, call()),
+      (s) => s?.phase === "Failed",
+    );
+    expect(status).toMatchObject({ reason: "StartDeadlineExceeded" });
+    p2.close();
+    await slow.close();
+  });
+
   it("surfaces an ECS 4xx as a typed error carrying the AWS code and message", async () => {
     sim.fail("RunTask", "AccessDeniedException", "User is not authorized to perform ecs:RunTask");
     const p = pod({ containers: [{ name: "main", image: "busybox:1.36", command: ["sleep", "7"] }] });
@@ -248,9 +283,9 @@ describe("lifecycle on the simulator", () => {
       (v) => v === "Running",
     );
     const opts: ContainerLogOptions = { follow: false, timestamps: true, previous: false, tailLines: 2 };
-    const stream = await provider.getContainerLogs?.(p.ref, "main", opts, call());
+    const stream = await provider.getContainerLogs(p.ref, "main", opts, call());
     let text = "";
-    for await (const chunk of stream ?? []) text += String(chunk);
+    for await (const chunk of stream) text += String(chunk);
     const lines = text.trim().split("\n");
     expect(lines.map((l) => l.split(" ").slice(1).join(" "))).toEqual(["two", "three"]);
     expect(lines[0]).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z two$/);

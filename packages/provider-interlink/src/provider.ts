@@ -122,6 +122,17 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     ...(options.registry === undefined ? {} : { registry: options.registry }),
   });
   const known = new Map<string, KnownPod>();
+  /** Pods whose submission failed here: the site may have the job anyway. */
+  const uncertain = new Set<string>();
+  const startedAt = clock.now();
+
+  /** Whether an earlier submission of this pod may exist: one failed here, or the pod predates this agent. */
+  function mayExistAtSite(pod: ResolvedPod): boolean {
+    if (uncertain.has(pod.ref.uid)) return true;
+    const stamp: unknown = pod.pod.metadata?.creationTimestamp;
+    const created = stamp instanceof Date ? stamp.getTime() : Date.parse(typeof stamp === "string" ? stamp : "");
+    return Number.isNaN(created) || created <= startedAt;
+  }
   let lastPing: { at: number; ping: PingResponse | undefined } | undefined;
 
   const request = (
@@ -150,12 +161,14 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       (c) => c.state?.running,
     );
     if (running && entry.seenRunningAt === undefined) entry.seenRunningAt = new Date(clock.now());
+    console.log("DBG observe", entry.apiPod !== undefined);
     if (entry.apiPod !== undefined) {
       const status = toStatus({ wire, known: entry });
       entry.phase = buildPodStatus(entry.apiPod, status, {
         now: new Date(clock.now()),
         runtime: "interlink",
       }).phase;
+      console.log("DBG phase", entry.phase, entry.apiPod.spec?.restartPolicy);
     }
   }
 
@@ -244,27 +257,30 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       current.apiPod ??= apiPod;
       return; // already submitted: idempotent by UID
     }
-    // Retry-safe: a submission that timed out (or an agent that crashed mid-create) may have reached
-    // the site. Look first, in the shared status call.
-    known.set(uid, { ref: { ...pod.ref }, declared: declaredOf(pod.pod), apiPod, probe: true });
-    source.invalidate();
-    const existing = await source.getPodStatus(pod.ref, o);
-    const entry: KnownPod = known.get(uid) ?? {
-      ref: { ...pod.ref },
-      declared: declaredOf(pod.pod),
-      apiPod,
-      probe: true,
-    };
+    const entry: KnownPod = current ?? { ref: { ...pod.ref }, declared: declaredOf(pod.pod), probe: false };
     entry.probe = false;
     entry.declared = declaredOf(pod.pod);
     entry.apiPod = apiPod;
+    if (mayExistAtSite(pod)) {
+      // Retry-safe: an earlier submission (one that failed or timed out here, or one from a previous
+      // agent run) may have reached the site. Look first, through the shared status call.
+      known.set(uid, entry);
+      source.invalidate();
+      if ((await source.getPodStatus(pod.ref, o)) !== undefined) {
+        uncertain.delete(uid);
+        return;
+      }
+    }
     known.set(uid, entry);
-    if (existing !== undefined) return;
     try {
       const res = await request("create", body, o.signal, opts.timeouts.createMs, 1);
       const answer = parseJson("create", res.text) as CreateStruct | CreateStruct[];
       const created = Array.isArray(answer) ? answer.find((a) => a.PodUID === uid) : answer;
       if (created?.PodJID !== undefined && created.PodJID !== "") entry.jobId = created.PodJID;
+      uncertain.delete(uid);
+    } catch (error) {
+      uncertain.add(uid);
+      throw error;
     } finally {
       // Whether it failed or not, the next status read must ask the site again.
       source.invalidate();

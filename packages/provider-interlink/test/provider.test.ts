@@ -291,7 +291,10 @@ describe("interLink provider", () => {
       readAll(
         (await provider.getContainerLogs?.(pod.ref, "main", { ...base, ...o }, call())) ?? process.stdin,
       );
-    expect(await read({})).toBe("one\ntwo\nthree\n");
+    console.log("DBG before read");
+    const first = await read({});
+    console.log("DBG first", JSON.stringify(first));
+    expect(first).toBe("one\ntwo\nthree\n");
     expect(await read({ tailLines: 2 })).toBe("two\nthree\n");
     expect(await read({ sinceSeconds: 1 })).toBe("three\n");
     expect(await read({ limitBytes: 6 })).toBe("one\ntw");
@@ -301,6 +304,7 @@ describe("interLink provider", () => {
       .map((x) => (JSON.parse(x.body) as { Opts: { Tail: number; Bytes: number } }).Opts);
     expect(tails.some((o) => o.Tail === 2 && o.Bytes === 0)).toBe(true);
 
+    console.log("DBG follow");
     const controller = new AbortController();
     const stream = await provider.getContainerLogs?.(
       pod.ref,
@@ -314,6 +318,9 @@ describe("interLink provider", () => {
     for (let i = 0; i < 10; i++) await clock.advanceAsync(1_000);
     await provider.getPodStatuses([pod.ref], call());
     for (let i = 0; i < 5; i++) await clock.advanceAsync(1_000);
+    console.log("DBG text", JSON.stringify(text), JSON.stringify(provider.statusStats()), sim.calls("getLogs").length);
+    for (let i = 0; i < 5; i++) await clock.advanceAsync(1_000);
+    console.log("DBG later", sim.calls("getLogs").length, JSON.stringify(await provider.getPodStatus(pod.ref, call())));
     await ended;
     expect(text).toBe("one\ntwo\nthree\nfour\n");
     const unknown = await provider.getContainerLogs?.(pod.ref, "nope", base, call()).catch((e: unknown) => e);
@@ -325,6 +332,8 @@ describe("interLink provider", () => {
     const refs: PodRef[] = [];
     for (let i = 0; i < 1000; i++) {
       const pod = makeResolvedPod({ nodeName: "vn-hpc", name: `steady-${String(i)}` });
+      // Created after the agent started: no earlier submission can exist, so no lookup before it.
+      if (pod.pod.metadata) pod.pod.metadata.creationTimestamp = new Date(clock.now() + 1_000);
       refs.push(pod.ref);
       await drive(provider.createPod(pod, call()));
     }

@@ -62,7 +62,13 @@ async function main(): Promise<void> {
     provider: createMockProvider({ cloud, pushStatus: !values["no-push"] }),
     kubeConfig,
     ...(values["internal-ip"] === undefined ? {} : { internalIP: values["internal-ip"] }),
-    ...(values["kubelet-port"] === undefined ? {} : { kubeletPort: Number(values["kubelet-port"]) }),
+    // The kubelet API only with --kubelet-port: crash tests run several agents side by side.
+    ...(values["kubelet-port"] === undefined
+      ? { kubeletApi: { enabled: false } }
+      : {
+          kubeletPort: Number(values["kubelet-port"]),
+          kubeletApi: { port: Number(values["kubelet-port"]) },
+        }),
     logger: createConsoleLogger({ level: values["log-level"] as LogLevel }),
     ...(fast
       ? {

@@ -16,7 +16,7 @@ export {
 export type { MockAnnotationName } from "./annotations.js";
 export { MOCK_SHAPES, mockShapeOf, toMockGroupSpec } from "./mapping.js";
 export type { ToMockGroupSpecOptions } from "./mapping.js";
-export { derivePhase, toContainerStatus, toProviderPodStatus } from "./status.js";
+export { toContainerStatus, toProviderPodStatus } from "./status.js";
 export { MOCK_COMMANDS, runMockCommand } from "./exec.js";
 export type { MockCommandContext, MockCommandResult } from "./exec.js";
 export type * from "./types.js";

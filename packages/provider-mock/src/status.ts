@@ -1,10 +1,13 @@
 /**
- * Mock cloud state → provider status: the second pure translation a provider needs. The phase
- * follows the kubelet's rules (`getPhase`), so the mock reports what a real node would.
+ * Mock cloud state → provider status: the second pure translation a provider needs.
+ *
+ * No `phase`: the mock cloud states no pod outcome of its own (its `Terminated` stage only says that
+ * nothing will run again, as ECS's `STOPPED` does), so the phase is core's to derive from the
+ * container states with the kubelet's rules (`buildPodStatus`), the one place that derivation lives.
  */
-import type { ContainerState, ContainerStatus, PodPhase, ProviderPodStatus } from "@virtual-node/core";
+import type { ContainerState, ContainerStatus, ProviderPodStatus } from "@virtual-node/core";
 import { billedFromShape } from "@virtual-node/core/provider-kit";
-import type { MockContainerState, MockGroupState, MockRestartPolicy, MockTermination } from "./types.js";
+import type { MockContainerState, MockGroupState, MockTermination } from "./types.js";
 
 function terminatedState(t: MockTermination): ContainerState {
   return {
@@ -40,6 +43,7 @@ function stateOf(c: MockContainerState): ContainerState {
   }
 }
 
+/** One mock container's state as the provider reports it (a `containerID` once it has run). */
 export function toContainerStatus(c: MockContainerState): ContainerStatus {
   const status: ContainerStatus = {
     name: c.name,
@@ -54,50 +58,9 @@ export function toContainerStatus(c: MockContainerState): ContainerStatus {
   return status;
 }
 
-/**
- * The pod phase from container states, as the kubelet computes it: Pending until init containers
- * succeed and every container has started; Failed/Succeeded only when nothing will restart.
- */
-export function derivePhase(
-  restartPolicy: MockRestartPolicy,
-  initContainers: readonly MockContainerState[],
-  containers: readonly MockContainerState[],
-): PodPhase {
-  let initPending = false;
-  for (const c of initContainers) {
-    if (c.sidecar === true) continue;
-    if (c.state === "terminated" && c.exitCode === 0) continue;
-    if (c.state === "terminated" && restartPolicy === "Never") return "Failed";
-    initPending = true;
-  }
-  if (initPending) return "Pending";
-
-  let waiting = 0;
-  let running = 0;
-  let stopped = 0;
-  let succeeded = 0;
-  for (const c of containers) {
-    if (c.state === "running") running++;
-    else if (c.state === "terminated") {
-      stopped++;
-      if (c.exitCode === 0) succeeded++;
-    } else if (c.lastTermination !== undefined) stopped++;
-    else waiting++;
-  }
-  if (waiting > 0) return "Pending";
-  if (running > 0) return "Running";
-  if (stopped > 0) {
-    if (restartPolicy === "Always") return "Running";
-    if (stopped === succeeded) return "Succeeded";
-    if (restartPolicy === "Never") return "Failed";
-    return "Running";
-  }
-  return "Pending";
-}
-
+/** A mock group's state as the provider reports it: containers, IPs, start time and billed shape. */
 export function toProviderPodStatus(state: MockGroupState): ProviderPodStatus {
   return {
-    phase: derivePhase(state.restartPolicy, state.initContainers, state.containers),
     podIPs: [state.podIP],
     hostIP: state.hostIP,
     startTime: new Date(state.createdAt),

@@ -13,9 +13,10 @@ describe("billed shape", () => {
         { resources: { requests: { cpu: "500m", memory: "1Gi" } } },
       ],
     });
-    // 800m → 1 core (quarter steps: 0.75 is too small); memory 2 GiB → 2 GiB.
-    expect(mockShapeOf(pod)).toEqual({ name: "1000/2048", cpu: 1, memory: 2 * GIB });
-    expect(toMockGroupSpec(pod).shape).toEqual({ name: "1000/2048", cpu: 1, memory: 2 * GIB });
+    // cpu 800m → 1 core (quarter steps: 0.75 is too small); memory requests 1.25 GiB (more than the
+    // one container's 1 GiB limit) → 1.5 GiB.
+    expect(mockShapeOf(pod)).toEqual({ name: "1000/1536", cpu: 1, memory: 1.5 * GIB });
+    expect(toMockGroupSpec(pod).shape).toEqual({ name: "1000/1536", cpu: 1, memory: 1.5 * GIB });
   });
 
   it("gives a pod without resources the smallest shape", () => {

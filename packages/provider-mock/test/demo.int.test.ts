@@ -20,4 +20,6 @@ it("the demo starts a control plane and a virtual node, and its sample workload 
   expect(last.match(/^web-\S+\s+Running\s+yes/gm)).toHaveLength(5);
   expect(last.match(/^batch-\S+\s+(Running\s+yes|Succeeded)/gm)).toHaveLength(3);
   expect(last).toContain("kubeconfig: ");
+  // The kubelet API is on by default: the API server proxies `kubectl logs` to it.
+  expect(last).toMatch(/^logs of web-\S+ through the API server: \S+/m);
 }, 180_000);

@@ -1,13 +1,15 @@
 import { errorCode } from "@virtual-node/core";
+import type { Pod } from "@virtual-node/core/kube";
+import { buildPodStatus } from "@virtual-node/core/status";
 import { describe, expect, it } from "vitest";
 import {
   MockAnnotations,
-  derivePhase,
   mockCapabilities,
   parseDuration,
   toMockGroupSpec,
+  toProviderPodStatus,
 } from "../src/index.js";
-import type { MockContainerState } from "../src/index.js";
+import type { MockContainerState, MockGroupState, MockRestartPolicy } from "../src/index.js";
 import { testPod } from "./pods.js";
 
 describe("parseDuration", () => {
@@ -202,7 +204,50 @@ const backingOff = c({
   lastTermination: { exitCode: 1, reason: "Error", startedAt: 0, finishedAt: 1 },
 });
 
-describe("derivePhase (kubelet rules)", () => {
+/**
+ * The mock reports no phase of its own: core derives it (`buildPodStatus`, the kubelet's `getPhase`)
+ * from the container states the mock translates, so this table checks that translation end to end.
+ */
+function phaseThroughCore(
+  restartPolicy: MockRestartPolicy,
+  init: readonly MockContainerState[],
+  main: readonly MockContainerState[],
+): string | undefined {
+  // Unique names: a table row may use the same sample container twice.
+  const initContainers = init.map((x, i) => ({ ...x, name: `init${String(i)}-${x.name}` }));
+  const containers = main.map((x, i) => ({ ...x, name: `main${String(i)}-${x.name}` }));
+  const pod: Pod = {
+    metadata: { namespace: "default", name: "p", uid: "u" },
+    spec: {
+      restartPolicy,
+      initContainers: initContainers.map((x) => ({
+        name: x.name,
+        image: x.image,
+        ...(x.sidecar === true ? { restartPolicy: "Always" } : {}),
+      })),
+      containers: containers.map((x) => ({ name: x.name, image: x.image })),
+    },
+  };
+  const state: MockGroupState = {
+    namespace: "default",
+    name: "p",
+    uid: "u",
+    nodeName: "vn-test",
+    restartPolicy,
+    stage: "Running",
+    createdAt: 0,
+    podIP: "10.244.0.2",
+    hostIP: "10.0.0.1",
+    revision: 1,
+    initContainers,
+    containers,
+  };
+  const status = toProviderPodStatus(state);
+  expect(status.phase, "the mock leaves the phase to core").toBeUndefined();
+  return buildPodStatus(pod, status, { now: new Date(0), runtime: "mock" }).phase;
+}
+
+describe("phase derived by core from the mock's container states (kubelet rules)", () => {
   it.each([
     ["Pending", "Always", [], [waiting]],
     ["Pending", "Always", [], [running, waiting]],
@@ -219,8 +264,9 @@ describe("derivePhase (kubelet rules)", () => {
     ["Pending", "OnFailure", [failed], [waiting]],
     ["Running", "Never", [ok, c({ name: "sidecar", sidecar: true })], [running]],
   ] as const)("%s with restartPolicy %s (case %#)", (phase, policy, init, containers) => {
-    expect(derivePhase(policy, init, containers), [...init, ...containers].map((x) => x.name).join()).toBe(
-      phase,
-    );
+    expect(
+      phaseThroughCore(policy, init, containers),
+      [...init, ...containers].map((x) => x.name).join(),
+    ).toBe(phase);
   });
 });

@@ -6,7 +6,7 @@ import { FakeClock } from "@virtual-node/core";
 import { OWNERSHIP_KEYS, ownershipTags, parseOwnership } from "@virtual-node/core/provider-kit";
 import { afterEach, describe, expect, it } from "vitest";
 import { MockCloud, createMockProvider, toMockGroupSpec } from "../src/index.js";
-import { signal, testPod } from "./pods.js";
+import { corePhase, signal, testPod } from "./pods.js";
 
 const clouds: MockCloud[] = [];
 afterEach(() => {
@@ -47,7 +47,7 @@ describe("mock ownership marks", () => {
     expect(adopted.map((p) => [p.namespace, p.name, p.uid, p.nodeName])).toEqual([
       [mine.ref.namespace, mine.ref.name, mine.ref.uid, "vn-a"],
     ]);
-    expect(adopted[0]?.status?.phase).toBe("Running");
+    expect(corePhase(mine, adopted[0]?.status)).toBe("Running");
   });
 
   it("rejects malformed tags at the cloud's API boundary", async () => {

@@ -1,4 +1,5 @@
-import type { Container, ResolvedPod, ResolvedVolume } from "@virtual-node/core";
+import type { Container, ProviderPodStatus, ResolvedPod, ResolvedVolume } from "@virtual-node/core";
+import { buildPodStatus } from "@virtual-node/core/status";
 
 export interface TestPodOptions {
   name?: string;
@@ -60,4 +61,13 @@ export function testPod(options: TestPodOptions = {}): ResolvedPod {
 
 export function signal(): { signal: AbortSignal } {
   return { signal: new AbortController().signal };
+}
+
+/**
+ * The phase core writes for `pod` given what the mock reports: the mock states none of its own, so
+ * its statuses are judged through core's one derivation (`buildPodStatus`, the kubelet's rules).
+ */
+export function corePhase(pod: ResolvedPod, status: ProviderPodStatus | undefined): string | undefined {
+  if (status === undefined) return undefined;
+  return buildPodStatus(pod.pod, status, { now: new Date(0), runtime: "mock" }).phase;
 }

@@ -18,7 +18,7 @@ import {
 import type { MockCloudClient, MockCloudEvent, MockCloudServer, MockGroupSpec } from "../src/index.js";
 import type * as CoreErrors from "../../core/src/errors.js";
 import type * as ClientModule from "../src/client.js";
-import { signal, testPod } from "./pods.js";
+import { corePhase, signal, testPod } from "./pods.js";
 
 let server: MockCloudServer;
 const clients: MockCloudClient[] = [];
@@ -83,7 +83,7 @@ describe("server mode", () => {
     await provider.createPod(pod, signal());
     const list = await provider.listPods("vn-http", signal());
     expect(list.map((p) => [p.name, p.uid, p.nodeName])).toEqual([[pod.ref.name, pod.ref.uid, "vn-http"]]);
-    expect((await provider.getPodStatus(pod.ref, signal()))?.phase).toBe("Running");
+    expect(corePhase(pod, await provider.getPodStatus(pod.ref, signal()))).toBe("Running");
 
     const info = await provider.getGroup("default", pod.ref.name);
     expect(info?.spec.containers[0]?.env[0]).toMatchObject({ name: "TOKEN", secret: true });
@@ -93,13 +93,13 @@ describe("server mode", () => {
 
     const failed = await eventually(
       () => provider.getPodStatus(pod.ref, signal()),
-      (s) => s?.phase === "Failed",
+      (s) => corePhase(pod, s) === "Failed",
     );
     expect(failed?.containers[0]?.state).toMatchObject({ terminated: { exitCode: 4, reason: "Error" } });
     expect(failed?.startTime).toBeInstanceOf(Date);
 
     const batch = await provider.getPodStatuses([pod.ref, { ...pod.ref, name: "nope" }], signal());
-    expect(batch.get(`default/${pod.ref.name}`)?.phase).toBe("Failed");
+    expect(corePhase(pod, batch.get(`default/${pod.ref.name}`))).toBe("Failed");
     expect(batch.get("default/nope")).toBeUndefined();
 
     await provider.deletePod(pod.ref, 30, signal());
@@ -223,7 +223,7 @@ describe("server mode", () => {
     const reader = createMockProvider({ cloud: otherClient.connectMockCloud(server.url) });
     const pod = testPod({ nodeName: "vn-copy" });
     await writer.createPod(pod, signal());
-    expect((await reader.getPodStatus(pod.ref, signal()))?.phase).toBe("Running");
+    expect(corePhase(pod, await reader.getPodStatus(pod.ref, signal()))).toBe("Running");
 
     const error = await reader
       .updatePod(testPod({ nodeName: "vn-copy" }), { ...signal(), reason: "spec" })
@@ -268,7 +268,7 @@ describe("server mode", () => {
     const pushed: [PodRef, ProviderPodStatus | undefined][] = [];
     const unsubscribe = provider.subscribeStatus?.("vn-push", (ref, status) => pushed.push([ref, status]));
     await eventually(
-      () => Promise.resolve(pushed.map(([, s]) => s?.phase)),
+      () => Promise.resolve(pushed.map(([, s]) => corePhase(pod, s))),
       (phases) => phases.includes("Succeeded"),
     );
     await provider.deletePod(pod.ref, 0, signal());
@@ -277,7 +277,7 @@ describe("server mode", () => {
       (last) => last?.[1] === undefined,
     );
     // Consecutive duplicates are allowed (the final status before removal repeats the phase).
-    const phases = pushed.map(([, s]) => s?.phase).filter((p, i, all) => i === 0 || p !== all[i - 1]);
+    const phases = pushed.map(([, s]) => corePhase(pod, s)).filter((p, i, all) => i === 0 || p !== all[i - 1]);
     expect(phases.slice(-2)).toEqual(["Succeeded", undefined]);
     expect(phases[0]).toBe("Running");
     expect(pushed.at(-1)?.[0]).toEqual(pod.ref);

@@ -1,10 +1,10 @@
 /**
- * The stable reasons of pod configuration problems: {@link ConfigError.reason}, warning reasons and
+ * The stable reasons of pod configuration problems: `ConfigError.reason`, warning reasons and
  * the Event reasons core records for them. Kept apart from `resolve.ts` so the volume resolvers and
  * the pod controller share them without importing the resolver.
  */
 
-/** Event reasons used in {@link ConfigError.reason} and in warnings. */
+/** Event reasons used in `ConfigError.reason` and in warnings. */
 export const ConfigReasons = {
   MandatoryConfigMapNotFound: "MandatoryConfigMapNotFound",
   MandatorySecretNotFound: "MandatorySecretNotFound",

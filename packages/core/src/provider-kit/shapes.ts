@@ -234,7 +234,10 @@ function fitRow(
   const c = smallestAtLeast(row.cpu, cpu);
   const m = smallestAtLeast(row.memory, memory);
   if (c === undefined || m === undefined) return undefined;
-  const { name, cpu: _cpu, memory: _memory, ...extra } = row;
+  const { name } = row;
+  const extra = Object.fromEntries(
+    Object.entries(row).filter(([k]) => k !== "name" && k !== "cpu" && k !== "memory"),
+  );
   const shapeName =
     typeof name === "function"
       ? name(c, m)

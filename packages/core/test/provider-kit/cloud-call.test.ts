@@ -127,14 +127,22 @@ describe("createCloudCaller", () => {
 
   it("an abort while the SDK call runs is reported as AbortedError, not retried", async () => {
     const clock = new FakeClock();
-    const call = createCloudCaller({ provider: "fargate", limits: LIMITS, mapError: fromAwsError, clock });
+    const registry = new Registry();
+    const call = createCloudCaller({
+      provider: "fargate",
+      limits: LIMITS,
+      mapError: fromAwsError,
+      clock,
+      registry,
+    });
     const controller = new AbortController();
     let attempts = 0;
     const fn = (signal: AbortSignal) =>
       new Promise<never>((_resolve, reject) => {
         attempts++;
         signal.addEventListener("abort", () => {
-          reject(Object.assign(new Error("Request aborted"), { name: "AbortError" }));
+          // Some SDKs surface an abort as a plain socket error, which alone would be retried.
+          reject(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
         });
       });
     const pending = call("RunTask", fn, { signal: controller.signal });
@@ -142,6 +150,10 @@ describe("createCloudCaller", () => {
     controller.abort();
     await expect(pending).rejects.toBeInstanceOf(AbortedError);
     expect(attempts).toBe(1);
+    // Counted as the abort it is, not as a retryable cloud failure.
+    expect(await registry.metrics()).toContain(
+      'virtual_node_provider_api_calls_total{provider="fargate",api="RunTask",result="aborted"} 1',
+    );
   });
 
   it("an already aborted signal never calls the cloud", async () => {

@@ -1077,7 +1077,7 @@ export class AciSimulator {
       case "echo":
         return { output: `${args.join(" ")}\n`, exitCode: 0 };
       case "printf":
-        return { output: args.join(" "), exitCode: 0 };
+        return { output: printf(args[0] ?? "", args.slice(1)), exitCode: 0 };
       case "true":
         return { output: "", exitCode: 0 };
       case "false":
@@ -1166,14 +1166,29 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** `printf FORMAT ARGS`: `%d`/`%s` and the `\n`/`\t`/`\\` escapes. */
+function printf(format: string, args: string[]): string {
+  let i = 0;
+  return format
+    .replace(/%[ds]/g, () => args[i++] ?? "")
+    .replace(/\\([nt\\])/g, (_m, c: string) => (c === "n" ? "\n" : c === "t" ? "\t" : "\\"));
+}
+
 /** Splits at `separator` outside single or double quotes. */
 function splitUnquoted(line: string, separator: string): string[] {
   const out: string[] = [];
   let current = "";
   let quote: string | undefined;
+  let escaped = false;
   for (const ch of line) {
-    if (quote !== undefined) {
+    if (escaped) {
+      escaped = false;
+      current += ch;
+    } else if (quote !== undefined) {
       if (ch === quote) quote = undefined;
+      current += ch;
+    } else if (ch === "\\") {
+      escaped = true;
       current += ch;
     } else if (ch === "'" || ch === '"') {
       quote = ch;

@@ -22,6 +22,11 @@ export class SimError extends Error {
 
 type Json = Record<string, unknown>;
 
+/** A JSON value as text: strings as they are, numbers printed, anything else empty. */
+function str(value: unknown): string {
+  return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
+}
+
 /** Timing of the simulated control plane, in clock ms. */
 export interface SimTimings {
   /** Until a create/update/delete operation is done (0: the first answer is already done). */
@@ -82,7 +87,10 @@ export class SimCloud {
   readonly executions = new Map<string, ExecutionState>();
   readonly services = new Map<string, Json>();
   readonly operations = new Map<string, Operation>();
-  readonly secrets = new Map<string, { secret: Json; versions: { name: string; data: string; state: string }[] }>();
+  readonly secrets = new Map<
+    string,
+    { secret: Json; versions: { name: string; data: string; state: string }[] }
+  >();
   readonly logs: LogRecord[] = [];
   #seq = 0;
   #serviceTimers = new Map<string, ReturnType<Clock["setTimeout"]>[]>();
@@ -109,7 +117,12 @@ export class SimCloud {
 
   // ---- operations -----------------------------------------------------------------------------
 
-  #operation(metadataType: string, metadata: Json, finish: () => { response?: Json; error?: Operation["error"] }, delayMs: number): Operation {
+  #operation(
+    metadataType: string,
+    metadata: Json,
+    finish: () => { response?: Json; error?: Operation["error"] },
+    delayMs: number,
+  ): Operation {
     const op: Operation = {
       name: `${this.parent}/operations/${this.#id()}`,
       done: false,
@@ -196,7 +209,7 @@ export class SimCloud {
     const template = (body.template ?? {}) as Json;
     const task = (template.template ?? template) as Json;
     const containers = (task.containers ?? template.containers ?? []) as Json[];
-    return containers.map((c) => String(c.image ?? ""));
+    return containers.map((c) => str(c.image));
   }
 
   getJob(name: string): Json {
@@ -212,7 +225,12 @@ export class SimCloud {
     job.observedGeneration = job.generation;
     job.updateTime = this.now();
     return this.renderOperation(
-      this.#operation("google.cloud.run.v2.Job", { name }, () => ({ response: { "@type": "type.googleapis.com/google.cloud.run.v2.Job", ...job } }), this.timings.operationMs),
+      this.#operation(
+        "google.cloud.run.v2.Job",
+        { name },
+        () => ({ response: { "@type": "type.googleapis.com/google.cloud.run.v2.Job", ...job } }),
+        this.timings.operationMs,
+      ),
     );
   }
 
@@ -225,7 +243,12 @@ export class SimCloud {
     }
     this.jobs.delete(name);
     return this.renderOperation(
-      this.#operation("google.cloud.run.v2.Job", { name }, () => ({ response: { "@type": "type.googleapis.com/google.cloud.run.v2.Job", ...job } }), this.timings.operationMs),
+      this.#operation(
+        "google.cloud.run.v2.Job",
+        { name },
+        () => ({ response: { "@type": "type.googleapis.com/google.cloud.run.v2.Job", ...job } }),
+        this.timings.operationMs,
+      ),
     );
   }
 
@@ -237,7 +260,11 @@ export class SimCloud {
     const job = this.getJob(name);
     const terminal = job.terminalCondition as Json | undefined;
     if (job.reconciling === true || terminal?.state !== "CONDITION_SUCCEEDED")
-      throw new SimError(400, "FAILED_PRECONDITION", `Job ${name} is not ready: ${String(terminal?.message ?? "reconciling")}.`);
+      throw new SimError(
+        400,
+        "FAILED_PRECONDITION",
+        `Job ${name} is not ready: ${str(terminal?.message) || "reconciling"}.`,
+      );
     const jobId = name.split("/").at(-1) ?? "";
     const execId = `${jobId.slice(0, 57)}-${this.#id().slice(-5)}`;
     const execName = `${name}/executions/${execId}`;
@@ -274,7 +301,7 @@ export class SimCloud {
     const task: Json = {
       name: `${execName}/tasks/${execId}-task0`,
       uid: this.#id(),
-      labels: { ...execution.labels as Json, "run.googleapis.com/execution": execId },
+      labels: { ...(execution.labels as Json), "run.googleapis.com/execution": execId },
       job: jobId,
       execution: execId,
       index: 0,
@@ -284,15 +311,27 @@ export class SimCloud {
       volumes: taskTemplate.volumes ?? [],
       maxRetries: taskTemplate.maxRetries ?? 3,
       timeout: taskTemplate.timeout ?? "600s",
-      conditions: [conditionOf("Started", "CONDITION_PENDING", {}, now), conditionOf("Completed", "CONDITION_PENDING", {}, now)],
+      conditions: [
+        conditionOf("Started", "CONDITION_PENDING", {}, now),
+        conditionOf("Completed", "CONDITION_PENDING", {}, now),
+      ],
     };
     const state: ExecutionState = { execution, tasks: [task], timers: [], operation: "" };
     this.executions.set(execName, state);
     job.executionCount = Number(job.executionCount ?? 0) + 1;
     job.latestCreatedExecution = { name: execName, createTime: now, completionStatus: "EXECUTION_PENDING" };
-    const op = this.#operation("google.cloud.run.v2.Execution", { ...execution }, () => ({}), Number.POSITIVE_INFINITY);
+    const op = this.#operation(
+      "google.cloud.run.v2.Execution",
+      { ...execution },
+      () => ({}),
+      Number.POSITIVE_INFINITY,
+    );
     state.operation = op.name;
-    state.timers.push(this.clock.setTimeout(() => this.#startAttempt(job, state), this.timings.startMs));
+    state.timers.push(
+      this.clock.setTimeout(() => {
+        this.#startAttempt(job, state);
+      }, this.timings.startMs),
+    );
     return this.renderOperation(op);
   }
 
@@ -319,7 +358,10 @@ export class SimCloud {
       conditionOf("Started", "CONDITION_SUCCEEDED", {}, now),
     ];
     task.startTime = now;
-    task.conditions = [conditionOf("Started", "CONDITION_SUCCEEDED", {}, now), conditionOf("Completed", "CONDITION_PENDING", {}, now)];
+    task.conditions = [
+      conditionOf("Started", "CONDITION_SUCCEEDED", {}, now),
+      conditionOf("Completed", "CONDITION_PENDING", {}, now),
+    ];
     this.#setCompletion(job, state, "EXECUTION_RUNNING");
     const containers = (task.containers ?? []) as Json[];
     const main = containers.find((c) => !Array.isArray(c.ports) || true) ?? {};
@@ -328,10 +370,13 @@ export class SimCloud {
     const labels = {
       "run.googleapis.com/execution_name": String(execution.name).split("/").at(-1) ?? "",
       "run.googleapis.com/task_index": "0",
-      "run.googleapis.com/task_attempt": String(task.retried ?? 0),
+      "run.googleapis.com/task_attempt": str(task.retried ?? 0),
     };
-    const resource = { type: "cloud_run_job", labels: { job_name: jobId, location: this.region, project_id: this.project } };
-    this.#runProgram(program, String(main.name ?? ""), resource, labels, state.timers, (code) => {
+    const resource = {
+      type: "cloud_run_job",
+      labels: { job_name: jobId, location: this.region, project_id: this.project },
+    };
+    this.#runProgram(program, str(main.name), resource, labels, state.timers, (code) => {
       this.#finishAttempt(job, state, code);
     });
   }
@@ -352,9 +397,18 @@ export class SimCloud {
       execution.runningCount = 0;
       task.conditions = [
         conditionOf("Started", "CONDITION_PENDING", {}, now),
-        conditionOf("Completed", "CONDITION_PENDING", { reason: "IMMEDIATE_RETRY", message: `Task exited with exit code ${exitCode}; retrying.` }, now),
+        conditionOf(
+          "Completed",
+          "CONDITION_PENDING",
+          { reason: "IMMEDIATE_RETRY", message: `Task exited with exit code ${exitCode}; retrying.` },
+          now,
+        ),
       ];
-      state.timers.push(this.clock.setTimeout(() => this.#startAttempt(job, state), this.timings.retryMs));
+      state.timers.push(
+        this.clock.setTimeout(() => {
+          this.#startAttempt(job, state);
+        }, this.timings.retryMs),
+      );
       return;
     }
     task.completionTime = now;
@@ -364,9 +418,17 @@ export class SimCloud {
     execution.updateTime = now;
     if (exitCode === 0) {
       execution.succeededCount = 1;
-      task.conditions = [conditionOf("Started", "CONDITION_SUCCEEDED", {}, now), conditionOf("Completed", "CONDITION_SUCCEEDED", {}, now)];
+      task.conditions = [
+        conditionOf("Started", "CONDITION_SUCCEEDED", {}, now),
+        conditionOf("Completed", "CONDITION_SUCCEEDED", {}, now),
+      ];
       execution.conditions = [
-        conditionOf("Completed", "CONDITION_SUCCEEDED", { message: "Execution completed successfully in 1s." }, now),
+        conditionOf(
+          "Completed",
+          "CONDITION_SUCCEEDED",
+          { message: "Execution completed successfully in 1s." },
+          now,
+        ),
         conditionOf("ResourcesAvailable", "CONDITION_SUCCEEDED", {}, now),
         conditionOf("Started", "CONDITION_SUCCEEDED", {}, now),
       ];
@@ -379,7 +441,12 @@ export class SimCloud {
         conditionOf("Completed", "CONDITION_FAILED", { executionReason: "NON_ZERO_EXIT_CODE", message }, now),
       ];
       execution.conditions = [
-        conditionOf("Completed", "CONDITION_FAILED", { executionReason: "NON_ZERO_EXIT_CODE", message: `Task failed with exit code ${exitCode}.` }, now),
+        conditionOf(
+          "Completed",
+          "CONDITION_FAILED",
+          { executionReason: "NON_ZERO_EXIT_CODE", message: `Task failed with exit code ${exitCode}.` },
+          now,
+        ),
         conditionOf("ResourcesAvailable", "CONDITION_SUCCEEDED", {}, now),
         conditionOf("Started", "CONDITION_SUCCEEDED", {}, now),
       ];
@@ -419,7 +486,12 @@ export class SimCloud {
       timers.push(this.clock.setTimeout(run, at));
       if (step.kind === "exit") return;
     }
-    if (!program.forever) timers.push(this.clock.setTimeout(() => onExit(0), at + 1));
+    if (!program.forever)
+      timers.push(
+        this.clock.setTimeout(() => {
+          onExit(0);
+        }, at + 1),
+      );
   }
 
   getExecution(name: string): Json {
@@ -433,12 +505,21 @@ export class SimCloud {
     const all = parent.endsWith("/jobs/-");
     return [...this.executions.values()]
       .map((s) => s.execution)
-      .filter((e) => (all ? String(e.name).startsWith(parent.slice(0, -1)) : String(e.name).startsWith(`${parent}/executions/`)));
+      .filter((e) =>
+        all
+          ? String(e.name).startsWith(parent.slice(0, -1))
+          : String(e.name).startsWith(`${parent}/executions/`),
+      );
   }
 
   /** `executions/-` and `jobs/-` list across executions and jobs. */
   listTasks(parent: string): Json[] {
-    const pattern = new RegExp(`^${parent.split("/").map((s) => (s === "-" ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}/tasks/`);
+    const pattern = new RegExp(
+      `^${parent
+        .split("/")
+        .map((s) => (s === "-" ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+        .join("/")}/tasks/`,
+    );
     return [...this.executions.values()].flatMap((s) => s.tasks).filter((t) => pattern.test(String(t.name)));
   }
 
@@ -456,13 +537,23 @@ export class SimCloud {
     execution.completionTime = now;
     execution.reconciling = false;
     execution.conditions = [
-      conditionOf("Completed", "CONDITION_FAILED", { executionReason: "CANCELLED", message: "The execution was cancelled." }, now),
+      conditionOf(
+        "Completed",
+        "CONDITION_FAILED",
+        { executionReason: "CANCELLED", message: "The execution was cancelled." },
+        now,
+      ),
     ];
     const job = this.jobs.get(name.split("/executions/")[0] ?? "");
     if (job !== undefined) this.#setCompletion(job, state, "EXECUTION_CANCELLED");
     this.#finishExecutionOperation(state);
     return this.renderOperation(
-      this.#operation("google.cloud.run.v2.Execution", { name }, () => ({ response: { "@type": "type.googleapis.com/google.cloud.run.v2.Execution", ...execution } }), this.timings.operationMs),
+      this.#operation(
+        "google.cloud.run.v2.Execution",
+        { name },
+        () => ({ response: { "@type": "type.googleapis.com/google.cloud.run.v2.Execution", ...execution } }),
+        this.timings.operationMs,
+      ),
     );
   }
 
@@ -470,7 +561,8 @@ export class SimCloud {
 
   createService(parent: string, serviceId: string, body: Json): Json {
     const name = `${parent}/services/${serviceId}`;
-    if (this.services.has(name)) throw new SimError(409, "ALREADY_EXISTS", `Resource '${serviceId}' already exists.`);
+    if (this.services.has(name))
+      throw new SimError(409, "ALREADY_EXISTS", `Resource '${serviceId}' already exists.`);
     const now = this.now();
     const service: Json = {
       ...body,
@@ -497,20 +589,35 @@ export class SimCloud {
     const revision = `${serviceId.slice(0, 40)}-${String(service.generation).padStart(5, "0")}-${this.#id().slice(-3)}`;
     service.reconciling = true;
     service.latestCreatedRevision = `${name}/revisions/${revision}`;
-    service.terminalCondition = conditionOf("Ready", "CONDITION_RECONCILING", { message: "Deploying revision." }, now);
+    service.terminalCondition = conditionOf(
+      "Ready",
+      "CONDITION_RECONCILING",
+      { message: "Deploying revision." },
+      now,
+    );
     service.conditions = [
       conditionOf("RoutesReady", "CONDITION_RECONCILING", {}, now),
       conditionOf("ConfigurationsReady", "CONDITION_RECONCILING", {}, now),
     ];
     let result: { response?: Json; error?: Operation["error"] } = {};
-    const op = this.#operation("google.cloud.run.v2.Service", { name }, () => result, Number.POSITIVE_INFINITY);
+    const op = this.#operation(
+      "google.cloud.run.v2.Service",
+      { name },
+      () => result,
+      Number.POSITIVE_INFINITY,
+    );
     const template = (service.template ?? {}) as Json;
     const containers = (template.containers ?? []) as Json[];
-    const missing = containers.map((c) => String(c.image ?? "")).find(isMissingImage);
+    const missing = containers.map((c) => str(c.image)).find(isMissingImage);
     const fail = (reason: string, message: string, revisionReason?: string): void => {
       const at = this.now();
       service.reconciling = false;
-      service.terminalCondition = conditionOf("Ready", "CONDITION_FAILED", { reason, message, ...(revisionReason === undefined ? {} : { revisionReason }) }, at);
+      service.terminalCondition = conditionOf(
+        "Ready",
+        "CONDITION_FAILED",
+        { reason, message, ...(revisionReason === undefined ? {} : { revisionReason }) },
+        at,
+      );
       service.conditions = [conditionOf("ConfigurationsReady", "CONDITION_FAILED", { reason, message }, at)];
       result = { error: { code: GRPC.FAILED_PRECONDITION, message } };
       op.done = true;
@@ -534,13 +641,20 @@ export class SimCloud {
         ];
         op.done = true;
         op.response = { "@type": "type.googleapis.com/google.cloud.run.v2.Service", ...service };
-        const main = containers.find((c) => Array.isArray(c.ports) && c.ports.length > 0) ?? containers[0] ?? {};
+        const main =
+          containers.find((c) => Array.isArray(c.ports) && c.ports.length > 0) ?? containers[0] ?? {};
         const program = parseProgram(main.command as string[] | undefined, main.args as string[] | undefined);
         const resource = {
           type: "cloud_run_revision",
-          labels: { service_name: serviceId, revision_name: revision, location: this.region, project_id: this.project, configuration_name: serviceId },
+          labels: {
+            service_name: serviceId,
+            revision_name: revision,
+            location: this.region,
+            project_id: this.project,
+            configuration_name: serviceId,
+          },
         };
-        this.#runProgram(program, String(main.name ?? ""), resource, { instanceId: "00abc" }, timers, (code) => {
+        this.#runProgram(program, str(main.name), resource, { instanceId: "00abc" }, timers, (code) => {
           fail(
             "REVISION_FAILED",
             `The user-provided container exited with code ${code} instead of listening on the port.`,
@@ -560,7 +674,12 @@ export class SimCloud {
 
   updateService(name: string, body: Json): Json {
     const service = this.getService(name);
-    Object.assign(service, { template: body.template, labels: body.labels, annotations: body.annotations, scaling: body.scaling });
+    Object.assign(service, {
+      template: body.template,
+      labels: body.labels,
+      annotations: body.annotations,
+      scaling: body.scaling,
+    });
     service.generation = String(Number(service.generation) + 1);
     service.observedGeneration = service.generation;
     service.updateTime = this.now();
@@ -573,7 +692,12 @@ export class SimCloud {
     this.#serviceTimers.delete(name);
     this.services.delete(name);
     return this.renderOperation(
-      this.#operation("google.cloud.run.v2.Service", { name }, () => ({ response: { "@type": "type.googleapis.com/google.cloud.run.v2.Service", ...service } }), this.timings.operationMs),
+      this.#operation(
+        "google.cloud.run.v2.Service",
+        { name },
+        () => ({ response: { "@type": "type.googleapis.com/google.cloud.run.v2.Service", ...service } }),
+        this.timings.operationMs,
+      ),
     );
   }
 
@@ -586,7 +710,8 @@ export class SimCloud {
   createSecret(parent: string, secretId: string, body: Json): Json {
     const name = `${parent}/secrets/${secretId}`;
     if (this.secrets.has(name)) throw new SimError(409, "ALREADY_EXISTS", `Secret [${name}] already exists.`);
-    if (!/^[A-Za-z0-9_-]{1,255}$/.test(secretId)) throw new SimError(400, "INVALID_ARGUMENT", `Invalid secret id '${secretId}'.`);
+    if (!/^[A-Za-z0-9_-]{1,255}$/.test(secretId))
+      throw new SimError(400, "INVALID_ARGUMENT", `Invalid secret id '${secretId}'.`);
     const secret = { ...body, name, createTime: this.now(), etag: `"${this.#id()}"` };
     this.secrets.set(name, { secret, versions: [] });
     return secret;
@@ -594,7 +719,8 @@ export class SimCloud {
 
   getSecret(name: string): Json {
     const s = this.secrets.get(name);
-    if (s === undefined) throw new SimError(404, "NOT_FOUND", `Secret [${name}] not found or has no versions.`);
+    if (s === undefined)
+      throw new SimError(404, "NOT_FOUND", `Secret [${name}] not found or has no versions.`);
     return s.secret;
   }
 
@@ -602,7 +728,11 @@ export class SimCloud {
     const s = this.secrets.get(parent);
     if (s === undefined) throw new SimError(404, "NOT_FOUND", `Secret [${parent}] not found.`);
     const payload = (body.payload ?? {}) as Json;
-    const version = { name: `${parent}/versions/${s.versions.length + 1}`, data: String(payload.data ?? ""), state: "ENABLED" };
+    const version = {
+      name: `${parent}/versions/${s.versions.length + 1}`,
+      data: str(payload.data),
+      state: "ENABLED",
+    };
     s.versions.push(version);
     return { name: version.name, createTime: this.now(), state: "ENABLED" };
   }
@@ -629,8 +759,13 @@ export class SimCloud {
 
   /** The plain value of a secret version (the simulator's view of a mounted secret). */
   secretValue(secret: string, version = "latest"): string | undefined {
-    const s = this.secrets.get(secret.startsWith("projects/") ? secret : `projects/${this.project}/secrets/${secret}`);
-    const v = version === "latest" ? s?.versions.at(-1) : s?.versions.find((x) => x.name.endsWith(`/versions/${version}`));
+    const s = this.secrets.get(
+      secret.startsWith("projects/") ? secret : `projects/${this.project}/secrets/${secret}`,
+    );
+    const v =
+      version === "latest"
+        ? s?.versions.at(-1)
+        : s?.versions.find((x) => x.name.endsWith(`/versions/${version}`));
     return v === undefined ? undefined : Buffer.from(v.data, "base64").toString("utf8");
   }
 
@@ -641,7 +776,9 @@ export class SimCloud {
     this.#seq += 1;
     const seconds = Math.floor(time / 1000);
     const nanos = (time % 1000) * 1e6 + (this.#seq % 1000);
-    const iso = new Date(seconds * 1000).toISOString().replace(".000Z", `.${String(nanos).padStart(9, "0")}Z`);
+    const iso = new Date(seconds * 1000)
+      .toISOString()
+      .replace(".000Z", `.${String(nanos).padStart(9, "0")}Z`);
     this.logs.push({
       time,
       seq: this.#seq,
@@ -651,7 +788,7 @@ export class SimCloud {
         textPayload: text,
         timestamp: iso,
         receiveTimestamp: iso,
-        insertId: `${this.#seq.toString(16).padStart(8, "0")}`,
+        insertId: this.#seq.toString(16).padStart(8, "0"),
         labels,
         severity: "DEFAULT",
       },
@@ -687,7 +824,15 @@ function splitFilter(filter: string): ((entry: Json) => boolean)[] {
       const at = normalizeTime(value);
       out.push((entry) => {
         const ts = normalizeTime(String(entry.timestamp));
-        return op === ">=" ? ts >= at : op === ">" ? ts > at : op === "<=" ? ts <= at : op === "<" ? ts < at : ts === at;
+        return op === ">="
+          ? ts >= at
+          : op === ">"
+            ? ts > at
+            : op === "<="
+              ? ts <= at
+              : op === "<"
+                ? ts < at
+                : ts === at;
       });
     } else {
       if (op !== "=") throw new SimError(400, "INVALID_ARGUMENT", `Unsupported operator in ${clause}`);
@@ -702,7 +847,8 @@ function normalizeTime(value: string): string {
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/.exec(value);
   if (m === null) {
     const ms = Date.parse(value);
-    if (Number.isNaN(ms)) throw new SimError(400, "INVALID_ARGUMENT", `Invalid timestamp "${value}" in filter`);
+    if (Number.isNaN(ms))
+      throw new SimError(400, "INVALID_ARGUMENT", `Invalid timestamp "${value}" in filter`);
     return normalizeTime(new Date(ms).toISOString());
   }
   return `${m[1] ?? ""}.${(m[2] ?? "").padEnd(9, "0")}Z`;

@@ -4,7 +4,8 @@
  */
 
 /** One step of a container's run. */
-export type Step = { kind: "log"; text: string } | { kind: "sleep"; ms: number } | { kind: "exit"; code: number };
+export type Step =
+  { kind: "log"; text: string } | { kind: "sleep"; ms: number } | { kind: "exit"; code: number };
 
 /** The steps, and whether the program runs forever once they are done (no `exit`, a daemon). */
 export interface Program {
@@ -14,7 +15,10 @@ export interface Program {
 }
 
 /** Reads a container's command and args. Unknown commands are treated as instantaneous. */
-export function parseProgram(command: readonly string[] | undefined, args: readonly string[] | undefined): Program {
+export function parseProgram(
+  command: readonly string[] | undefined,
+  args: readonly string[] | undefined,
+): Program {
   const argv = [...(command ?? []), ...(args ?? [])];
   if (argv.length === 0) return { steps: [], forever: true };
   const script =

@@ -171,11 +171,7 @@ const WELL_KNOWN: Record<string, Schema> = {
  * Converts every message and enum of a protobufjs JSON descriptor into schemas named by their full
  * name, and every `google.api.http` rule of the given services into routes.
  */
-export function loadProtoDescriptor(
-  file: string,
-  api: Route["api"],
-  services: string[],
-): SchemaSet {
+export function loadProtoDescriptor(file: string, api: Route["api"], services: string[]): SchemaSet {
   const root = JSON.parse(readFileSync(file, "utf8")) as ProtoNode;
   const types = new Map<string, ProtoNode>();
   const collect = (node: ProtoNode, prefix: string): void => {
@@ -220,7 +216,8 @@ export function loadProtoDescriptor(
       continue;
     }
     const properties: Record<string, Schema> = {};
-    for (const [name, field] of Object.entries(node.fields ?? {})) properties[name] = fieldSchema(field, full);
+    for (const [name, field] of Object.entries(node.fields ?? {}))
+      properties[name] = fieldSchema(field, full);
     schemas[full] = { type: "object", properties };
   }
   const routes: Route[] = [];
@@ -237,7 +234,9 @@ export function loadProtoDescriptor(
         for (const m of binding.path.matchAll(/\{([^}=]+)(?:=([^}]*))?\}/g)) {
           names.push(m[1] ?? "");
           const segments = (m[2] ?? "*").split("/");
-          const body = segments.map((seg) => (seg === "**" ? ".+" : seg === "*" ? "[^/]+" : escapeRegex(seg))).join("/");
+          const body = segments
+            .map((seg) => (seg === "**" ? ".+" : seg === "*" ? "[^/]+" : escapeRegex(seg)))
+            .join("/");
           regexSource += `${escapeRegex(binding.path.slice(last, m.index))}(${body})`;
           last = m.index + m[0].length;
         }
@@ -379,9 +378,17 @@ export function validateValue(
   if (value === null) return; // JSON null means "default" in proto3 JSON
   if (schema.enum !== undefined) {
     if (typeof value === "string" && schema.enum.includes(value)) return;
-    if (options.enumInt && Number.isInteger(value) && (value as number) >= 0 && (value as number) < schema.enum.length)
+    if (
+      options.enumInt &&
+      Number.isInteger(value) &&
+      (value as number) >= 0 &&
+      (value as number) < schema.enum.length
+    )
       return;
-    out.push({ path, message: `invalid enum value ${JSON.stringify(value)} (expected one of ${schema.enum.join(", ")})` });
+    out.push({
+      path,
+      message: `invalid enum value ${JSON.stringify(value)} (expected one of ${schema.enum.join(", ")})`,
+    });
     return;
   }
   switch (schema.type) {
@@ -433,7 +440,10 @@ export function validateValue(
       return;
     case "object": {
       if (typeof value !== "object" || Array.isArray(value)) {
-        out.push({ path, message: `expected an object, got ${Array.isArray(value) ? "array" : typeof value}` });
+        out.push({
+          path,
+          message: `expected an object, got ${Array.isArray(value) ? "array" : typeof value}`,
+        });
         return;
       }
       const record = value as Record<string, unknown>;
@@ -468,10 +478,7 @@ export function validateValue(
 
 function isEmpty(value: unknown): boolean {
   return (
-    value === undefined ||
-    value === null ||
-    value === "" ||
-    (Array.isArray(value) && value.length === 0)
+    value === undefined || value === null || value === "" || (Array.isArray(value) && value.length === 0)
   );
 }
 
@@ -517,16 +524,26 @@ export function validateRequest(
       continue;
     }
     const typed: unknown =
-      schema.type === "integer" ? Number(raw) : schema.type === "boolean" ? raw === "true" || raw === "false" ? raw === "true" : raw : raw;
+      schema.type === "integer"
+        ? Number(raw)
+        : schema.type === "boolean"
+          ? raw === "true" || raw === "false"
+            ? raw === "true"
+            : raw
+          : raw;
     if (!name.includes(".")) validateValue(set, schema, typed, `?${name}`, out, options);
   }
   for (const [name, schema] of Object.entries(route.query)) {
-    if (isRequired(schema) && !query.has(name)) out.push({ path: `?${name}`, message: "required query parameter missing" });
+    if (isRequired(schema) && !query.has(name))
+      out.push({ path: `?${name}`, message: "required query parameter missing" });
   }
   if (route.body !== undefined) {
     if (body === undefined) out.push({ path: "body", message: "request body missing" });
     else validateValue(set, { $ref: route.body }, body, "body", out, options);
-  } else if (body !== undefined && !(typeof body === "object" && body !== null && Object.keys(body).length === 0)) {
+  } else if (
+    body !== undefined &&
+    !(typeof body === "object" && body !== null && Object.keys(body).length === 0)
+  ) {
     out.push({ path: "body", message: "this method takes no body" });
   }
   return out.map((v) => ({ route: route.id, ...v }));

@@ -84,7 +84,11 @@ export class CloudRunSimulator {
   }
 
   /** Handles one request; exposed for tests that skip HTTP. */
-  handle(method: string, url: URL, rawBody: string): { status: number; body: Json; headers: Record<string, string> } {
+  handle(
+    method: string,
+    url: URL,
+    rawBody: string,
+  ): { status: number; body: Json; headers: Record<string, string> } {
     const set = schemas();
     const match = matchRoute(set, method, url.pathname);
     let body: unknown;
@@ -114,7 +118,8 @@ export class CloudRunSimulator {
       );
     }
     const fault = this.#faults.find(
-      (f) => f.left > 0 && (typeof f.operation === "string" ? f.operation === operation : f.operation(operation)),
+      (f) =>
+        f.left > 0 && (typeof f.operation === "string" ? f.operation === operation : f.operation(operation)),
     );
     if (fault !== undefined) {
       fault.left -= 1;
@@ -129,7 +134,11 @@ export class CloudRunSimulator {
       );
     }
     try {
-      return { status: 200, body: this.#dispatch(operation, match.params, url.searchParams, (body ?? {}) as Json), headers: {} };
+      return {
+        status: 200,
+        body: this.#dispatch(operation, match.params, url.searchParams, (body ?? {}) as Json),
+        headers: {},
+      };
     } catch (error) {
       if (error instanceof SimError) return errorReply(error);
       throw error;
@@ -140,7 +149,7 @@ export class CloudRunSimulator {
     const c = this.cloud;
     const name = params.name ?? "";
     const parent = params.parent ?? "";
-    const page = <T>(items: T[], field: string, max = 1000): Json => paginate(items, field, query, max);
+    const page = (items: unknown[], field: string, max = 1000): Json => paginate(items, field, query, max);
     switch (operation) {
       case "run.projects.locations.jobs.create":
         return c.createJob(parent, query.get("jobId") ?? "", body);
@@ -188,7 +197,8 @@ export class CloudRunSimulator {
         const filter = typeof body.filter === "string" ? body.filter : "";
         const entries = c.listLogEntries(filter, typeof body.orderBy === "string" ? body.orderBy : undefined);
         const size = typeof body.pageSize === "number" ? body.pageSize : 1000;
-        const offset = typeof body.pageToken === "string" && body.pageToken !== "" ? Number(body.pageToken) : 0;
+        const offset =
+          typeof body.pageToken === "string" && body.pageToken !== "" ? Number(body.pageToken) : 0;
         const slice = entries.slice(offset, offset + size);
         return {
           entries: slice,
@@ -201,13 +211,14 @@ export class CloudRunSimulator {
   }
 }
 
-function paginate<T>(items: T[], field: string, query: URLSearchParams, max: number): Json {
+function paginate(items: unknown[], field: string, query: URLSearchParams, max: number): Json {
   const requested = Number(query.get("pageSize") ?? "0");
   const size = requested > 0 ? Math.min(requested, max) : 100;
   const token = query.get("pageToken");
   const offset = token === null || token === "" ? 0 : Number(Buffer.from(token, "base64").toString("utf8"));
   const slice = items.slice(offset, offset + size);
-  const next = offset + size < items.length ? Buffer.from(String(offset + size)).toString("base64") : undefined;
+  const next =
+    offset + size < items.length ? Buffer.from(String(offset + size)).toString("base64") : undefined;
   return { [field]: slice, ...(next === undefined ? {} : { nextPageToken: next }) };
 }
 
@@ -227,9 +238,16 @@ const HTTP_CODES: Record<string, number> = {
 function errorReply(error: SimError): { status: number; body: Json; headers: Record<string, string> } {
   const details: Json[] = [];
   if (error.reason !== undefined)
-    details.push({ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: error.reason, domain: "run.googleapis.com" });
+    details.push({
+      "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+      reason: error.reason,
+      domain: "run.googleapis.com",
+    });
   if (error.retryDelaySeconds !== undefined)
-    details.push({ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: `${error.retryDelaySeconds}s` });
+    details.push({
+      "@type": "type.googleapis.com/google.rpc.RetryInfo",
+      retryDelay: `${error.retryDelaySeconds}s`,
+    });
   return {
     status: error.httpStatus,
     body: { error: { code: error.httpStatus, message: error.message, status: error.status, details } },
@@ -253,7 +271,11 @@ export async function startSimulator(options: SimCloudOptions): Promise<Simulato
     req.on("end", () => {
       let reply: { status: number; body: Json; headers: Record<string, string> };
       try {
-        reply = sim.handle(req.method ?? "GET", new URL(req.url ?? "/", "http://127.0.0.1"), Buffer.concat(chunks).toString("utf8"));
+        reply = sim.handle(
+          req.method ?? "GET",
+          new URL(req.url ?? "/", "http://127.0.0.1"),
+          Buffer.concat(chunks).toString("utf8"),
+        );
       } catch (error) {
         reply = errorReply(new SimError(500, "INTERNAL", `simulator bug: ${String(error)}`));
       }
