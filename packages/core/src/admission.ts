@@ -91,8 +91,8 @@ function checkNodeAffinity(pod: Pod, node: Node): AdmissionRejection | undefined
   const labels = node.metadata?.labels ?? {};
   const selector = pod.spec?.nodeSelector ?? {};
   const selectorMatches = Object.entries(selector).every(([k, v]) => labels[k] === v);
-  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
-    ?.nodeSelectorTerms as NodeSelectorTerm[] | undefined;
+  const terms: NodeSelectorTerm[] | undefined =
+    pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   // Terms are ORed; an empty list of terms matches nothing, as in the scheduler.
   const affinityMatches =
     terms === undefined || terms.some((term) => termMatches(term, labels, node.metadata?.name ?? ""));

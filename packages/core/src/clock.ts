@@ -1,7 +1,8 @@
 /**
- * Time as a dependency. Everything in core that waits (work queue delays, backoff, event spam
- * filters, status polling) takes a {@link Clock}, so tests drive time with {@link FakeClock}
- * instead of sleeping.
+ * Time as a dependency. The work queue (delays, backoff), the event spam filter, the provider kit
+ * (rate limits, retries, long-running operations, list-based status, log following) take a
+ * {@link Clock}, so tests drive time with {@link FakeClock} instead of sleeping. The controllers'
+ * own loops (poller, reconcile, lease, node controller, reflector) still sleep on the global timers.
  */
 import { AbortedError } from "./errors.js";
 

@@ -22,7 +22,8 @@ import {
   UnsupportedError,
 } from "./errors.js";
 import type { EventRecorder } from "./events.js";
-import { isConflict, isNotFound, type KubeClient } from "./kube/client.js";
+import { isConflict, isNotFound } from "./kube/client.js";
+import type { PodApi } from "./kube/pod-api.js";
 import { paths } from "./kube/api.js";
 import type { Node, Pod, PodStatus } from "./kube/types.js";
 import type { Logger } from "./logger.js";
@@ -44,14 +45,15 @@ import {
 import { unsupportedFieldsMessage, validatePodAgainstCapabilities } from "./validate.js";
 import { WorkQueue } from "./work-queue.js";
 import { ItemExponentialRateLimiter } from "./backoff.js";
-import { isAborted, sleepUnlessAborted, untilAborted } from "./sleep.js";
+import { isAborted, untilAborted } from "./sleep.js";
 import { BILLED_RESOURCES_ANNOTATION, BillingMeter, billedAnnotationValue } from "./billing.js";
-import { createSystemClock, type Clock } from "./clock.js";
+import { createSystemClock, systemClock, type Clock } from "./clock.js";
 
 const tracer = trace.getTracer("@virtual-node/core");
 
 export interface PodControllerOptions {
-  client: KubeClient;
+  /** The API calls the controller makes (`kube/pod-api.ts`); a `KubeClient` in production. */
+  client: PodApi;
   nodeName: string;
   provider: Provider;
   logger: Logger;
@@ -86,7 +88,10 @@ export interface PodControllerOptions {
   maxRetryDelayMs: number;
   /** The Node as last written, for admission (OS, node affinity, allocatable); none → admit all. */
   getNode?: () => Node | undefined;
-  /** Time for billing accounting. Default: the system clock. */
+  /**
+   * Time: deadlines, token refreshes, the orphan grace, poll and reconcile waits, retry delays, status
+   * timestamps and billing. Default: the system clock.
+   */
   clock?: Clock;
 }
 
@@ -126,6 +131,7 @@ const PERMANENT_CONFIG_REASONS = new Set<string>([
 
 export class PodController {
   private readonly options: PodControllerOptions;
+  private readonly clock: Clock;
   private readonly queue: WorkQueue;
   private readonly tracked = new Map<string, Tracked>();
   private readonly orphanSince = new Map<string, number>();
@@ -143,6 +149,7 @@ export class PodController {
 
   constructor(options: PodControllerOptions) {
     this.options = options;
+    this.clock = options.clock ?? systemClock;
     const provider = options.provider.name;
     this.billing = new BillingMeter({
       clock: options.clock ?? createSystemClock({ unref: true }),
@@ -155,6 +162,7 @@ export class PodController {
       concurrency: options.concurrency,
       name: `pods-${options.nodeName}`,
       logger: options.logger,
+      clock: this.clock,
       // Pods wait on things that fix themselves (a Secret appears, a throttle ends): retry for
       // ever, but never slower than once a minute.
       rateLimiter: new ItemExponentialRateLimiter({ baseMs: 100, maxMs: options.maxRetryDelayMs }),
@@ -331,7 +339,7 @@ export class PodController {
 
     const deadlineAt = activeDeadlineAt(pod);
     if (deadlineAt !== undefined) {
-      const remaining = deadlineAt - Date.now();
+      const remaining = deadlineAt - this.clock.now();
       if (remaining <= 0) {
         await this.enforceActiveDeadline(pod, tracked, signal);
         return;
@@ -346,7 +354,7 @@ export class PodController {
           pod,
           "ProviderPodLost",
           `the provider no longer has pod ${key}; it will not be restarted by this node`,
-          new Date(),
+          this.currentTime(),
         ),
         signal,
       );
@@ -382,7 +390,7 @@ export class PodController {
     }
     if (
       tracked.refreshVolumes === true ||
-      (tracked.refreshAt !== undefined && Date.now() >= tracked.refreshAt)
+      (tracked.refreshAt !== undefined && this.clock.now() >= tracked.refreshAt)
     ) {
       await this.refreshVolumes(pod, key, tracked, signal);
     }
@@ -408,14 +416,13 @@ export class PodController {
   }
 
   private async createInProvider(pod: Pod, key: string, signal: AbortSignal): Promise<void> {
-    const { provider } = this.options;
     const rejection = this.admit(pod, key);
     if (rejection !== undefined) {
       // The kubelet's rejectPod: a Warning Event and phase Failed, the message prefixed like the kubelet's.
       this.options.events.event(podObjectRef(pod), "Warning", rejection.reason, rejection.message);
       await this.writeStatus(
         pod,
-        failedPodStatus(pod, rejection.reason, `Pod was rejected: ${rejection.message}`, new Date()),
+        failedPodStatus(pod, rejection.reason, `Pod was rejected: ${rejection.message}`, this.currentTime()),
         signal,
       );
       return;
@@ -453,7 +460,7 @@ export class PodController {
     if (problems.length > 0) {
       const message = unsupportedFieldsMessage(problems);
       this.options.events.event(podObjectRef(pod), "Warning", "UnsupportedPodSpec", message);
-      await this.writeStatus(pod, failedPodStatus(pod, "UnsupportedPodSpec", message, new Date()), signal);
+      await this.writeStatus(pod, failedPodStatus(pod, "UnsupportedPodSpec", message, this.currentTime()), signal);
       return;
     }
     let result: ResolvePodConfigResult;
@@ -466,7 +473,7 @@ export class PodController {
       ) {
         const reason = error instanceof ConfigError ? error.reason : "UnsupportedPodSpec";
         this.options.events.event(podObjectRef(pod), "Warning", reason, error.message);
-        await this.writeStatus(pod, failedPodStatus(pod, reason, error.message, new Date()), signal);
+        await this.writeStatus(pod, failedPodStatus(pod, reason, error.message, this.currentTime()), signal);
         return;
       }
       if (error instanceof ConfigError) {
@@ -476,7 +483,7 @@ export class PodController {
         this.options.events.event(podObjectRef(pod), "Warning", error.reason, error.message);
         await this.writeStatus(
           pod,
-          pendingWithContainerWaiting(pod, containerWaitingReason(error.reason), error.message, new Date()),
+          pendingWithContainerWaiting(pod, containerWaitingReason(error.reason), error.message, this.currentTime()),
           signal,
         );
       }
@@ -503,7 +510,7 @@ export class PodController {
         const reason = "ProviderFailed";
         const message = `provider ${provider.name} rejected the pod: ${describeError(error)}`;
         this.options.events.event(podObjectRef(pod), "Warning", reason, message);
-        await this.writeStatus(pod, failedPodStatus(pod, reason, message, new Date()), signal);
+        await this.writeStatus(pod, failedPodStatus(pod, reason, message, this.currentTime()), signal);
         return;
       }
       // A retryable failure may still have created the pod (crash mid-create): track it so the
@@ -526,7 +533,7 @@ export class PodController {
       const waiting = `provider ${provider.name}: ${describeError(error)} (retrying)`;
       await this.writeStatus(
         pod,
-        pendingWithContainerWaiting(pod, "ProviderFailed", waiting, new Date()),
+        pendingWithContainerWaiting(pod, "ProviderFailed", waiting, this.currentTime()),
         signal,
       );
       throw error;
@@ -598,7 +605,7 @@ export class PodController {
     tracked.terminal = true;
     const message = "Pod was active on the node longer than the specified deadline";
     this.options.events.event(podObjectRef(pod), "Warning", "DeadlineExceeded", message);
-    await this.writeStatus(pod, failedPodStatus(pod, "DeadlineExceeded", message, new Date()), signal);
+    await this.writeStatus(pod, failedPodStatus(pod, "DeadlineExceeded", message, this.currentTime()), signal);
   }
 
   /**
@@ -647,7 +654,7 @@ export class PodController {
 
   private scheduleRefresh(key: string, tracked: Tracked): void {
     if (tracked.refreshAt !== undefined)
-      this.queue.addAfter(key, Math.max(0, tracked.refreshAt - Date.now()));
+      this.queue.addAfter(key, Math.max(0, tracked.refreshAt - this.clock.now()));
   }
 
   private async syncDeletion(pod: Pod, tracked: Tracked | undefined, signal: AbortSignal): Promise<void> {
@@ -659,7 +666,7 @@ export class PodController {
       this.billing.forget(key);
       // Report the containers terminated before the object goes, as the kubelet does.
       if (!isTerminalPhase(pod.status?.phase)) {
-        await this.writeStatus(pod, terminatedPodStatus(pod, pod.status, new Date()), signal).catch(
+        await this.writeStatus(pod, terminatedPodStatus(pod, pod.status, this.currentTime()), signal).catch(
           (error: unknown) => {
             this.options.logger.debug({ pod: key, error: describeError(error) }, "final status write failed");
           },
@@ -721,10 +728,19 @@ export class PodController {
     }
   }
 
+  private currentTime(): Date {
+    return new Date(this.clock.now());
+  }
+
+  /** The loops' wait on the controller's clock: ends early, without an error, when `signal` aborts. */
+  private async sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+    await this.clock.sleep(ms, signal).catch(() => undefined);
+  }
+
   private statusContext(): BuildPodStatusContext {
     const { provider } = this.options;
     return {
-      now: new Date(),
+      now: this.currentTime(),
       hostIP: this.options.hostIP,
       runtime: provider.name,
       ...(provider.capabilities.ephemeralContainers
@@ -767,7 +783,7 @@ export class PodController {
           : starting
             ? this.options.fastPollMs
             : this.options.slowPollMs;
-      await sleepUnlessAborted(interval, signal);
+      await this.sleepUnlessAborted(interval, signal);
       if (isAborted(signal)) break;
       try {
         await this.pollOnce(signal);
@@ -813,7 +829,7 @@ export class PodController {
 
   private async reconcileLoop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await sleepUnlessAborted(this.options.reconcileIntervalMs, signal);
+      await this.sleepUnlessAborted(this.options.reconcileIntervalMs, signal);
       if (isAborted(signal)) break;
       try {
         await this.reconcileOnce(signal);
@@ -828,7 +844,7 @@ export class PodController {
    * deletes orphans that carry this node's mark only after `orphanGraceMs` of continuous absence
    * and only while the pod informer is synced (a watch hiccup never deletes a healthy pod).
    */
-  async reconcileOnce(signal: AbortSignal, now = Date.now()): Promise<void> {
+  async reconcileOnce(signal: AbortSignal, now = this.clock.now()): Promise<void> {
     if (!this.options.podsSynced()) return;
     const listed = await this.call("listPods", signal, (o) =>
       this.options.provider.listPods(this.options.nodeName, o),
@@ -963,7 +979,7 @@ export function podObjectRef(pod: Pod): {
 function activeDeadlineAt(pod: Pod): number | undefined {
   const seconds = pod.spec?.activeDeadlineSeconds;
   const started = pod.status?.startTime;
-  if (seconds === undefined || seconds === null || started === undefined) return undefined;
+  if (seconds === undefined || started === undefined) return undefined;
   const startedMs = new Date(started).getTime();
   return Number.isNaN(startedMs) ? undefined : startedMs + seconds * 1000;
 }

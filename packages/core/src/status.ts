@@ -175,7 +175,7 @@ export function buildPodStatus(
         imageID: "",
       });
     }
-    return toApiContainerStatus(c as Container, "regular", reported, previous, {
+    return toApiContainerStatus(c, "regular", reported, previous, {
       ...shared,
       defaultWaiting: ContainerCreating,
     });

@@ -21,7 +21,7 @@ import { createConsoleLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import { NodeController, type ShutdownPolicy } from "./node-controller.js";
 import { PodController } from "./pod-controller.js";
-import { podRefOf, type Provider } from "./provider.js";
+import type { Provider } from "./provider.js";
 import { resolvePodConfig } from "./config/resolve.js";
 import {
   buildKubeletApiServer,

@@ -193,3 +193,51 @@ export async function bridgeExec(r: ExecBridgeRequest): Promise<ExecResult> {
     });
   });
 }
+
+/** Inputs of {@link bridgeAttach}. */
+export type AttachBridgeRequest = Omit<ExecBridgeRequest, "command" | "mode">;
+
+/**
+ * `kubectl attach` through ACI's attach API: a WebSocket (password first) that streams the main
+ * process's output. ACI's attach is output-only and reports no exit code: the result is 0 when the
+ * stream closes normally, 1 otherwise.
+ */
+export async function bridgeAttach(r: AttachBridgeRequest): Promise<ExecResult> {
+  const session = await r.call(
+    "Containers.Attach",
+    (s) => r.client.containers.attach(r.rg, r.name, r.container, { abortSignal: s }),
+    { signal: r.signal },
+  );
+  if (session.webSocketUri === undefined || session.password === undefined)
+    throw new RetryableError("ACI returned no attach session");
+  const ws = (r.webSocket ?? defaultWebSocket)(session.webSocketUri);
+  ws.binaryType = "arraybuffer";
+  const decoder = new TextDecoder();
+  return new Promise<ExecResult>((resolve, reject) => {
+    let opened = false;
+    const onAbort = (): void => {
+      ws.close(1000, "client went away");
+      resolve({ exitCode: 0 });
+    };
+    r.signal.addEventListener("abort", onAbort, { once: true });
+    ws.addEventListener("open", () => {
+      opened = true;
+      ws.send(session.password ?? "");
+    });
+    ws.addEventListener("message", (event) => {
+      const data = event.data;
+      r.streams.stdout?.write(
+        typeof data === "string"
+          ? data
+          : decoder.decode(data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array)),
+      );
+    });
+    ws.addEventListener("error", () => {
+      if (!opened) reject(new RetryableError(`attach session to ${r.name}/${r.container} failed to open`));
+    });
+    ws.addEventListener("close", (event) => {
+      r.signal.removeEventListener("abort", onAbort);
+      resolve({ exitCode: event.code === 1000 || event.code === 1005 || event.code === undefined ? 0 : 1 });
+    });
+  });
+}

@@ -8,8 +8,8 @@
  */
 export { AciAnnotations } from "./annotations.js";
 export { aciCapabilities } from "./capabilities.js";
-export { MarkerScanner, bridgeExec, directCommand, shellLine, shellQuote } from "./exec.js";
-export type { ExecBridgeRequest } from "./exec.js";
+export { MarkerScanner, bridgeAttach, bridgeExec, directCommand, shellLine, shellQuote } from "./exec.js";
+export type { AttachBridgeRequest, ExecBridgeRequest } from "./exec.js";
 export { FOLLOW_TAIL_LINES, fetchLogPage, parseAciLog } from "./logs.js";
 export type { LogPageRequest } from "./logs.js";
 export {

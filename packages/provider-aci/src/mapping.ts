@@ -345,8 +345,10 @@ function portsOf(c: K8sContainer, field: string): ContainerPort[] | undefined {
 
 /** Env with every Secret-derived value as an ACI `secureValue` (never returned by ACI, never logged). */
 function envOf(resolved: ResolvedContainer): EnvironmentVariable[] {
+  // The kit decides what is secret; declaration order is kept.
+  const secure = new Set(splitEnv(resolved).secret);
   return resolved.env.map((e) =>
-    e.secret ? { name: e.name, secureValue: e.value } : { name: e.name, value: e.value },
+    secure.has(e) ? { name: e.name, secureValue: e.value } : { name: e.name, value: e.value },
   );
 }
 

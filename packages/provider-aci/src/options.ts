@@ -119,6 +119,7 @@ export const ACI_RATE_LIMITS: RateLimitTable = {
   "ContainerGroups.Poll": { ratePerSecond: 2, burst: 20 },
   "Containers.ListLogs": { ratePerSecond: 2, burst: 20 },
   "Containers.ExecuteCommand": { ratePerSecond: 0.5, burst: 5 },
+  "Containers.Attach": { ratePerSecond: 0.5, burst: 5 },
 };
 
 const NAME = /^[-\w._()]{1,90}$/;
@@ -144,8 +145,7 @@ export function validateOptions(options: AciProviderOptions): void {
     fail("resourceGroup", "must be a resource group name (1-90 letters, digits, _ - . ( ))");
   if (typeof options.region !== "string" || !/^[a-z0-9]+$/i.test(options.region))
     fail("region", "must be a region name such as westeurope");
-  if (!oneOf(options.osType, ["Linux", "Windows"]))
-    fail("osType", "must be Linux or Windows");
+  if (!oneOf(options.osType, ["Linux", "Windows"])) fail("osType", "must be Linux or Windows");
   for (const [i, id] of (options.subnetIds ?? []).entries()) {
     if (
       !/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i.test(
@@ -180,10 +180,8 @@ export function validateOptions(options: AciProviderOptions): void {
     if (v !== undefined && (!Number.isFinite(v) || v <= 0))
       fail(key, "must be a positive number of milliseconds");
   }
-  if (!oneOf(options.execMode, ["shell", "direct"]))
-    fail("execMode", "must be shell or direct");
-  if (!oneOf(options.fileUpdates, ["notify", "redeploy"]))
-    fail("fileUpdates", "must be notify or redeploy");
+  if (!oneOf(options.execMode, ["shell", "direct"])) fail("execMode", "must be shell or direct");
+  if (!oneOf(options.fileUpdates, ["notify", "redeploy"])) fail("fileUpdates", "must be notify or redeploy");
   for (const [k, v] of Object.entries(options.tags ?? {})) {
     if (k.length > 512 || /[<>%&\\?/]/.test(k)) fail(`tags.${k}`, "is not a valid Azure tag name");
     if (v.length > 256) fail(`tags.${k}`, "value longer than 256 characters");

@@ -39,7 +39,7 @@ import {
 } from "@virtual-node/core/provider-kit";
 import type { CloudCaller, ListStatusSource, ListStatusStats } from "@virtual-node/core/provider-kit";
 import { aciCapabilities } from "./capabilities.js";
-import { bridgeExec } from "./exec.js";
+import { bridgeAttach, bridgeExec } from "./exec.js";
 import { fetchLogPage } from "./logs.js";
 import { AciTags, containerGroupName, toContainerGroup } from "./mapping.js";
 import type { MappingOptions } from "./mapping.js";
@@ -70,8 +70,13 @@ interface Tracked {
   operation?: AbortController;
 }
 
-/** The ACI provider, with counters for tests and dashboards. */
-export interface AciProvider extends Provider {
+/** The ACI provider (every optional hook it implements made required), with counters for tests and dashboards. */
+export interface AciProvider
+  extends
+    Provider,
+    Required<
+      Pick<Provider, "getPodStatuses" | "ping" | "describeNode" | "getContainerLogs" | "exec" | "attach">
+    > {
   /** Status-source counters (lists, pages, gets). */
   statusStats(): ListStatusStats;
   /** Stops background operation polling. */
@@ -181,7 +186,9 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
             .listByResourceGroup(rg, { abortSignal: s })
             .byPage(token === undefined ? {} : { continuationToken: token });
           const next = await pages.next();
-          return next.done === true ? undefined : { groups: next.value, next: getContinuationToken(next.value) };
+          return next.done === true
+            ? undefined
+            : { groups: next.value, next: getContinuationToken(next.value) };
         },
         { signal },
       );
@@ -475,6 +482,24 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
         streams,
         signal,
         mode: options.execMode ?? "shell",
+        ...(options.webSocket === undefined ? {} : { webSocket: options.webSocket }),
+      });
+    },
+
+    attach(
+      ref: PodRef,
+      container: string,
+      streams: ExecStreams,
+      { signal }: CallOptions,
+    ): Promise<ExecResult> {
+      return bridgeAttach({
+        client,
+        call,
+        rg,
+        name: containerGroupName(ref),
+        container,
+        streams,
+        signal,
         ...(options.webSocket === undefined ? {} : { webSocket: options.webSocket }),
       });
     },

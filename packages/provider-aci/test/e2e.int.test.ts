@@ -194,7 +194,7 @@ describe("provider-aci end to end (real control plane, ARM simulator)", () => {
     try {
       await follow.waitForOutput(/tick\ntick\ntick\n/, 30_000);
     } finally {
-      follow.kill();
+      await follow.kill();
     }
 
     const exec = await kubectl(cp, ["exec", "-n", ns, webPod, "--", "sh", "-c", "exit 3"]);

@@ -9,7 +9,10 @@ import type { AciSimulator } from "./simulator/simulator.js";
 
 /** Limits high enough that tests on a fake clock never wait for a token (every API the provider names). */
 export const UNLIMITED = Object.fromEntries(
-  [...Object.keys(ACI_RATE_LIMITS), "Location.ListUsage"].map((api) => [api, { ratePerSecond: 10_000, burst: 10_000 }]),
+  [...Object.keys(ACI_RATE_LIMITS), "Location.ListUsage"].map((api) => [
+    api,
+    { ratePerSecond: 10_000, burst: 10_000 },
+  ]),
 );
 
 /** Opens exec sockets trusting the simulator's test CA. */

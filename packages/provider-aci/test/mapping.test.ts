@@ -1,5 +1,5 @@
-import { InvalidInputError, UnsupportedError, errorCode } from "@virtual-node/core";
-import type { ResolvedPod } from "@virtual-node/core";
+import { errorCode } from "@virtual-node/core";
+import type { ResolvedPod, InvalidInputError, UnsupportedError } from "@virtual-node/core";
 import { describe, expect, it } from "vitest";
 import { AciAnnotations, AciTags, containerGroupName, toContainerGroup } from "../src/index.js";
 import type { MappingOptions } from "../src/index.js";

@@ -1,9 +1,10 @@
 import { PassThrough } from "node:stream";
+import type { ContainerGroup } from "@azure/arm-containerinstance";
 import { FakeClock, errorCode } from "@virtual-node/core";
 import type { ProviderPodStatus } from "@virtual-node/core";
 import { makeResolvedPod } from "@virtual-node/testing/conformance";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { containerGroupName } from "../src/index.js";
+import { containerGroupName, toContainerGroup } from "../src/index.js";
 import type { AciPodEvent, AciProvider } from "../src/index.js";
 import { providerOn } from "./harness.js";
 import { resolvedPod } from "./pods.js";
@@ -135,7 +136,7 @@ describe("provider-aci lifecycle on the simulator", () => {
     void deleted.then(() => (done = true));
     await clock.advanceAsync(100);
     expect(done).toBe(false);
-    for (let i = 0; i < 20 && !done; i++) await clock.advanceAsync(500);
+    for (let i = 0; i < 20 && !(done as boolean); i++) await clock.advanceAsync(500);
     await deleted;
     expect(sim.groupNames()).toEqual([]);
     expect(await provider.getPodStatus(pod.ref, call())).toBeUndefined();
@@ -247,6 +248,20 @@ describe("provider-aci lifecycle on the simulator", () => {
     expect(bad.exitCode).toBe(127);
   });
 
+  it("attach streams the main process's output", async () => {
+    const pod = resolvedPod({
+      containers: [{ name: "main", image: "busybox", command: ["sh", "-c", "echo hello; sleep 3600"] }],
+    });
+    await provider.createPod(pod, call());
+    await until(pod.ref, (x) => x?.containers[0] !== undefined && "running" in x.containers[0].state);
+    const stdout = new PassThrough();
+    let out = "";
+    stdout.on("data", (c: Buffer) => (out += String(c)));
+    const result = await provider.attach(pod.ref, "main", { stdout, tty: false }, call());
+    expect(result.exitCode).toBe(0);
+    expect(out).toBe("hello\n");
+  });
+
   it("exec direct mode: rejects arguments ACI would split", async () => {
     const direct = providerOn(sim, clock, { execMode: "direct" });
     const pod = makeResolvedPod({ behaviour: "run" });
@@ -275,7 +290,7 @@ describe("list-based status at 1,000 pods", () => {
     const refs = [];
     for (let i = 0; i < 1000; i++) {
       const pod = makeResolvedPod({ name: `p-${String(i)}`, nodeName: "vn-aci", behaviour: "run" });
-      const mapped = (await import("../src/mapping.js")).toContainerGroup(pod, {
+      const mapped = toContainerGroup(pod, {
         nodeName: "vn-aci",
         location: sim.location,
         osType: "Linux",
@@ -310,7 +325,7 @@ describe("list-based status at 1,000 pods", () => {
 });
 
 /** The ARM wire shape of an SDK model (the SDK flattens `properties`). */
-function wireBody(group: import("@azure/arm-containerinstance").ContainerGroup): Record<string, unknown> {
+function wireBody(group: ContainerGroup): Record<string, unknown> {
   const { location, tags, identity, ...props } = group;
   return JSON.parse(
     JSON.stringify({

@@ -1,5 +1,5 @@
 import type { ContainerGroup } from "@azure/arm-containerinstance";
-import { RestError } from "@azure/core-rest-pipeline";
+import type { RestError } from "@azure/core-rest-pipeline";
 import { FakeClock } from "@virtual-node/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -148,7 +148,7 @@ describe("ACI simulator behind the real ContainerInstanceManagementClient", () =
           resourceGroupName: RG,
           containerGroupName: "x",
           options: {},
-        } as never,
+        },
         {
           path: "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerInstance/containerGroups/{containerGroupName}",
           httpMethod: "PUT",

@@ -74,7 +74,10 @@ describe("container states", () => {
       expected: { terminated: { exitCode: 1, reason: "Error", message: "Killed" } },
     },
   ];
-  for (const r of rows) it(r.title, () => expect(toContainerState(r.state)).toEqual(r.expected));
+  for (const r of rows)
+    it(r.title, () => {
+      expect(toContainerState(r.state)).toEqual(r.expected);
+    });
 });
 
 describe("pod status", () => {

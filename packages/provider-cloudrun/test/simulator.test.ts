@@ -119,7 +119,7 @@ describe("simulator behind the real @google-cloud clients (REST fallback)", () =
     await clock.advanceAsync(2000);
     const done = await clients.jobs.checkCreateJobProgress(op.name ?? "");
     expect(done.done).toBe(true);
-    expect(done.result?.name).toBe(`${parent}/jobs/fails`);
+    expect((done.result as { name?: string } | undefined)?.name).toBe(`${parent}/jobs/fails`);
 
     const [run] = await clients.jobs.runJob({ name: `${parent}/jobs/fails` });
     expect(run.done).toBe(false);

@@ -83,6 +83,8 @@ export interface FargateProviderOptions {
   capacity?: { cpu?: string; memory?: string; pods?: string };
   /** A task stuck before RUNNING longer than this is reported Failed. Default 15 minutes. */
   startDeadlineMs?: number;
+  /** How often unused mirrored secrets are looked for (ListSecrets by the node's tag). Default 10 minutes. */
+  mirrorSweepIntervalMs?: number;
   /** Status polling intervals (list-based). Defaults 2 s while some pod changes, 15 s when all settled. */
   statusIntervalMs?: { fast?: number; slow?: number };
   clock?: Clock;
@@ -97,6 +99,7 @@ export interface ResolvedFargateOptions extends FargateProviderOptions {
   cpuArchitecture: "X86_64" | "ARM64";
   fileWriterImage: string;
   startDeadlineMs: number;
+  mirrorSweepIntervalMs: number;
 }
 
 /** Default image of the file-writer init container (public ECR mirror of busybox). */
@@ -185,5 +188,6 @@ export function resolveFargateOptions(options: FargateProviderOptions): Resolved
     cpuArchitecture: options.cpuArchitecture ?? "X86_64",
     fileWriterImage: options.fileWriterImage ?? DEFAULT_FILE_WRITER_IMAGE,
     startDeadlineMs: options.startDeadlineMs ?? 15 * 60_000,
+    mirrorSweepIntervalMs: options.mirrorSweepIntervalMs ?? 10 * 60_000,
   };
 }

@@ -60,7 +60,7 @@ import {
   secretMirrorName,
   startedByFor,
 } from "./mapping.js";
-import type { FargateTaskSpec } from "./mapping.js";
+import type { FargateTaskSpec, MirroredValue } from "./mapping.js";
 import { describeFargateNode } from "./node.js";
 import { resolveFargateOptions } from "./options.js";
 import type { FargateProviderOptions, ResolvedFargateOptions } from "./options.js";
@@ -296,7 +296,7 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
     if (planned.length > 0 && options.secretMirroring !== undefined) {
       arns = await mirrorFor(pod.nodeName).ensure(mirrorDocuments(planned), signal);
     }
-    const secrets = new Set(planned.map((p) => (p.scope.kind === "secret" ? p.scope.name : "@pod")));
+    const secrets = secretsOf(planned);
     const redact = secretRedactor(pod);
     try {
       return { spec: mapPodToTask(pod, { options, secretArns: arns }), secrets };
@@ -415,6 +415,36 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
     );
   }
 
+  function secretsOf(planned: readonly MirroredValue[]): Set<string> {
+    return new Set(planned.map((p) => (p.scope.kind === "secret" ? p.scope.name : "@pod")));
+  }
+
+  let lastSweep = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Deletes this node's mirrors that no live task uses (left behind when a pod's task ended
+   * without a delete through this provider, e.g. during an agent outage). At most once per
+   * `mirrorSweepIntervalMs`, from the periodic `listPods`.
+   */
+  async function sweepMirrors(node: string, signal: AbortSignal): Promise<void> {
+    if (options.secretMirroring === undefined || !listed) return;
+    if (clock.now() - lastSweep < options.mirrorSweepIntervalMs) return;
+    lastSweep = clock.now();
+    const live = [...latest.values()].filter(
+      (t) => !isOurStop(t) && t.lastStatus !== "STOPPED" && t.desiredStatus !== "STOPPED",
+    );
+    const used = new Set(
+      [...live.flatMap(mirrorKeys), ...[...creating.values()].flatMap((c) => [...c.mirrors])].map((k) =>
+        mirrorNameOf(k, node),
+      ),
+    );
+    const names = await mirrorFor(node).list(signal);
+    await mirrorFor(node).delete(
+      names.filter((n) => !used.has(n)),
+      signal,
+    );
+  }
+
   function mirrorKeysOf(pod: ResolvedPod, secrets: Set<string>): Set<string> {
     const { namespace, name, uid } = pod.ref;
     return new Set(
@@ -450,9 +480,12 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       // latest list is enough: a task it misses is caught by RunTask's clientToken.
       if (!listed) await refresh(signal);
       if (tasksOf(pod.ref).length > 0) return;
-      const { spec, secrets } = await prepare(pod, signal);
-      creating.set(key, { family: spec.family, mirrors: mirrorKeysOf(pod, secrets) });
+      // Marked before mirroring, so a concurrent sweep never deletes the mirrors this create writes.
+      const pending = { family: "", mirrors: mirrorKeysOf(pod, secretsOf(planSecretMirrors(pod, options))) };
+      creating.set(key, pending);
       try {
+        const { spec, secrets } = await prepare(pod, signal);
+        pending.family = spec.family;
         await runTask(spec, secrets, signal);
       } finally {
         creating.delete(key);
@@ -518,7 +551,9 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       throwIfAborted(signal);
       if (nodeName === undefined) nodeName = node;
       if (node !== nodeName) return [];
-      return source.listPods(node, { signal });
+      const pods = await source.listPods(node, { signal });
+      await sweepMirrors(node, signal);
+      return pods;
     },
 
     async ping({ signal }) {

@@ -9,6 +9,7 @@ import {
   CreateSecretCommand,
   DeleteSecretCommand,
   DescribeSecretCommand,
+  ListSecretsCommand,
   PutSecretValueCommand,
 } from "@aws-sdk/client-secrets-manager";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -99,6 +100,33 @@ export class SecretMirror {
       { signal },
     );
     return described.ARN ?? name;
+  }
+
+  /** Names of every mirror this node owns (by its tag), all pages. */
+  async list(signal: AbortSignal): Promise<string[]> {
+    const names: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call(
+        "ListSecrets",
+        (s) =>
+          this.client.send(
+            new ListSecretsCommand({
+              Filters: [
+                { Key: "tag-key", Values: [MIRROR_NODE_TAG] },
+                { Key: "tag-value", Values: [this.nodeName] },
+              ],
+              MaxResults: 100,
+              ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+            }),
+            { abortSignal: s },
+          ),
+        { signal },
+      );
+      for (const secret of page.SecretList ?? []) if (secret.Name !== undefined) names.push(secret.Name);
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+    return names;
   }
 
   /** Deletes the mirrors in `names` (already gone is fine). */

@@ -1,6 +1,6 @@
 import { FakeClock } from "@virtual-node/core";
 import { describeProviderConformance } from "@virtual-node/testing/conformance";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { FargateProvider } from "../src/index.js";
 import { startAwsSimulator } from "./simulator/server.js";
 import type { AwsSimulator } from "./simulator/server.js";
@@ -32,7 +32,6 @@ describeProviderConformance("provider-fargate on the ECS simulator, fake clock",
 });
 
 describe("conformance run on the simulator", () => {
-  afterAll(() => undefined);
   it("sent only requests that match the ECS / Logs / Secrets Manager schemas", () => {
     for (const sim of sims) expect(sim.violations).toEqual([]);
     expect(sims.length).toBeGreaterThan(0);

@@ -1,4 +1,4 @@
-import { DescribeTasksCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { FakeClock, errorCode } from "@virtual-node/core";
 import type { ContainerLogOptions, ResolvedPod } from "@virtual-node/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -176,6 +176,32 @@ describe("lifecycle on the simulator", () => {
     expect(sim.secrets.live().filter((s) => s.name.includes("default-db"))).toHaveLength(0);
   });
 
+  it("sweeps mirrors left behind by tasks that ended while nobody deleted them", async () => {
+    const p = pod({
+      containers: [{ name: "main", command: ["sleep", "3600"] }],
+      env: { main: [secretEnv("TOKEN", "api", "token", "sweep-me-token")] },
+    });
+    const keep = pod({
+      containers: [{ name: "main", command: ["sleep", "3601"] }],
+      env: { main: [secretEnv("TOKEN", "keep", "token", "keep-me-token")] },
+    });
+    await provider.createPod(p, call());
+    await provider.createPod(keep, call());
+    expect(sim.secrets.live().filter((s) => s.name.includes("default-api"))).toHaveLength(1);
+    // The task stops behind the agent's back (an outage, someone in the console).
+    const ecs = new ECSClient(sim.clientConfig());
+    const arn = [...sim.ecs.tasks.values()].find((t) => t.tags.some((tag) => tag.value === p.ref.uid))?.arn;
+    await ecs.send(new StopTaskCommand({ cluster: "vn-test", task: arn, reason: "stopped in the console" }));
+    ecs.destroy();
+    const restarted = simulatorProvider(sim, clock, { mirrorSweepIntervalMs: 1 });
+    await clock.advanceAsync(5_000);
+    await restarted.listPods("vn-fargate", call());
+    expect(sim.secrets.live().filter((s) => s.name.includes("default-api"))).toHaveLength(0);
+    // The mirror of a running pod stays.
+    expect(sim.secrets.live().filter((s) => s.name.includes("default-keep"))).toHaveLength(1);
+    restarted.close();
+  });
+
   it("reports an image pull failure as Failed with CannotPullContainerError", async () => {
     sim.ecs.faults.pullFailImages.add("ghcr.io/nope/missing:1");
     const p = pod({
@@ -245,6 +271,15 @@ describe("lifecycle on the simulator", () => {
     await creating;
     expect(sim.calls("RunTask").length - before).toBe(3);
     expect(provider.call.limiters.get("RunTask").stats().throttles).toBeGreaterThanOrEqual(2);
+  });
+
+  it("retries an ECS 5xx (ServerException) and succeeds", async () => {
+    sim.fail("DescribeClusters", "ServerException", "Service Unavailable. Please try again later.", 1, 500);
+    const before = sim.calls("DescribeClusters").length;
+    const pinging = provider.ping(call());
+    for (let i = 0; i < 20; i++) await clock.advanceAsync(250);
+    await pinging;
+    expect(sim.calls("DescribeClusters").length - before).toBe(2);
   });
 
   it("adopts tasks after a restart and cleans up only this node's tasks", async () => {

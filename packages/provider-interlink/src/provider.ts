@@ -130,7 +130,8 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
   function mayExistAtSite(pod: ResolvedPod): boolean {
     if (uncertain.has(pod.ref.uid)) return true;
     const stamp: unknown = pod.pod.metadata?.creationTimestamp;
-    const created = stamp instanceof Date ? stamp.getTime() : Date.parse(typeof stamp === "string" ? stamp : "");
+    const created =
+      stamp instanceof Date ? stamp.getTime() : Date.parse(typeof stamp === "string" ? stamp : "");
     return Number.isNaN(created) || created <= startedAt;
   }
   let lastPing: { at: number; ping: PingResponse | undefined } | undefined;
@@ -161,14 +162,12 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       (c) => c.state?.running,
     );
     if (running && entry.seenRunningAt === undefined) entry.seenRunningAt = new Date(clock.now());
-    console.log("DBG observe", entry.apiPod !== undefined);
     if (entry.apiPod !== undefined) {
       const status = toStatus({ wire, known: entry });
       entry.phase = buildPodStatus(entry.apiPod, status, {
         now: new Date(clock.now()),
         runtime: "interlink",
       }).phase;
-      console.log("DBG phase", entry.phase, entry.apiPod.spec?.restartPolicy);
     }
   }
 

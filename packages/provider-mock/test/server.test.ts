@@ -277,7 +277,9 @@ describe("server mode", () => {
       (last) => last?.[1] === undefined,
     );
     // Consecutive duplicates are allowed (the final status before removal repeats the phase).
-    const phases = pushed.map(([, s]) => corePhase(pod, s)).filter((p, i, all) => i === 0 || p !== all[i - 1]);
+    const phases = pushed
+      .map(([, s]) => corePhase(pod, s))
+      .filter((p, i, all) => i === 0 || p !== all[i - 1]);
     expect(phases.slice(-2)).toEqual(["Succeeded", undefined]);
     expect(phases[0]).toBe("Running");
     expect(pushed.at(-1)?.[0]).toEqual(pod.ref);

@@ -222,7 +222,11 @@ export class AciSimulator {
     const server = this.#server;
     if (server === undefined) return;
     server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+    });
   }
 
   /** Queue a failure for the next `count` requests of `operation` (`*` = any). */
@@ -314,8 +318,9 @@ export class AciSimulator {
       });
       res.end(text);
     };
-    const error = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+    const error = (status: number, code: string, message: string, headers: Record<string, string> = {}) => {
       send(status, { error: { code, message } }, headers);
+    };
 
     try {
       if (req.headers.authorization?.startsWith("Bearer ") !== true) {
@@ -622,7 +627,7 @@ export class AciSimulator {
     const group: SimGroup = {
       rg,
       name,
-      location: String(body.location ?? this.location),
+      location: typeof body.location === "string" ? body.location : this.location,
       tags: (body.tags as Record<string, string> | undefined) ?? {},
       deployment,
       ip: existing?.ip ?? `10.240.0.${String(this.#ipCounter++ % 250)}`,
@@ -710,7 +715,7 @@ export class AciSimulator {
     const now = this.clock.now();
     const { body, at } = group.deployment;
     const props = body.properties as Json;
-    const restartPolicy = String(props.restartPolicy ?? "Always");
+    const restartPolicy = typeof props.restartPolicy === "string" ? props.restartPolicy : "Always";
     const initSpecs = (props.initContainers as Json[] | undefined) ?? [];
     const specs = (props.containers as Json[] | undefined) ?? [];
     const pulledAt = at + this.timing.pullMs;
@@ -887,7 +892,8 @@ export class AciSimulator {
       (containers ?? []).map((c) => {
         const p = c.properties as Json;
         const env = ((p.environmentVariables as Json[] | undefined) ?? []).map((e) => {
-          const { secureValue: _hidden, ...rest } = e;
+          const rest = { ...e };
+          delete rest.secureValue;
           return rest;
         });
         const iv = byName(views, c.name)?.instanceView;
@@ -907,14 +913,16 @@ export class AciSimulator {
       props.volumes = (props.volumes as Json[]).map((v) => {
         if (v.secret !== undefined) return { ...v, secret: {} };
         if (v.azureFile !== undefined) {
-          const { storageAccountKey: _key, ...rest } = v.azureFile as Json;
+          const rest = { ...(v.azureFile as Json) };
+          delete rest.storageAccountKey;
           return { ...v, azureFile: rest };
         }
         return v;
       });
     if (props.imageRegistryCredentials !== undefined)
       props.imageRegistryCredentials = (props.imageRegistryCredentials as Json[]).map((c) => {
-        const { password: _password, ...rest } = c;
+        const rest = { ...c };
+        delete rest.password;
         return rest;
       });
     if (props.ipAddress !== undefined || view.provisioningState === "Succeeded") {
@@ -983,7 +991,7 @@ export class AciSimulator {
         error(409, "ContainerGroupNotRunning", `The container '${container}' is not running.`);
         return;
       }
-      send(200, this.#session(group, container, String((body as Json).command ?? ""), false));
+      send(200, this.#session(group, container, str((body as Json).command), false));
       return;
     }
     if (action === "attach") {
@@ -1119,6 +1127,10 @@ export class AciSimulator {
 
 function key(rg: string, name: string): string {
   return `${rg.toLowerCase()}/${name.toLowerCase()}`;
+}
+
+function str(value: unknown): string {
+  return typeof value === "string" ? value : "";
 }
 
 function capitalize(s: string): string {

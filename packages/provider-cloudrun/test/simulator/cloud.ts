@@ -337,7 +337,7 @@ export class SimCloud {
 
   #setCompletion(job: Json, state: ExecutionState, status: string): void {
     const ref = job.latestCreatedExecution as Json | undefined;
-    if (ref?.name === state.execution.name) {
+    if (ref !== undefined && ref.name === state.execution.name) {
       ref.completionStatus = status;
       if (status !== "EXECUTION_RUNNING" && status !== "EXECUTION_PENDING") ref.completionTime = this.now();
     }

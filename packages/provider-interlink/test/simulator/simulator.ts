@@ -260,6 +260,11 @@ export class InterLinkSimulator {
     this.#faults.set(op, list);
   }
 
+  /** Drops every injected fault. */
+  clearFaults(): void {
+    this.#faults.clear();
+  }
+
   /** Requests of one operation. */
   calls(op: InterLinkOperation): RecordedRequest[] {
     return this.requests.filter((r) => r.op === op);

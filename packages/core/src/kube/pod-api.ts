@@ -1,0 +1,32 @@
+/**
+ * The Kubernetes API as the pod controller uses it: the four calls it makes, and nothing else, so the
+ * controller's sync decisions can be tested against an in-memory fake instead of a control plane.
+ * {@link KubeClient} satisfies it as is (the composition root passes one).
+ */
+import type { KubeApiError, KubeClient } from "./client.js";
+
+/** What the pod controller passes with every call: the sync's abort signal. */
+export interface PodApiCallOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * The pod controller's port to the API server. Paths are the `paths` of `kube/api.ts`. Every method
+ * rejects with a {@link KubeApiError} for an error answer: the controller tells 404 (`isNotFound`:
+ * the pod is gone) and 409 (`isConflict`: stale cache, or a failed UID precondition) from the rest.
+ *
+ * Satisfied structurally by {@link KubeClient}.
+ */
+export interface PodApi {
+  /** GET `path`: a pod re-read after its status write conflicted. */
+  get<T>(path: string, options?: PodApiCallOptions): Promise<T>;
+  /** PUT `body` to `path`: the pod's status (`pods/{name}/status`). */
+  replace<T>(path: string, body: unknown, options?: PodApiCallOptions): Promise<T>;
+  /**
+   * PATCH `path` with `body` as `contentType`: a merge patch of the pod's metadata through
+   * `pods/{name}/status` (the billed-resources annotation; a node may not update the pod itself).
+   */
+  patch<T>(path: string, body: unknown, contentType: string, options?: PodApiCallOptions): Promise<T>;
+  /** DELETE `path` with `body` (DeleteOptions): the final grace-0 delete of a pod, UID precondition set. */
+  delete<T>(path: string, body?: unknown, options?: PodApiCallOptions): Promise<T>;
+}
