@@ -5,7 +5,7 @@
  * non-running state carries a reason and message: never a silent Pending. There is no pod IP:
  * nothing on Cloud Run is routable from the cluster.
  */
-import { parseQuantity } from "@virtual-node/core/provider-kit";
+import { billedFromShape, parseQuantity } from "@virtual-node/core/provider-kit";
 import type { BilledResources, ContainerState, ContainerStatus, ProviderPodStatus } from "@virtual-node/core";
 import type { protos } from "@google-cloud/run";
 import { SHAPE_ANNOTATION } from "./mapping.js";
@@ -83,19 +83,19 @@ function containersOf(
   return template?.containers ?? [];
 }
 
-/** The shape recorded at create time, as billed resources. */
+/** The size recorded at create time (the main container's limits), as billed resources. */
 function billedOf(
   annotations: Record<string, string> | null | undefined,
   containers: CloudContainer[],
 ): BilledResources | undefined {
   const limits = containers.find((c) => c.resources?.limits?.cpu !== undefined)?.resources?.limits;
   if (limits?.cpu === undefined || limits.memory === undefined) return undefined;
-  const shape = annotations?.[SHAPE_ANNOTATION];
-  return {
-    vcpu: parseQuantity(limits.cpu),
-    memoryGiB: parseQuantity(limits.memory) / 1024 ** 3,
-    ...(shape === undefined ? {} : { shape }),
-  };
+  const cpu = parseQuantity(limits.cpu);
+  const memory = parseQuantity(limits.memory);
+  const billed = billedFromShape({ name: annotations?.[SHAPE_ANNOTATION] ?? "", cpu, memory });
+  return annotations?.[SHAPE_ANNOTATION] === undefined
+    ? { vcpu: billed.vcpu, memoryGiB: billed.memoryGiB }
+    : billed;
 }
 
 function each(

@@ -14,6 +14,7 @@ import {
   planSecretMirrors,
 } from "../src/index.js";
 import type { FargateTaskSpec } from "../src/index.js";
+import { ECS_FIXTURES } from "./simulator/server.js";
 import { fileVolume, pod, secretEnv, testOptions } from "./support/pods.js";
 import type { PodParts } from "./support/pods.js";
 
@@ -371,9 +372,7 @@ describe("mapPodToTask: volumes", () => {
 });
 
 describe("mapPodToTask: task size", () => {
-  const fixture = JSON.parse(
-    readFileSync("/work/shared/fixtures/ecs/fargate-task-cpu-memory.json", "utf8"),
-  ) as {
+  const fixture = JSON.parse(readFileSync(`${ECS_FIXTURES}/fargate-task-cpu-memory.json`, "utf8")) as {
     combinations: { cpu: number; memoryMiB: number[]; os: string[] }[];
   };
 

@@ -76,8 +76,20 @@ interface Observed {
   known: KnownPod | undefined;
 }
 
-/** The interLink provider, with a way to release its connections. */
+/** The interLink provider (its optional hooks are all present), with a way to release its connections. */
 export interface InterLinkProvider extends Provider {
+  getPodStatuses(
+    refs: readonly PodRef[],
+    options: CallOptions,
+  ): Promise<Map<string, ProviderPodStatus | undefined>>;
+  ping(options: CallOptions): Promise<void>;
+  describeNode(nodeName: string, options: CallOptions): Promise<NodeDescription>;
+  getContainerLogs(
+    ref: PodRef,
+    container: string,
+    logOptions: ContainerLogOptions,
+    options: CallOptions,
+  ): Promise<Readable>;
   /** Closes the HTTP connections to the interLink API. */
   close(): Promise<void>;
   /** Counters of the shared status source (lists = `/status` calls for status). */

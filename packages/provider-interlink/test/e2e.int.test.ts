@@ -41,7 +41,11 @@ describe("provider-interlink under a virtual node (real control plane, interLink
   beforeAll(async () => {
     cp = await controlPlane();
     api = apis(cp.kubeConfig);
-    sim = await startInterLinkSimulator({ timing: { queueMs: 300 } });
+    // The site reports capacity and no taints (the simulator's default taint would keep pods away).
+    sim = await startInterLinkSimulator({
+      timing: { queueMs: 300 },
+      ping: { status: "ok", resources: { cpu: "256", memory: "1Ti", pods: "1000" }, taints: [] },
+    });
     provider = createInterLinkProvider({
       url: sim.url,
       nodeName,

@@ -288,9 +288,7 @@ describe("interLink provider", () => {
     await clock.advanceAsync(3_500); // queued 1 s, then one (t=1), two (t=2), three (t=3)
     const base = { follow: false, timestamps: false, previous: false };
     const read = async (o: Partial<typeof base> & Record<string, unknown>) =>
-      readAll(
-        (await provider.getContainerLogs?.(pod.ref, "main", { ...base, ...o }, call())) ?? process.stdin,
-      );
+      readAll(await drive(provider.getContainerLogs(pod.ref, "main", { ...base, ...o }, call())));
     expect(await read({})).toBe("one\ntwo\nthree\n");
     expect(await read({ tailLines: 2 })).toBe("two\nthree\n");
     expect(await read({ sinceSeconds: 1 })).toBe("three\n");
@@ -302,15 +300,15 @@ describe("interLink provider", () => {
     expect(tails.some((o) => o.Tail === 2 && o.Bytes === 0)).toBe(true);
 
     const controller = new AbortController();
-    const stream = await provider.getContainerLogs?.(
+    const stream = await provider.getContainerLogs(
       pod.ref,
       "main",
       { ...base, follow: true },
       { signal: controller.signal },
     );
     let text = "";
-    stream?.on("data", (chunk) => (text += String(chunk)));
-    const ended = new Promise((resolve) => stream?.on("end", resolve));
+    stream.on("data", (chunk) => (text += String(chunk)));
+    const ended = new Promise((resolve) => stream.on("end", resolve));
     // Core polls status every second or so; the followed stream ends once a status read shows the
     // job finished (the shared status list refreshes every 15 s once the pod is steady).
     const state = { done: false };
@@ -321,7 +319,7 @@ describe("interLink provider", () => {
     }
     await ended;
     expect(text).toBe("one\ntwo\nthree\nfour\n");
-    const unknown = await provider.getContainerLogs?.(pod.ref, "nope", base, call()).catch((e: unknown) => e);
+    const unknown = await provider.getContainerLogs(pod.ref, "nope", base, call()).catch((e: unknown) => e);
     expect(errorCode(unknown)).toBe("VN_NOT_FOUND");
   });
 

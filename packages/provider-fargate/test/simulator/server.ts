@@ -12,6 +12,7 @@ import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { CreateLogGroup$, DescribeLogGroups$, GetLogEvents$ } from "@aws-sdk/client-cloudwatch-logs";
 import {
@@ -32,8 +33,8 @@ import type { EcsTimings } from "./ecs-state.js";
 import { LogsState } from "./logs-state.js";
 import { SecretsState } from "./secrets-state.js";
 
-/** Where the ECS fixtures are. */
-export const ECS_FIXTURES = "/work/shared/fixtures/ecs";
+/** Where the ECS fixtures are (copied into the package, see `test/fixtures/SOURCES.md`). */
+export const ECS_FIXTURES = fileURLToPath(new URL("../fixtures/ecs", import.meta.url));
 
 type Json = Record<string, unknown>;
 
@@ -73,7 +74,7 @@ const SM_PREFIX = "secretsmanager.";
 let ecsValidator: BotocoreValidator | undefined;
 
 function ecsModel(): BotocoreValidator {
-  ecsValidator ??= new BotocoreValidator(`${ECS_FIXTURES}/botocore/service-2.json`);
+  ecsValidator ??= new BotocoreValidator(`${ECS_FIXTURES}/service-2.json`);
   return ecsValidator;
 }
 
