@@ -460,7 +460,11 @@ export class PodController {
     if (problems.length > 0) {
       const message = unsupportedFieldsMessage(problems);
       this.options.events.event(podObjectRef(pod), "Warning", "UnsupportedPodSpec", message);
-      await this.writeStatus(pod, failedPodStatus(pod, "UnsupportedPodSpec", message, this.currentTime()), signal);
+      await this.writeStatus(
+        pod,
+        failedPodStatus(pod, "UnsupportedPodSpec", message, this.currentTime()),
+        signal,
+      );
       return;
     }
     let result: ResolvePodConfigResult;
@@ -483,7 +487,12 @@ export class PodController {
         this.options.events.event(podObjectRef(pod), "Warning", error.reason, error.message);
         await this.writeStatus(
           pod,
-          pendingWithContainerWaiting(pod, containerWaitingReason(error.reason), error.message, this.currentTime()),
+          pendingWithContainerWaiting(
+            pod,
+            containerWaitingReason(error.reason),
+            error.message,
+            this.currentTime(),
+          ),
           signal,
         );
       }
@@ -605,7 +614,11 @@ export class PodController {
     tracked.terminal = true;
     const message = "Pod was active on the node longer than the specified deadline";
     this.options.events.event(podObjectRef(pod), "Warning", "DeadlineExceeded", message);
-    await this.writeStatus(pod, failedPodStatus(pod, "DeadlineExceeded", message, this.currentTime()), signal);
+    await this.writeStatus(
+      pod,
+      failedPodStatus(pod, "DeadlineExceeded", message, this.currentTime()),
+      signal,
+    );
   }
 
   /**

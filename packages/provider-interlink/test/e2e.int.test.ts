@@ -205,9 +205,21 @@ describe("provider-interlink under a virtual node (real control plane, interLink
       "200 pods ready",
       async () => {
         const pods = await api.core.listNamespacedPod({ namespace: ns, labelSelector: "batch=many" });
-        return pods.items.filter(isReady).length === count ? pods : undefined;
+        const ready = pods.items.filter(isReady).length;
+        if (process.env.INTERLINK_E2E_DEBUG === "1") {
+          const phases: Record<string, number> = {};
+          for (const p of pods.items) {
+            const k = `${p.status?.phase ?? "?"}/${p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? ""}${p.spec?.nodeName ? "" : "/unscheduled"}`;
+            phases[k] = (phases[k] ?? 0) + 1;
+          }
+          for (const p of pods.items.filter((x) => x.status?.phase === "Failed")) {
+            console.log("[debug] failed", p.metadata?.name, p.status?.reason, p.status?.message, JSON.stringify(p.status?.containerStatuses?.[0]?.state));
+          }
+          console.log(`[debug] ready ${String(ready)} creates ${String(sim.calls("create").length)} jobs ${String(sim.jobCount)}`, JSON.stringify(phases));
+        }
+        return ready === count ? pods : undefined;
       },
-      { timeoutMs: 90_000, intervalMs: 500 },
+      { timeoutMs: 30_000, intervalMs: 5_000 },
     );
     // Let the status source settle into its slow interval, then count.
     await new Promise((r) => setTimeout(r, 2 * SLOW_MS));

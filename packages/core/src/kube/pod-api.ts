@@ -1,9 +1,8 @@
 /**
  * The Kubernetes API as the pod controller uses it: the four calls it makes, and nothing else, so the
  * controller's sync decisions can be tested against an in-memory fake instead of a control plane.
- * {@link KubeClient} satisfies it as is (the composition root passes one).
+ * `KubeClient` (`kube/client.ts`) satisfies it as is (the composition root passes one).
  */
-import type { KubeApiError, KubeClient } from "./client.js";
 
 /** What the pod controller passes with every call: the sync's abort signal. */
 export interface PodApiCallOptions {
@@ -12,10 +11,10 @@ export interface PodApiCallOptions {
 
 /**
  * The pod controller's port to the API server. Paths are the `paths` of `kube/api.ts`. Every method
- * rejects with a {@link KubeApiError} for an error answer: the controller tells 404 (`isNotFound`:
+ * rejects with a `KubeApiError` for an error answer: the controller tells 404 (`isNotFound`:
  * the pod is gone) and 409 (`isConflict`: stale cache, or a failed UID precondition) from the rest.
  *
- * Satisfied structurally by {@link KubeClient}.
+ * Satisfied structurally by `KubeClient`.
  */
 export interface PodApi {
   /** GET `path`: a pod re-read after its status write conflicted. */

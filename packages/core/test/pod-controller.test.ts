@@ -1,0 +1,716 @@
+/**
+ * The pod controller's sync decisions without a control plane: provider-mock on a fake clock, an
+ * in-memory API behind the controller's port (`kube/pod-api.ts`) that records every write and plays
+ * the informer (changes are delivered back as watch events), and time moved by hand.
+ */
+import {
+  MockAnnotations,
+  MockCloud,
+  createMockProvider,
+  type MockProvider,
+} from "@virtual-node/provider-mock";
+import { afterEach, describe, expect, it } from "vitest";
+import { BILLED_RESOURCES_ANNOTATION } from "../src/billing.js";
+import { FakeClock } from "../src/clock.js";
+import { createInMemoryConfigSource } from "../src/config/source.js";
+import { resolvePodConfig } from "../src/config/resolve.js";
+import type { EventRecorder, EventType, InvolvedObject } from "../src/events.js";
+import { KubeApiError } from "../src/kube/client.js";
+import type { PodApi } from "../src/kube/pod-api.js";
+import type { Node, Pod, PodStatus } from "../src/kube/types.js";
+import { noopLogger } from "../src/logger.js";
+import { createMetrics } from "../src/metrics.js";
+import { PodController } from "../src/pod-controller.js";
+import type { ResolvedPod } from "../src/pod-config.js";
+
+const NODE = "vn-unit";
+const HOST_IP = "192.0.2.10";
+const NS = "default";
+
+// ---- the in-memory API --------------------------------------------------------------------
+
+interface Write {
+  verb: "replace" | "patch" | "delete";
+  path: string;
+  body: unknown;
+}
+
+const POD_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)(\/status)?$/;
+
+/** JSON round trip: what the controller sends and reads is what crosses the wire (dates as strings). */
+function wire<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/**
+ * The API server as the pod controller sees it. Writes are checked the way the API server checks them
+ * (resourceVersion on a status replace, the UID precondition on a delete) and answered with
+ * `KubeApiError`s; `onChange` plays the informer.
+ */
+class FakePodApi implements PodApi {
+  readonly objects = new Map<string, Pod>();
+  readonly writes: Write[] = [];
+  onChange: ((pod: Pod, deleted: boolean) => void) | undefined;
+  /** Status replaces to answer with 409 (as if another writer got there first). */
+  conflicts = 0;
+  #rv = 0;
+
+  constructor(private readonly clock: FakeClock) {}
+
+  /** A user creates or updates a pod. */
+  put(pod: Pod): Pod {
+    const stored = wire(pod);
+    stored.metadata = { ...stored.metadata, resourceVersion: String(++this.#rv) };
+    this.objects.set(keyOf(stored), stored);
+    this.#notify(stored, false);
+    return stored;
+  }
+
+  /** A user deletes a pod: a grace period sets `deletionTimestamp`; 0 (`--force`) removes it at once. */
+  requestDelete(key: string, graceSeconds: number): void {
+    const pod = this.objects.get(key);
+    if (pod === undefined) throw new Error(`no pod ${key}`);
+    if (graceSeconds === 0) {
+      this.objects.delete(key);
+      this.#notify(pod, true);
+      return;
+    }
+    this.put({
+      ...pod,
+      metadata: {
+        ...pod.metadata,
+        deletionTimestamp: new Date(this.clock.now()),
+        deletionGracePeriodSeconds: graceSeconds,
+      },
+    });
+  }
+
+  status(key: string): PodStatus | undefined {
+    return this.objects.get(key)?.status;
+  }
+
+  /** Every status the controller wrote for `key`, in order. */
+  statusWrites(key: string): PodStatus[] {
+    return this.writes
+      .filter((w) => w.verb === "replace" && w.path === `${pathOf(key)}/status`)
+      .map((w) => (w.body as Pod).status ?? {});
+  }
+
+  get<T>(path: string): Promise<T> {
+    return Promise.resolve(wire(this.#find(path).pod) as T);
+  }
+
+  replace<T>(path: string, body: unknown): Promise<T> {
+    const { key, pod, status } = this.#find(path);
+    if (!status) throw new Error(`the pod controller only replaces pods/status, not ${path}`);
+    this.writes.push({ verb: "replace", path, body: wire(body) });
+    const sent = wire(body) as Pod;
+    if (this.conflicts > 0) {
+      this.conflicts--;
+      this.put(pod); // someone else wrote: the resourceVersion moves on
+      throw new KubeApiError(409, "Conflict", `the object has been modified (${key})`);
+    }
+    const rv = sent.metadata?.resourceVersion;
+    if (rv !== undefined && rv !== pod.metadata?.resourceVersion)
+      throw new KubeApiError(409, "Conflict", `the object has been modified (${key})`);
+    return Promise.resolve(this.put({ ...pod, status: sent.status ?? {} }) as T);
+  }
+
+  patch<T>(path: string, body: unknown, contentType: string): Promise<T> {
+    const { pod } = this.#find(path);
+    this.writes.push({ verb: "patch", path, body: wire(body) });
+    expect(contentType).toBe("application/merge-patch+json");
+    const annotations = (body as Pod).metadata?.annotations ?? {};
+    return Promise.resolve(
+      this.put({
+        ...pod,
+        metadata: { ...pod.metadata, annotations: { ...pod.metadata?.annotations, ...annotations } },
+      }) as T,
+    );
+  }
+
+  delete<T>(path: string, body?: unknown): Promise<T> {
+    this.writes.push({ verb: "delete", path, body: wire(body) });
+    const { key, pod } = this.#find(path);
+    const uid = (body as { preconditions?: { uid?: string } } | undefined)?.preconditions?.uid;
+    if (uid !== undefined && uid !== pod.metadata?.uid)
+      throw new KubeApiError(409, "Conflict", `precondition failed: UID in precondition: ${uid}`);
+    this.objects.delete(key);
+    this.#notify(pod, true);
+    return Promise.resolve(wire(pod) as T);
+  }
+
+  #find(path: string): { key: string; pod: Pod; status: boolean } {
+    const match = POD_PATH.exec(path);
+    if (match === null) throw new Error(`the pod controller called an unexpected path: ${path}`);
+    const key = `${match[1] ?? ""}/${match[2] ?? ""}`;
+    const pod = this.objects.get(key);
+    if (pod === undefined) throw new KubeApiError(404, "NotFound", `pods "${match[2] ?? ""}" not found`);
+    return { key, pod, status: match[3] !== undefined };
+  }
+
+  #notify(pod: Pod, deleted: boolean): void {
+    // Informers deliver after the write returns, never inside it.
+    queueMicrotask(() => this.onChange?.(pod, deleted));
+  }
+}
+
+function keyOf(pod: Pod): string {
+  return `${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`;
+}
+
+function pathOf(key: string): string {
+  const [ns = "", name = ""] = key.split("/");
+  return `/api/v1/namespaces/${ns}/pods/${name}`;
+}
+
+// ---- the rest of the harness --------------------------------------------------------------
+
+interface RecordedEvent {
+  object: InvolvedObject;
+  type: EventType;
+  reason: string;
+  message: string;
+}
+
+function recordingEvents(): EventRecorder & { recorded: RecordedEvent[] } {
+  const recorded: RecordedEvent[] = [];
+  return {
+    recorded,
+    event(object, type, reason, message) {
+      recorded.push({ object, type, reason, message });
+    },
+    flush: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+    stats: () => ({ queued: 0, written: recorded.length, failed: 0, filtered: 0, dropped: 0 }),
+  };
+}
+
+type ProviderCall = ["createPod" | "updatePod", string] | ["deletePod", string, number];
+
+/** Records the calls that change what the provider runs, by pod UID. */
+function recordCalls(provider: MockProvider): ProviderCall[] {
+  const calls: ProviderCall[] = [];
+  const create = provider.createPod.bind(provider);
+  const update = provider.updatePod.bind(provider);
+  const remove = provider.deletePod.bind(provider);
+  provider.createPod = (pod, options) => {
+    calls.push(["createPod", pod.ref.uid]);
+    return create(pod, options);
+  };
+  provider.updatePod = (pod, options) => {
+    calls.push(["updatePod", pod.ref.uid]);
+    return update(pod, options);
+  };
+  provider.deletePod = (ref, grace, options) => {
+    calls.push(["deletePod", ref.uid, grace]);
+    return remove(ref, grace, options);
+  };
+  return calls;
+}
+
+interface PodOptions {
+  uid?: string;
+  image?: string;
+  restartPolicy?: "Always" | "OnFailure" | "Never";
+  annotations?: Record<string, string>;
+  activeDeadlineSeconds?: number;
+  spec?: Partial<NonNullable<Pod["spec"]>>;
+  status?: PodStatus;
+}
+
+function apiPod(name: string, options: PodOptions = {}): Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      namespace: NS,
+      name,
+      uid: options.uid ?? `uid-${name}`,
+      annotations: options.annotations ?? {},
+    },
+    spec: {
+      nodeName: NODE,
+      restartPolicy: options.restartPolicy ?? "Always",
+      terminationGracePeriodSeconds: 30,
+      containers: [{ name: "app", image: options.image ?? "busybox:1.36" }],
+      ...(options.activeDeadlineSeconds === undefined
+        ? {}
+        : { activeDeadlineSeconds: options.activeDeadlineSeconds }),
+      ...options.spec,
+    },
+    ...(options.status === undefined ? {} : { status: options.status }),
+  };
+}
+
+const linuxNode: Node = {
+  metadata: { name: NODE, labels: { "kubernetes.io/os": "linux", "kubernetes.io/hostname": NODE } },
+  status: {
+    nodeInfo: { operatingSystem: "linux" } as NonNullable<Node["status"]>["nodeInfo"],
+    allocatable: { cpu: "2", memory: "4Gi", pods: "110" },
+  },
+};
+
+const ORPHAN_GRACE_MS = 120_000;
+const RECONCILE_MS = 60_000;
+
+class Harness {
+  readonly clock = new FakeClock();
+  readonly cloud = new MockCloud({ clock: this.clock });
+  readonly provider = createMockProvider({ cloud: this.cloud });
+  readonly calls = recordCalls(this.provider);
+  readonly api = new FakePodApi(this.clock);
+  readonly events = recordingEvents();
+  readonly source = createInMemoryConfigSource({});
+  readonly controller: PodController;
+  readonly #abort = new AbortController();
+  #running: Promise<void> | undefined;
+
+  constructor(node: Node | undefined = linuxNode) {
+    this.controller = new PodController({
+      client: this.api,
+      nodeName: NODE,
+      provider: this.provider,
+      logger: noopLogger,
+      metrics: createMetrics(),
+      events: this.events,
+      getPod: (key) => this.api.objects.get(key),
+      podsSynced: () => true,
+      resolvePod: (pod, signal, podIPs) => this.resolve(pod, signal, podIPs),
+      releaseReferences: () => undefined,
+      concurrency: 4,
+      fastPollMs: 1000,
+      slowPollMs: 10_000,
+      reconcileIntervalMs: RECONCILE_MS,
+      orphanGraceMs: ORPHAN_GRACE_MS,
+      hostIP: HOST_IP,
+      maxRetryDelayMs: 60_000,
+      getNode: () => node,
+      clock: this.clock,
+    });
+    this.api.onChange = (pod, deleted) => {
+      if (deleted) this.controller.onPodDelete(pod);
+      else this.controller.onPodUpsert(pod);
+    };
+  }
+
+  resolve(pod: Pod, signal: AbortSignal, podIPs?: string[]) {
+    return resolvePodConfig(pod, {
+      source: this.source,
+      nodeName: NODE,
+      hostIP: HOST_IP,
+      signal,
+      now: new Date(this.clock.now()),
+      ...(podIPs === undefined ? {} : { podIPs }),
+    });
+  }
+
+  async resolved(pod: Pod): Promise<ResolvedPod> {
+    return (await this.resolve(pod, new AbortController().signal)).resolved;
+  }
+
+  /** Starts the controller (adoption first) and lets it settle. */
+  async start(): Promise<void> {
+    this.#running = this.controller.run(this.#abort.signal);
+    await settle();
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#running;
+  }
+
+  /** Moves time forward, letting every sync the timers start run to its end. */
+  async advance(ms: number): Promise<void> {
+    await this.clock.advanceAsync(ms);
+    await settle();
+  }
+
+  phase(key: string): string | undefined {
+    return this.api.status(key)?.phase;
+  }
+
+  creates(uid: string): number {
+    return this.calls.filter((c) => c[0] === "createPod" && c[1] === uid).length;
+  }
+
+  eventReasons(): string[] {
+    return this.events.recorded.map((e) => e.reason);
+  }
+}
+
+/**
+ * Lets the controller's promise chains run to where they wait (a timer, or nothing left). Real time
+ * barely moves: only `setImmediate` turns, no sleeping.
+ */
+async function settle(turns = 200): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+let harness: Harness | undefined;
+
+function setup(node?: Node): Harness {
+  harness = new Harness(node);
+  return harness;
+}
+
+afterEach(async () => {
+  await harness?.stop();
+  harness?.cloud.dispose();
+  harness = undefined;
+});
+
+function containerState(status: PodStatus | undefined): Record<string, unknown> | undefined {
+  return status?.containerStatuses?.[0]?.state as Record<string, unknown> | undefined;
+}
+
+// ---- the decisions ------------------------------------------------------------------------
+
+describe("pod sync decisions", () => {
+  it("create: a new API pod is created in the provider and its status written Running", async () => {
+    const h = setup();
+    await h.start();
+    h.api.put(apiPod("web"));
+    await settle();
+
+    expect(h.calls).toEqual([["createPod", "uid-web"]]);
+    const status = h.api.status("default/web");
+    expect(status?.phase).toBe("Running");
+    expect(status?.hostIP).toBe(HOST_IP);
+    expect(status?.podIP).toMatch(/^10\.244\./);
+    expect(containerState(status)).toHaveProperty("running");
+    expect(status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+    expect(status?.startTime).toBe(new Date(h.clock.now()).toISOString());
+    // Written through pods/status only: the status, and once the billed shape as an annotation.
+    expect(new Set(h.api.writes.map((w) => `${w.verb} ${w.path}`))).toEqual(
+      new Set([
+        "replace /api/v1/namespaces/default/pods/web/status",
+        "patch /api/v1/namespaces/default/pods/web/status",
+      ]),
+    );
+    expect(h.api.writes.filter((w) => w.verb === "patch")).toHaveLength(1);
+    expect(
+      h.api.objects.get("default/web")?.metadata?.annotations?.[BILLED_RESOURCES_ANNOTATION],
+    ).toBeTruthy();
+    // A repeated sync of an unchanged pod writes nothing.
+    const writes = h.api.writes.length;
+    h.controller.onPodUpsert(h.api.objects.get("default/web") ?? apiPod("web"));
+    await settle();
+    expect(h.api.writes.length).toBe(writes);
+    expect(h.creates("uid-web")).toBe(1);
+  });
+
+  it("update: an image change goes to the provider as updatePod; the pod stays Running", async () => {
+    const h = setup();
+    await h.start();
+    h.api.put(apiPod("web"));
+    await settle();
+    const current = h.api.objects.get("default/web");
+    if (current?.spec === undefined) throw new Error("pod not stored");
+    h.api.put({
+      ...current,
+      spec: { ...current.spec, containers: [{ name: "app", image: "busybox:1.37" }] },
+    });
+    await settle();
+
+    expect(h.calls).toEqual([
+      ["createPod", "uid-web"],
+      ["updatePod", "uid-web"],
+    ]);
+    const group = await h.cloud.getGroup(NS, "web");
+    expect(group?.updates).toBe(1);
+    expect(group?.state.containers[0]?.image).toBe("busybox:1.37");
+    expect(h.phase("default/web")).toBe("Running");
+    expect(h.api.status("default/web")?.containerStatuses?.[0]?.image).toBe("busybox:1.37");
+  });
+
+  it("graceful delete: the provider pod stops with the grace period, containers are reported terminated, then the API object goes", async () => {
+    const h = setup();
+    await h.start();
+    h.api.put(apiPod("web"));
+    await settle();
+    h.api.requestDelete("default/web", 20);
+    await settle();
+
+    expect(h.calls).toEqual([
+      ["createPod", "uid-web"],
+      ["deletePod", "uid-web", 20],
+    ]);
+    expect(await h.cloud.getGroup(NS, "web")).toBeUndefined();
+    const last = h.api.statusWrites("default/web").at(-1);
+    expect(containerState(last)).toHaveProperty("terminated");
+    const deletes = h.api.writes.filter((w) => w.verb === "delete");
+    expect(deletes).toEqual([
+      {
+        verb: "delete",
+        path: "/api/v1/namespaces/default/pods/web",
+        body: {
+          apiVersion: "v1",
+          kind: "DeleteOptions",
+          gracePeriodSeconds: 0,
+          preconditions: { uid: "uid-web" },
+        },
+      },
+    ]);
+    expect(h.api.objects.has("default/web")).toBe(false);
+  });
+
+  it("forced delete: the API object is already gone; the provider pod is deleted at once, nothing written", async () => {
+    const h = setup();
+    await h.start();
+    h.api.put(apiPod("web"));
+    await settle();
+    const writes = h.api.writes.length;
+    h.api.requestDelete("default/web", 0);
+    await settle();
+
+    expect(h.calls).toEqual([
+      ["createPod", "uid-web"],
+      ["deletePod", "uid-web", 0],
+    ]);
+    expect(await h.cloud.getGroup(NS, "web")).toBeUndefined();
+    expect(h.api.writes.length).toBe(writes);
+    expect(h.controller.trackedCount).toBe(0);
+  });
+
+  it("UID change: a new pod under the same name makes the old provider pod go first", async () => {
+    const h = setup();
+    await h.start();
+    h.api.put(apiPod("web", { uid: "uid-1" }));
+    await settle();
+    // The informer never saw the delete (a relist coalesced it): only the new object arrives.
+    h.api.put(apiPod("web", { uid: "uid-2" }));
+    await settle();
+
+    expect(h.calls).toEqual([
+      ["createPod", "uid-1"],
+      ["deletePod", "uid-1", 0],
+      ["createPod", "uid-2"],
+    ]);
+    expect((await h.cloud.getGroup(NS, "web"))?.state.uid).toBe("uid-2");
+    expect(h.phase("default/web")).toBe("Running");
+  });
+
+  it("terminal: a finished pod is never created again", async () => {
+    const h = setup();
+    // Finished while the agent was down, and the provider has forgotten it.
+    h.api.put(apiPod("done", { restartPolicy: "Never", status: { phase: "Succeeded" } }));
+    await h.start();
+    expect(h.calls).toEqual([]);
+    expect(h.api.writes).toEqual([]);
+
+    // Runs to completion here, then is synced again: still one create, and no status change.
+    h.api.put(
+      apiPod("job", { restartPolicy: "Never", annotations: { [MockAnnotations.runDuration]: "2s" } }),
+    );
+    await settle();
+    expect(h.phase("default/job")).toBe("Running");
+    await h.advance(2000);
+    expect(h.phase("default/job")).toBe("Succeeded");
+    const writes = h.api.writes.length;
+    h.controller.onPodUpsert(h.api.objects.get("default/job") ?? apiPod("job"));
+    await h.advance(60_000);
+    expect(h.creates("uid-job")).toBe(1);
+    expect(h.api.writes.length).toBe(writes);
+  });
+
+  it("lost: a pod the provider forgets fails with ProviderPodLost and is not re-created", async () => {
+    const h = setup();
+    await h.start();
+    h.api.put(apiPod("web"));
+    await settle();
+    await h.cloud.deletePod({ namespace: NS, name: "web" }, 0); // gone behind the agent's back
+    await settle();
+
+    const status = h.api.status("default/web");
+    expect(status?.phase).toBe("Failed");
+    expect(status?.reason).toBe("ProviderPodLost");
+    expect(h.events.recorded).toContainEqual(
+      expect.objectContaining({ type: "Warning", reason: "ProviderPodLost" }),
+    );
+    await h.advance(RECONCILE_MS);
+    expect(h.creates("uid-web")).toBe(1);
+    expect(h.phase("default/web")).toBe("Failed");
+  });
+
+  it("orphan: a provider pod without an API pod is deleted only after the grace window", async () => {
+    const h = setup();
+    await h.start();
+    // Left behind by another instance of this node (a crash between create and the API's answer).
+    const leaked = apiPod("leaked");
+    await createMockProvider({ cloud: h.cloud }).createPod(await h.resolved(leaked), {
+      signal: new AbortController().signal,
+    });
+
+    await h.advance(RECONCILE_MS); // first seen
+    await h.advance(RECONCILE_MS); // 60 s absent: within the grace window
+    expect(await h.cloud.getGroup(NS, "leaked")).toBeDefined();
+    await h.advance(RECONCILE_MS); // 120 s absent: deleted
+    expect(await h.cloud.getGroup(NS, "leaked")).toBeUndefined();
+    expect(h.calls).toEqual([["deletePod", "uid-leaked", 0]]);
+    expect(h.api.writes).toEqual([]);
+  });
+
+  it("orphan: one that comes back into the API within the window is adopted, not deleted", async () => {
+    const h = setup();
+    await h.start();
+    const late = apiPod("late");
+    await createMockProvider({ cloud: h.cloud }).createPod(await h.resolved(late), {
+      signal: new AbortController().signal,
+    });
+    await h.advance(RECONCILE_MS); // first seen as an orphan
+    // The informer was behind: the API pod shows up (as a cached pod the controller is not told of).
+    h.api.objects.set("default/late", wire(late));
+    await h.advance(RECONCILE_MS);
+
+    expect(h.calls).toEqual([]);
+    expect(h.phase("default/late")).toBe("Running");
+    await h.advance(3 * RECONCILE_MS);
+    expect(await h.cloud.getGroup(NS, "late")).toBeDefined();
+  });
+
+  it("adoption: pods the provider already runs are taken over at start, not created or restarted", async () => {
+    const h = setup();
+    const pod = apiPod("web");
+    h.api.put(pod);
+    await createMockProvider({ cloud: h.cloud }).createPod(await h.resolved(pod), {
+      signal: new AbortController().signal,
+    });
+    const before = (await h.cloud.getGroup(NS, "web"))?.state.containers[0];
+    await h.start();
+
+    expect(h.calls).toEqual([]);
+    expect(h.controller.trackedCount).toBe(1);
+    expect(h.phase("default/web")).toBe("Running");
+    const after = (await h.cloud.getGroup(NS, "web"))?.state.containers[0];
+    expect(after?.containerId).toBe(before?.containerId);
+    expect(h.api.status("default/web")?.containerStatuses?.[0]?.restartCount).toBe(0);
+  });
+
+  it("a 409 on the status write re-reads the pod and writes once more", async () => {
+    const h = setup();
+    await h.start();
+    h.api.conflicts = 1;
+    h.api.put(apiPod("web"));
+    await settle();
+
+    expect(h.api.statusWrites("default/web").length).toBeGreaterThanOrEqual(2);
+    expect(h.phase("default/web")).toBe("Running");
+    expect(h.creates("uid-web")).toBe(1);
+  });
+});
+
+describe("provider errors on create", () => {
+  it("retryable: the container waits with ProviderFailed, and the retry (on the clock) succeeds", async () => {
+    const h = setup();
+    await h.start();
+    h.api.put(apiPod("flaky", { annotations: { [MockAnnotations.failCreate]: "Retryable:2" } }));
+    await settle();
+
+    const waiting = h.api.status("default/flaky");
+    expect(waiting?.phase).toBe("Pending");
+    expect(containerState(waiting)).toMatchObject({ waiting: { reason: "ProviderFailed" } });
+    expect(h.events.recorded).toContainEqual(
+      expect.objectContaining({ type: "Warning", reason: "ProviderFailed" }),
+    );
+    const attempts = h.creates("uid-flaky");
+    expect(attempts).toBeGreaterThanOrEqual(1);
+    expect(attempts).toBeLessThanOrEqual(2);
+
+    await h.advance(1000); // the per-pod backoff runs on the controller's clock
+    expect(h.phase("default/flaky")).toBe("Running");
+    expect(h.creates("uid-flaky")).toBe(3);
+  });
+
+  it.each([
+    ["Permanent", "VN_PERMANENT"],
+    ["InvalidInput", "VN_INVALID_INPUT"],
+    ["Unsupported", "VN_UNSUPPORTED"],
+  ])("%s: the pod fails with ProviderFailed and is not retried", async (failCreate, code) => {
+    const h = setup();
+    await h.start();
+    h.api.put(apiPod("bad", { annotations: { [MockAnnotations.failCreate]: failCreate } }));
+    await settle();
+
+    const status = h.api.status("default/bad");
+    expect(status?.phase).toBe("Failed");
+    expect(status?.reason).toBe("ProviderFailed");
+    expect(status?.message).toContain(code);
+    expect(h.events.recorded).toContainEqual(
+      expect.objectContaining({ type: "Warning", reason: "ProviderFailed" }),
+    );
+    await h.advance(60_000);
+    expect(h.creates("uid-bad")).toBe(1);
+  });
+});
+
+describe("admission", () => {
+  it.each([
+    ["another OS", "PodOSNotSupported", { os: { name: "windows" } }],
+    ["a node selector the node does not match", "NodeAffinity", { nodeSelector: { disktype: "ssd" } }],
+    [
+      "requests above allocatable",
+      "OutOfcpu",
+      { containers: [{ name: "app", image: "busybox:1.36", resources: { requests: { cpu: "4" } } }] },
+    ],
+  ] as const)("%s: rejected with %s, never created", async (_what, reason, spec) => {
+    const h = setup();
+    await h.start();
+    h.api.put(apiPod("picky", { spec: wire(spec) as Partial<NonNullable<Pod["spec"]>> }));
+    await settle();
+
+    const status = h.api.status("default/picky");
+    expect(status?.phase).toBe("Failed");
+    expect(status?.reason).toBe(reason);
+    expect(status?.message).toMatch(/^Pod was rejected: /);
+    expect(h.events.recorded).toContainEqual(expect.objectContaining({ type: "Warning", reason }));
+    expect(h.calls).toEqual([]);
+  });
+
+  it("admits what fits, and counts the pods already admitted", async () => {
+    const h = setup();
+    await h.start();
+    const oneCpu = {
+      containers: [{ name: "app", image: "busybox:1.36", resources: { requests: { cpu: "1" } } }],
+    };
+    h.api.put(apiPod("a", { spec: oneCpu }));
+    h.api.put(apiPod("b", { spec: oneCpu }));
+    await settle();
+    h.api.put(apiPod("c", { spec: oneCpu }));
+    await settle();
+
+    expect(h.phase("default/a")).toBe("Running");
+    expect(h.phase("default/b")).toBe("Running");
+    expect(h.api.status("default/c")?.reason).toBe("OutOfcpu");
+    expect(h.creates("uid-c")).toBe(0);
+  });
+});
+
+describe("activeDeadlineSeconds", () => {
+  it("fails the pod with DeadlineExceeded and stops its containers when the deadline passes", async () => {
+    const h = setup();
+    await h.start();
+    h.api.put(apiPod("bounded", { activeDeadlineSeconds: 5 }));
+    await settle();
+    expect(h.phase("default/bounded")).toBe("Running");
+
+    await h.advance(4999);
+    expect(h.phase("default/bounded")).toBe("Running");
+    await h.advance(1);
+
+    expect(h.calls).toEqual([
+      ["createPod", "uid-bounded"],
+      ["deletePod", "uid-bounded", 30],
+    ]);
+    expect(await h.cloud.getGroup(NS, "bounded")).toBeUndefined();
+    const status = h.api.status("default/bounded");
+    expect(status?.phase).toBe("Failed");
+    expect(status?.reason).toBe("DeadlineExceeded");
+    expect(h.events.recorded).toContainEqual(
+      expect.objectContaining({ type: "Warning", reason: "DeadlineExceeded" }),
+    );
+    // Terminal: never created again.
+    await h.advance(RECONCILE_MS);
+    expect(h.creates("uid-bounded")).toBe(1);
+  });
+});
