@@ -85,7 +85,11 @@ export interface SharedOptions {
   shutdown?: ShutdownPolicy;
   /** Reported as `nodeInfo.kubeletVersion`. Default `v1.37.2-virtual-node`. */
   kubeletVersion?: string;
-  /** Serve the kubelet API (logs, exec, attach, port-forward, stats) — see docs/kubelet-api.md. Default: off. */
+  /**
+   * The kubelet API (logs, exec, attach, port-forward, stats) — see docs/kubelet-api.md. Served by
+   * default, like the kubelet: on 0.0.0.0:10250 (a group: 10250 + the node's index), self-signed,
+   * no anonymous access. `{ enabled: false }` turns it off.
+   */
   kubeletApi?: KubeletApiOptions;
 }
 
@@ -225,8 +229,9 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
   const defaultIP = options.nodes.some((n) => n.internalIP === undefined) ? firstExternalIPv4() : "127.0.0.1";
   const recorders: EventRecorder[] = [];
 
+  const kubeletApiOptions: KubeletApiOptions = options.kubeletApi ?? {};
   const kubeletPorts = new Map(
-    options.nodes.map((n, i) => [n.nodeName, kubeletPortFor(n.kubeletPort, options.kubeletApi, i)]),
+    options.nodes.map((n, i) => [n.nodeName, kubeletPortFor(n.kubeletPort, kubeletApiOptions, i)]),
   );
   for (const n of options.nodes) {
     const nodeLogger = logger.child({ node: n.nodeName });
@@ -255,7 +260,7 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       pingIntervalMs: options.pingIntervalMs ?? 10_000,
       statusReportIntervalMs: options.nodeStatusReportIntervalMs ?? 300_000,
       shutdown: options.shutdown ?? "notReady",
-      declaredFeatures: declaredNodeFeatures(options.kubeletApi),
+      declaredFeatures: declaredNodeFeatures(kubeletApiOptions),
     });
     const lease = new NodeLease({
       client,
@@ -324,7 +329,7 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     runtimes.set(n.nodeName, { nodeName: n.nodeName, nodeController, lease, pods });
   }
 
-  const kubeletApi = buildKubeletApiServer(options.kubeletApi, {
+  const kubeletApi = buildKubeletApiServer(kubeletApiOptions, {
     client,
     logger,
     registry,

@@ -68,6 +68,10 @@ interface KnownPod {
   seenRunningAt?: Date;
   /** The phase core derives from the last answer; sent back to the interLink server as its cache hint. */
   phase?: string;
+  /** A status call started after the pod's last change completed: absent from an answer now means gone. */
+  listed?: boolean;
+  /** Generation of the last change (registered, submitted); a status call counts only if it started later. */
+  changedAt?: number;
   last?: InterLinkPodStatus;
 }
 
@@ -137,6 +141,12 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
   /** Pods whose submission failed here: the site may have the job anyway. */
   const uncertain = new Set<string>();
   const startedAt = clock.now();
+  /** Orders entry changes and status calls (see KnownPod.changedAt). */
+  let generation = 0;
+  const changed = (entry: KnownPod): void => {
+    entry.changedAt = ++generation;
+    entry.listed = false;
+  };
 
   /** Whether an earlier submission of this pod may exist: one failed here, or the pod predates this agent. */
   function mayExistAtSite(pod: ResolvedPod): boolean {
@@ -186,6 +196,7 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
   /** One `/status` call for every known pod (or `[]`: every pod the interLink server knows). */
   async function listStatuses(signal: AbortSignal): Promise<Observed[]> {
     const entries = [...known.values()];
+    const started = ++generation;
     // Pods whose phase is unknown (adopted) are sent as Running so the server asks the site again.
     const body = entries.map((k) =>
       wirePodRef(k.ref, {
@@ -210,7 +221,10 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       if (entry !== undefined) observe(entry, wire);
       return { wire, known: entry };
     });
-    for (const entry of entries) if (entry.probe && !seen.has(entry.ref.uid)) known.delete(entry.ref.uid);
+    for (const entry of entries) {
+      if ((entry.changedAt ?? 0) < started) entry.listed = true;
+      if (entry.probe && !seen.has(entry.ref.uid)) known.delete(entry.ref.uid);
+    }
     return observed;
   }
 
@@ -234,7 +248,9 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     let added = false;
     for (const ref of refs) {
       if (known.has(ref.uid)) continue;
-      known.set(ref.uid, { ref: { ...ref }, declared: NO_CONTAINERS, probe: true });
+      const entry: KnownPod = { ref: { ...ref }, declared: NO_CONTAINERS, probe: true };
+      changed(entry);
+      known.set(ref.uid, entry);
       added = true;
     }
     if (added) source.invalidate();
@@ -246,7 +262,18 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
   ): Promise<Map<string, ProviderPodStatus | undefined>> {
     throwIfAborted(o.signal);
     track(refs);
-    return source.getPodStatuses(refs, o);
+    const result = await source.getPodStatuses(refs, o);
+    // A pod added while a status call was in flight is not in that call's answer: that is not "gone".
+    // Read again (a fresh call now includes it) before reporting it missing.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const unlisted = refs.filter(
+        (r) => result.get(podKey(r)) === undefined && known.get(r.uid)?.listed === false,
+      );
+      if (unlisted.length === 0) break;
+      source.invalidate();
+      for (const [key, status] of await source.getPodStatuses(unlisted, o)) result.set(key, status);
+    }
+    return result;
   }
 
   async function getPodStatus(ref: PodRef, o: CallOptions): Promise<ProviderPodStatus | undefined> {
@@ -269,6 +296,7 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       return; // already submitted: idempotent by UID
     }
     const entry: KnownPod = current ?? { ref: { ...pod.ref }, declared: declaredOf(pod.pod), probe: false };
+    changed(entry);
     entry.probe = false;
     entry.declared = declaredOf(pod.pod);
     entry.apiPod = apiPod;
@@ -288,6 +316,8 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       const answer = parseJson("create", res.text) as CreateStruct | CreateStruct[];
       const created = Array.isArray(answer) ? answer.find((a) => a.PodUID === uid) : answer;
       if (created?.PodJID !== undefined && created.PodJID !== "") entry.jobId = created.PodJID;
+      // Status calls already in flight predate the job.
+      changed(entry);
       uncertain.delete(uid);
     } catch (error) {
       uncertain.add(uid);
@@ -325,11 +355,13 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     for (const wire of answer) {
       const entry = known.get(wire.UID);
       if (entry === undefined || entry.probe) {
-        known.set(wire.UID, {
+        const adopted: KnownPod = {
           ref: { namespace: wire.namespace, name: wire.name, uid: wire.UID },
           declared: entry?.declared ?? NO_CONTAINERS,
           probe: false,
-        });
+        };
+        changed(adopted);
+        known.set(wire.UID, adopted);
         added = true;
       }
     }

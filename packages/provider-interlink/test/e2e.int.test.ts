@@ -213,9 +213,18 @@ describe("provider-interlink under a virtual node (real control plane, interLink
             phases[k] = (phases[k] ?? 0) + 1;
           }
           for (const p of pods.items.filter((x) => x.status?.phase === "Failed")) {
-            console.log("[debug] failed", p.metadata?.name, p.status?.reason, p.status?.message, JSON.stringify(p.status?.containerStatuses?.[0]?.state));
+            console.log(
+              "[debug] failed",
+              p.metadata?.name,
+              p.status?.reason,
+              p.status?.message,
+              JSON.stringify(p.status?.containerStatuses?.[0]?.state),
+            );
           }
-          console.log(`[debug] ready ${String(ready)} creates ${String(sim.calls("create").length)} jobs ${String(sim.jobCount)}`, JSON.stringify(phases));
+          console.log(
+            `[debug] ready ${String(ready)} creates ${String(sim.calls("create").length)} jobs ${String(sim.jobCount)}`,
+            JSON.stringify(phases),
+          );
         }
         return ready === count ? pods : undefined;
       },
