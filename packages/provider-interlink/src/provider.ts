@@ -366,7 +366,16 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       }
     }
     if (added) source.invalidate();
-    return source.listPods(nodeName, o);
+    let listed = await source.listPods(nodeName, o);
+    // As in getPodStatuses: a pod submitted while the shared call was in flight is not lost.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const ids = new Set(listed.map((p) => p.uid));
+      const unlisted = [...known.values()].some((k) => !k.probe && k.listed === false && !ids.has(k.ref.uid));
+      if (!unlisted) break;
+      source.invalidate();
+      listed = await source.listPods(nodeName, o);
+    }
+    return listed;
   }
 
   async function ping(o: CallOptions): Promise<void> {
