@@ -70,6 +70,8 @@ interface KnownPod {
   phase?: string;
   /** A status call started after the pod's last change completed: absent from an answer now means gone. */
   listed?: boolean;
+  /** A `/create` for it is in flight: status answers cannot tell yet whether the site has it. */
+  submitting?: boolean;
   /** Generation of the last change (registered, submitted); a status call counts only if it started later. */
   changedAt?: number;
   last?: InterLinkPodStatus;
@@ -177,6 +179,18 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     });
   }
 
+  /** The status of a pod submitted to the site that no answer shows yet. */
+  function submittedStatus(entry: KnownPod): ProviderPodStatus {
+    const wire: InterLinkPodStatus = {
+      name: entry.ref.name,
+      namespace: entry.ref.namespace,
+      UID: entry.ref.uid,
+    };
+    return toProviderPodStatus(entry.jobId === undefined ? wire : { ...wire, JID: entry.jobId }, {
+      declared: entry.declared,
+    });
+  }
+
   function observe(entry: KnownPod, wire: InterLinkPodStatus): void {
     entry.last = wire;
     if (wire.JID !== undefined && wire.JID !== "") entry.jobId = wire.JID;
@@ -222,7 +236,7 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       return { wire, known: entry };
     });
     for (const entry of entries) {
-      if ((entry.changedAt ?? 0) < started) entry.listed = true;
+      if (entry.submitting !== true && (entry.changedAt ?? 0) < started) entry.listed = true;
       if (entry.probe && !seen.has(entry.ref.uid)) known.delete(entry.ref.uid);
     }
     return observed;
@@ -263,15 +277,17 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     throwIfAborted(o.signal);
     track(refs);
     const result = await source.getPodStatuses(refs, o);
-    // A pod added while a status call was in flight is not in that call's answer: that is not "gone".
-    // Read again (a fresh call now includes it) before reporting it missing.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const unlisted = refs.filter(
-        (r) => result.get(podKey(r)) === undefined && known.get(r.uid)?.listed === false,
-      );
-      if (unlisted.length === 0) break;
+    // A pod submitted while a status call was in flight is not in that call's answer: that is not
+    // "gone". Read once more; if the answers still predate it, report it as just submitted.
+    const unlisted = (): PodRef[] =>
+      refs.filter((r) => result.get(podKey(r)) === undefined && known.get(r.uid)?.listed === false);
+    if (unlisted().length > 0) {
       source.invalidate();
-      for (const [key, status] of await source.getPodStatuses(unlisted, o)) result.set(key, status);
+      for (const [key, status] of await source.getPodStatuses(unlisted(), o)) result.set(key, status);
+    }
+    for (const r of unlisted()) {
+      const entry = known.get(r.uid);
+      if (entry !== undefined && !entry.probe) result.set(podKey(r), submittedStatus(entry));
     }
     return result;
   }
@@ -311,6 +327,7 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       }
     }
     known.set(uid, entry);
+    entry.submitting = true;
     try {
       const res = await request("create", body, o.signal, opts.timeouts.createMs, 1);
       const answer = parseJson("create", res.text) as CreateStruct | CreateStruct[];
@@ -323,6 +340,7 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       uncertain.add(uid);
       throw error;
     } finally {
+      entry.submitting = false;
       // Whether it failed or not, the next status read must ask the site again.
       source.invalidate();
     }
@@ -366,14 +384,12 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       }
     }
     if (added) source.invalidate();
-    let listed = await source.listPods(nodeName, o);
-    // As in getPodStatuses: a pod submitted while the shared call was in flight is not lost.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const ids = new Set(listed.map((p) => p.uid));
-      const unlisted = [...known.values()].some((k) => !k.probe && k.listed === false && !ids.has(k.ref.uid));
-      if (!unlisted) break;
-      source.invalidate();
-      listed = await source.listPods(nodeName, o);
+    const listed = await source.listPods(nodeName, o);
+    // Pods submitted since the shared call began are held too, though no answer shows them yet.
+    const ids = new Set(listed.map((p) => p.uid));
+    for (const k of known.values()) {
+      if (k.probe || k.listed !== false || ids.has(k.ref.uid)) continue;
+      listed.push({ ...k.ref, nodeName: opts.nodeName, status: submittedStatus(k) });
     }
     return listed;
   }

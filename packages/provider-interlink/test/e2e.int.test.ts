@@ -228,7 +228,7 @@ describe("provider-interlink under a virtual node (real control plane, interLink
         }
         return ready === count ? pods : undefined;
       },
-      { timeoutMs: 30_000, intervalMs: 5_000 },
+      { timeoutMs: 90_000, intervalMs: 1_000 },
     );
     // Let the status source settle into its slow interval, then count.
     await new Promise((r) => setTimeout(r, 2 * SLOW_MS));
