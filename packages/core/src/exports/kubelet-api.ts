@@ -45,5 +45,8 @@ export {
 } from "../kubelet-api/certificates.js";
 export { parseLogOptions } from "../kubelet-api/logs.js";
 export { completeSummary, cpuAndMemoryOnly, renderResourceMetrics } from "../kubelet-api/stats.js";
-export { SPDY_REMOTECOMMAND_PROTOCOLS, WEBSOCKET_REMOTECOMMAND_PROTOCOLS } from "../kubelet-api/remotecommand.js";
+export {
+  SPDY_REMOTECOMMAND_PROTOCOLS,
+  WEBSOCKET_REMOTECOMMAND_PROTOCOLS,
+} from "../kubelet-api/remotecommand.js";
 export { PORT_FORWARD_PROTOCOL, PORT_FORWARD_TUNNEL_PROTOCOL } from "../kubelet-api/portforward.js";

@@ -12,4 +12,8 @@ export {
   type MergePodStatusOptions,
   type QOSClass,
 } from "../status.js";
-export { unsupportedFieldsMessage, validatePodAgainstCapabilities, type UnsupportedField } from "../validate.js";
+export {
+  unsupportedFieldsMessage,
+  validatePodAgainstCapabilities,
+  type UnsupportedField,
+} from "../validate.js";

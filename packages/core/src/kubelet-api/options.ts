@@ -104,6 +104,7 @@ export function buildKubeletApiServer(
  * server drops the field and keeps translating WebSocket to SPDY.
  */
 export function declaredNodeFeatures(options: KubeletApiOptions | undefined): string[] {
-  if (options === undefined || options.enabled === false || options.declareWebSocketSupport === false) return [];
+  if (options === undefined || options.enabled === false || options.declareWebSocketSupport === false)
+    return [];
   return [WEBSOCKET_NODE_FEATURE];
 }
