@@ -71,17 +71,15 @@ interface Tracked {
 }
 
 /** The ACI provider (every optional hook it implements made required), with counters for tests and dashboards. */
-export interface AciProvider
-  extends
-    Provider,
-    Required<
-      Pick<Provider, "getPodStatuses" | "ping" | "describeNode" | "getContainerLogs" | "exec" | "attach">
-    > {
-  /** Status-source counters (lists, pages, gets). */
-  statusStats(): ListStatusStats;
-  /** Stops background operation polling. */
-  close(): void;
-}
+export type AciProvider = Provider &
+  Required<
+    Pick<Provider, "getPodStatuses" | "ping" | "describeNode" | "getContainerLogs" | "exec" | "attach">
+  > & {
+    /** Status-source counters (lists, pages, gets). */
+    statusStats(): ListStatusStats;
+    /** Stops background operation polling. */
+    close(): void;
+  };
 
 /** Creates the ACI provider. Throws `InvalidInputError` naming the option when an option is wrong. */
 export function createAciProvider(options: AciProviderOptions): AciProvider {

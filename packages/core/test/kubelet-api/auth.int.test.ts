@@ -267,7 +267,7 @@ describe("kubelet API errors", () => {
     admin = { cert: identity.certPem, key: identity.keyPem };
   });
 
-  it("404 for unknown pods and containers, 400 for invalid parameters", async () => {
+  it("404 for unknown pods and containers, 422 for log options that fail validation, 400 for bad requests", async () => {
     const node = await startKubeletNode(cp, { prefix: "vn-err" });
     try {
       const ns = await newNamespace(api);
@@ -280,15 +280,18 @@ describe("kubelet API errors", () => {
         body: 'container "nope" not found in pod "p"\n',
       });
       const badTail = await request(node.port, `/containerLogs/${ns}/p/app?tailLines=-1`, admin);
-      expect(badTail.status).toBe(400);
+      // The kubelet answers ValidatePodLogOptions failures with 422 Unprocessable Entity.
+      expect(badTail.status).toBe(422);
       expect(badTail.body).toContain("tailLines");
+      const notANumber = await request(node.port, `/containerLogs/${ns}/p/app?tailLines=ten`, admin);
+      expect(notANumber.status).toBe(400);
       const both = await request(
         node.port,
         `/containerLogs/${ns}/p/app?sinceSeconds=1&sinceTime=2026-01-01T00:00:00Z`,
         admin,
       );
       expect(both).toMatchObject({
-        status: 400,
+        status: 422,
         body: "at most one of `sinceTime` or `sinceSeconds` may be specified\n",
       });
       const noStreams = await request(node.port, `/exec/${ns}/p/app?command=true`, admin, {
