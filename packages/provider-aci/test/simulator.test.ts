@@ -28,10 +28,7 @@ describe("swagger validator", () => {
     const { readFileSync } = await import("node:fs");
     const ex = JSON.parse(
       readFileSync(
-        new URL(
-          "../../../../shared/fixtures/aci/2026-05-01/examples/ContainerGroupsCreateOrUpdate.json",
-          import.meta.url,
-        ),
+        new URL("./fixtures/2026-05-01/examples/ContainerGroupsCreateOrUpdate.json", import.meta.url),
         "utf8",
       ),
     ) as { parameters: { containerGroup: unknown } };

@@ -136,9 +136,7 @@ const SUB_LIST = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerInst
 const LOCATION_PATH =
   /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/locations\/([^/]+)\/(usages|capabilities|operations\/([^/]+))$/i;
 
-const FIXTURES = fileURLToPath(
-  new URL("../../../../../shared/fixtures/aci/2026-05-01/examples/", import.meta.url),
-);
+const FIXTURES = fileURLToPath(new URL("../fixtures/2026-05-01/examples/", import.meta.url));
 const fixture = (name: string): Json => JSON.parse(readFileSync(`${FIXTURES}${name}`, "utf8")) as Json;
 
 const SWAGGER_PREFIX =

@@ -32,7 +32,7 @@ interface Swagger {
 
 /** The swagger file in the shared fixtures. */
 export const SWAGGER_PATH = fileURLToPath(
-  new URL("../../../../../shared/fixtures/aci/2026-05-01/containerInstance.json", import.meta.url),
+  new URL("../fixtures/2026-05-01/containerInstance.json", import.meta.url),
 );
 
 // common-types/resource-management/v5 definitions the ACI spec refers to; only their shape
