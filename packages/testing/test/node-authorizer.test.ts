@@ -90,17 +90,35 @@ describe("a node identity is limited by the Node authorizer and NodeRestriction"
 
   it("registers, reads and updates its own Node", async () => {
     await asNode.createNode({ body: readyNode(nodeName) });
-    const own = await asNode.readNode({ name: nodeName });
-    const ready = own.status?.conditions?.find((c) => c.type === "Ready");
-    expect(ready?.status).toBe("True");
-    if (ready !== undefined) ready.message = `heartbeat ${Date.now()}`;
-    const updated = await asNode.replaceNodeStatus({ name: nodeName, body: own });
-    expect(updated.metadata?.resourceVersion).not.toBe(own.metadata?.resourceVersion);
-    updated.metadata = {
-      ...updated.metadata,
-      labels: { ...updated.metadata?.labels, "virtual-node.test/touched": "yes" },
+    // The controller-manager writes a new Node at once (taints, annotations): read-modify-write
+    // retries on 409 Conflict, as client-go's RetryOnConflict does.
+    const retryOnConflict = async <T>(write: () => Promise<T>): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await write();
+        } catch (error) {
+          if ((error as { code?: number }).code !== 409 || attempt >= 5) throw error;
+        }
+      }
     };
-    const relabelled = await asNode.replaceNode({ name: nodeName, body: updated });
+    const updated = await retryOnConflict(async () => {
+      const own = await asNode.readNode({ name: nodeName });
+      const ready = own.status?.conditions?.find((c) => c.type === "Ready");
+      expect(ready?.status).toBe("True");
+      if (ready !== undefined) ready.message = `heartbeat ${Date.now()}`;
+      const written = await asNode.replaceNodeStatus({ name: nodeName, body: own });
+      expect(written.metadata?.resourceVersion).not.toBe(own.metadata?.resourceVersion);
+      return written;
+    });
+    expect(updated.status?.conditions?.find((c) => c.type === "Ready")?.message).toMatch(/^heartbeat /);
+    const relabelled = await retryOnConflict(async () => {
+      const current = await asNode.readNode({ name: nodeName });
+      current.metadata = {
+        ...current.metadata,
+        labels: { ...current.metadata?.labels, "virtual-node.test/touched": "yes" },
+      };
+      return asNode.replaceNode({ name: nodeName, body: current });
+    });
     expect(relabelled.metadata?.labels?.["virtual-node.test/touched"]).toBe("yes");
   });
 
