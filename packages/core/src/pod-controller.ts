@@ -139,6 +139,8 @@ export class PodController {
   private readonly deletedPods = new Map<string, Pod>();
   /** UIDs whose grace-0 DELETE was accepted; forgotten when the watch reports the pod gone. */
   private readonly finalDeletes = new Set<string>();
+  /** When each pod's create in the provider finished (clock ms), so a reconcile list older than it does not call it lost. */
+  private readonly createdAt = new Map<string, number>();
   /** Pods whose IPs were reserved in the provider (`allocatePodIPs`), until the API pod is gone. */
   private readonly ipReservations = new Map<string, PodRef>();
   /** Keys admitted whose create is still running: they hold node resources for admission. */
@@ -303,6 +305,7 @@ export class PodController {
         this.billing.forget(key);
       }
       this.ipReservations.delete(key);
+      this.createdAt.delete(key);
       if (deleted) this.deletedPods.delete(key);
       this.options.releaseReferences(key);
       return;
@@ -548,6 +551,7 @@ export class PodController {
       throw error;
     }
     this.tracked.set(key, tracked);
+    this.createdAt.set(key, this.clock.now());
     this.options.logger.debug({ pod: key }, "created pod in provider");
     // Write the first status (Pending/ContainerCreating) at once; the poller takes over.
     const status = await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)).catch(
@@ -859,6 +863,7 @@ export class PodController {
    */
   async reconcileOnce(signal: AbortSignal, now = this.clock.now()): Promise<void> {
     if (!this.options.podsSynced()) return;
+    const listStartedAt = this.clock.now();
     const listed = await this.call("listPods", signal, (o) =>
       this.options.provider.listPods(this.options.nodeName, o),
     );
@@ -900,6 +905,9 @@ export class PodController {
     // Pods we track that the provider no longer lists are lost; the sync decides what to do.
     const listedIds = new Set(listed.map((p) => `${podKey(p)}@${p.uid}`));
     for (const [key, t] of this.tracked) {
+      // A pod created after the list started may not be in it yet: the next round decides.
+      const created = this.createdAt.get(key);
+      if (created !== undefined && created >= listStartedAt) continue;
       if (!t.terminal && !t.missing && !listedIds.has(`${key}@${t.ref.uid}`)) {
         t.missing = true;
         this.enqueue(key);

@@ -533,6 +533,33 @@ describe("pod sync decisions", () => {
     expect(h.phase("default/web")).toBe("Failed");
   });
 
+  it("a pod created while a reconcile list is in flight is not called lost", async () => {
+    const h = setup();
+    await h.start();
+    const list = h.provider.listPods.bind(h.provider);
+    let created = false;
+    // The provider answers with the list as it was when the call started; the create lands meanwhile.
+    h.provider.listPods = async (nodeName, options) => {
+      const before = await list(nodeName, options);
+      if (!created) {
+        created = true;
+        h.api.put(apiPod("fresh"));
+        await settle();
+      }
+      return before;
+    };
+    await h.advance(RECONCILE_MS);
+    expect(created).toBe(true);
+    expect(h.creates("uid-fresh")).toBe(1);
+    expect(h.api.status("default/fresh")?.reason).not.toBe("ProviderPodLost");
+    expect(h.phase("default/fresh")).not.toBe("Failed");
+    // The next round's list has it: still not lost.
+    h.provider.listPods = list;
+    await h.advance(RECONCILE_MS);
+    expect(h.eventReasons()).not.toContain("ProviderPodLost");
+    expect(h.phase("default/fresh")).not.toBe("Failed");
+  });
+
   it("orphan: a provider pod without an API pod is deleted only after the grace window", async () => {
     const h = setup();
     await h.start();
