@@ -4,8 +4,16 @@
  */
 import { createMockProvider } from "@virtual-node/provider-mock";
 import { beforeAll, describe, expect, it } from "vitest";
-import { allocatePort, type ControlPlaneHandle } from "@virtual-node/testing";
-import { apis, controlPlane, startNode, uniqueName, waitFor, type Apis } from "./support.js";
+import type { ControlPlaneHandle } from "@virtual-node/testing";
+import {
+  apis,
+  controlPlane,
+  startNode,
+  startNodeWithKubeletApi,
+  uniqueName,
+  waitFor,
+  type Apis,
+} from "./support.js";
 
 const readyOf = (node: { status?: { conditions?: { type: string; status: string; reason?: string }[] } }) =>
   node.status?.conditions?.find((c) => c.type === "Ready");
@@ -104,11 +112,7 @@ describe("node lifecycle and lease", () => {
 
   it("recreates a deleted Node and a deleted Lease, and keeps the lease owned by the current Node", async () => {
     const nodeName = uniqueName("vn-recreate");
-    const port = await allocatePort();
-    const running = await startNode(cp.kubeConfig, nodeName, createMockProvider(), {
-      kubeletPort: port,
-      kubeletApi: { port, listenAddress: "127.0.0.1" },
-    });
+    const running = await startNodeWithKubeletApi(cp.kubeConfig, nodeName, createMockProvider());
     try {
       const before = await waitFor("declared features", async () => {
         const n = await api.core.readNode({ name: nodeName });

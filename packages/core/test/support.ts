@@ -12,7 +12,7 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { inject } from "vitest";
-import { useControlPlane, type ControlPlaneHandle } from "@virtual-node/testing";
+import { allocatePort, useControlPlane, type ControlPlaneHandle } from "@virtual-node/testing";
 import {
   createConsoleLogger,
   createVirtualNode,
@@ -82,6 +82,24 @@ export async function waitFor<T>(
 export interface RunningNode {
   node: VirtualNode;
   stop(): Promise<void>;
+}
+
+/**
+ * Like {@link startNode}, with the kubelet API served on a free loopback port (what `kubectl logs`
+ * and `exec` reach through the API server).
+ */
+export async function startNodeWithKubeletApi(
+  kubeConfig: KubeConfig,
+  nodeName: string,
+  provider: Provider,
+  overrides: Partial<VirtualNodeOptions> = {},
+): Promise<RunningNode> {
+  const port = await allocatePort();
+  return startNode(kubeConfig, nodeName, provider, {
+    kubeletPort: port,
+    kubeletApi: { port, listenAddress: "127.0.0.1" },
+    ...overrides,
+  });
 }
 
 /** Starts a virtual node with test-friendly timings and waits until it is ready. */

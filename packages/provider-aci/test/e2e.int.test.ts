@@ -4,7 +4,6 @@
  * logs -f` follows; `kubectl exec` returns the command's exit code; no Secret value travels as a
  * plain `value`.
  */
-import { allocatePort } from "@virtual-node/testing";
 import type { ControlPlaneHandle } from "@virtual-node/testing";
 import { systemClock } from "@virtual-node/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +14,7 @@ import {
   isReady,
   listPods,
   podSpecFor,
-  startNode,
+  startNodeWithKubeletApi,
   uniqueName,
   waitFor,
 } from "../../core/test/support.js";
@@ -52,12 +51,8 @@ describe("provider-aci end to end (real control plane, ARM simulator)", () => {
       logPollIntervalMs: 300,
     });
     nodeName = uniqueName("vn-aci");
-    const port = await allocatePort();
     const identity = await cp.nodeIdentity(nodeName);
-    node = await startNode(identity.kubeConfig, nodeName, provider, {
-      kubeletPort: port,
-      kubeletApi: { port, listenAddress: "127.0.0.1" },
-    });
+    node = await startNodeWithKubeletApi(identity.kubeConfig, nodeName, provider);
     ns = uniqueName("aci");
     await createNamespace(api, ns);
     await api.core.createNamespacedSecret({

@@ -4,7 +4,6 @@
  * Job fails with its exit code, a Deployment's pods run, `kubectl logs` reads Cloud Logging, and
  * no Secret value appears in plain text in any request the simulator received.
  */
-import { allocatePort } from "@virtual-node/testing";
 import type { ControlPlaneHandle } from "@virtual-node/testing";
 import { systemClock } from "@virtual-node/core";
 import type { V1Pod } from "@kubernetes/client-node";
@@ -15,7 +14,7 @@ import {
   createNamespace,
   isReady,
   podSpecFor,
-  startNode,
+  startNodeWithKubeletApi,
   uniqueName,
   waitFor,
 } from "../../core/test/support.js";
@@ -47,12 +46,8 @@ describe("provider-cloudrun end to end (real control plane, simulated Cloud Run)
     provider = simulatorProvider(server.port, systemClock, {
       statusIntervals: { fastMs: 200, slowMs: 1000 },
     });
-    const port = await allocatePort();
     const identity = await cp.nodeIdentity(nodeName);
-    node = await startNode(identity.kubeConfig, nodeName, provider, {
-      kubeletPort: port,
-      kubeletApi: { port, listenAddress: "127.0.0.1" },
-    });
+    node = await startNodeWithKubeletApi(identity.kubeConfig, nodeName, provider);
     ns = uniqueName("cloudrun");
     await createNamespace(api, ns);
     await api.core.createNamespacedSecret({

@@ -4,7 +4,6 @@
  * real time (short task timings). A Deployment and a Job run, `kubectl logs` reads CloudWatch,
  * and no Secret value reaches AWS in plain text outside Secrets Manager.
  */
-import { allocatePort } from "@virtual-node/testing";
 import type { ControlPlaneHandle } from "@virtual-node/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -13,7 +12,7 @@ import {
   createNamespace,
   isReady,
   podSpecFor,
-  startNode,
+  startNodeWithKubeletApi,
   uniqueName,
   waitFor,
 } from "../../core/test/support.js";
@@ -42,12 +41,8 @@ describe("provider-fargate under a virtual node (real control plane, ECS simulat
       timings: { provisionMs: 300, pendingMs: 300, activatingMs: 200, stoppingMs: 300, healthyAfterMs: 200 },
     });
     provider = simulatorProvider(sim, undefined, { statusIntervalMs: { fast: 300, slow: 1_000 } });
-    const port = await allocatePort();
     const identity = await cp.nodeIdentity(nodeName);
-    running = await startNode(identity.kubeConfig, nodeName, provider, {
-      kubeletPort: port,
-      kubeletApi: { port, listenAddress: "127.0.0.1" },
-    });
+    running = await startNodeWithKubeletApi(identity.kubeConfig, nodeName, provider);
     ns = uniqueName("fargate");
     await createNamespace(api, ns);
     await api.core.createNamespacedSecret({

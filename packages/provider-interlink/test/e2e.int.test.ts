@@ -6,7 +6,6 @@
  * reaches the site in plain text, and 200 pods cost one `/status` call per status interval.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import { allocatePort } from "@virtual-node/testing";
 import type { ControlPlaneHandle } from "@virtual-node/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -15,7 +14,7 @@ import {
   createNamespace,
   isReady,
   podSpecFor,
-  startNode,
+  startNodeWithKubeletApi,
   uniqueName,
   waitFor,
 } from "../../core/test/support.js";
@@ -52,12 +51,8 @@ describe("provider-interlink under a virtual node (real control plane, interLink
       statusIntervals: { fastMs: 300, slowMs: SLOW_MS },
       logPollMs: 300,
     });
-    const port = await allocatePort();
     const identity = await cp.nodeIdentity(nodeName);
-    running = await startNode(identity.kubeConfig, nodeName, provider, {
-      kubeletPort: port,
-      kubeletApi: { port, listenAddress: "127.0.0.1" },
-    });
+    running = await startNodeWithKubeletApi(identity.kubeConfig, nodeName, provider);
     ns = uniqueName("interlink");
     await createNamespace(api, ns);
     await api.core.createNamespacedSecret({
