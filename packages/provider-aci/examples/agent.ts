@@ -8,9 +8,6 @@ const provider = createAciProvider({
   region: process.env.ACI_REGION ?? "westeurope",
   subnetIds: process.env.ACI_SUBNET_ID === undefined ? [] : [process.env.ACI_SUBNET_ID],
   tags: { owner: "platform-team" },
-  onEvent: (ref, event) => {
-    console.log(`${ref.namespace}/${ref.name}: ${event.reason} ${event.message}`);
-  },
 });
 
 const node = createVirtualNode({

@@ -26,5 +26,11 @@ export { ACI_RATE_LIMITS, validateOptions } from "./options.js";
 export type { AciProviderOptions, WebSocketLike } from "./options.js";
 export { createAciProvider } from "./provider.js";
 export type { AciProvider } from "./provider.js";
-export { newEvents, toContainerState, toPodStatus } from "./status.js";
-export type { AciPodEvent, StatusContext } from "./status.js";
+export {
+  CONTAINER_GROUP_ANNOTATION,
+  MAX_POD_EVENTS,
+  podEventsOf,
+  toContainerState,
+  toPodStatus,
+} from "./status.js";
+export type { StatusContext } from "./status.js";

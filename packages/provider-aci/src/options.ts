@@ -14,7 +14,6 @@ import type { RateLimitTable } from "@virtual-node/core/provider-kit";
 import type { CloudCallerOptions } from "@virtual-node/core/provider-kit";
 import type { GpuSku } from "./mapping.js";
 import { GPU_SKUS } from "./mapping.js";
-import type { AciPodEvent } from "./status.js";
 
 /** The WHATWG WebSocket subset the exec bridge uses (global `WebSocket` and `ws` both fit). */
 export interface WebSocketLike {
@@ -86,8 +85,6 @@ export interface AciProviderOptions {
   provisioningDeadlineMs?: number;
   /** Node capacity. Default 800 CPUs, 4 TiB memory, 5 000 pods (ACI's standard regional quota order). */
   capacity?: Record<string, string>;
-  /** Receives ACI events as Kubernetes-style events (each event once, per-pod cursor). */
-  onEvent?: (ref: PodRef, event: AciPodEvent) => void;
   /** Opens the exec WebSocket; default the global `WebSocket`. */
   webSocket?: (url: string) => WebSocketLike;
   /**
@@ -103,7 +100,7 @@ export interface AciProviderOptions {
   /**
    * What a changed ConfigMap/Secret of a running pod does. ACI cannot change a running group's
    * files without redeploying it (which restarts its containers). `notify` (default): keep it running
-   * and report (status message + `onEvent`) that the pod must be restarted; `redeploy`: PUT the new
+   * and report (status message + a `MountedFilesStale` Warning Event) that the pod must be restarted; `redeploy`: PUT the new
    * files, restarting the containers.
    */
   fileUpdates?: "notify" | "redeploy";

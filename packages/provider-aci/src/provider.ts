@@ -46,7 +46,7 @@ import type { MappingOptions } from "./mapping.js";
 import { describeAciNode } from "./node.js";
 import { ACI_RATE_LIMITS, validateOptions } from "./options.js";
 import type { AciProviderOptions } from "./options.js";
-import { newEvents, toPodStatus } from "./status.js";
+import { toPodStatus } from "./status.js";
 
 /** Operation names of reads and writes, for the `x-ms-ratelimit-remaining-*` feedback. */
 const READ_APIS = [
@@ -56,6 +56,8 @@ const READ_APIS = [
   "Containers.ListLogs",
 ];
 const WRITE_APIS = ["ContainerGroups.CreateOrUpdate", "ContainerGroups.Delete", "Containers.ExecuteCommand"];
+const STALE_FILES_MESSAGE =
+  "a mounted ConfigMap or Secret changed; ACI cannot update a running group's files without restarting it: restart the pod to see the change";
 /** Below this many remaining requests in ARM's window, the limiters slow down before ARM throttles. */
 const LOW_REMAINING = 50;
 
@@ -64,9 +66,8 @@ interface Tracked {
   /** When the current create/update was accepted: the start of the provisioning deadline. */
   since: number;
   operationError?: { code: string; message: string };
-  eventsCursor?: string;
-  /** Files changed in the API but not in the running group (`fileUpdates: notify`). */
-  staleFiles?: boolean;
+  /** When files changed in the API but not in the running group (`fileUpdates: notify`). */
+  staleFilesSince?: number;
   operation?: AbortController;
 }
 
@@ -139,7 +140,7 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
       bucket,
       overdue,
       t?.operationError?.code ?? "",
-      t?.staleFiles ?? false,
+      t?.staleFilesSince ?? "",
     ].join("|");
   };
 
@@ -152,9 +153,17 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
       provisioningDeadlineMs: deadlineMs,
       ...(t?.operationError === undefined ? {} : { operationError: t.operationError }),
     });
-    if (t?.staleFiles === true && status.phase !== "Failed") {
-      status.message =
-        "a mounted ConfigMap or Secret changed; ACI cannot update a running group's files: restart the pod to see the change";
+    if (t?.staleFilesSince !== undefined && status.phase !== "Failed") {
+      status.message = STALE_FILES_MESSAGE;
+      status.events = [
+        ...(status.events ?? []),
+        {
+          id: `MountedFilesStale/${String(t.staleFilesSince)}`,
+          type: "Warning",
+          reason: "MountedFilesStale",
+          message: STALE_FILES_MESSAGE,
+        },
+      ];
     }
     const phase = status.phase;
     settledByName.set(
@@ -163,13 +172,6 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
         phase === "Succeeded" ||
         (group.provisioningState === "Succeeded" && status.containers.every((c) => !("waiting" in c.state))),
     );
-    if (ref !== undefined && options.onEvent !== undefined) {
-      const entry = t ?? { ref, since: clock.now() };
-      const { events, cursor } = newEvents(group, entry.eventsCursor);
-      entry.eventsCursor = cursor;
-      if (t === undefined) tracked.set(podKey(ref), entry);
-      for (const event of events) options.onEvent(ref, event);
-    }
     return status;
   };
 
@@ -303,7 +305,7 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
     );
     const entry: Tracked = { ...trackedOf(pod.ref), ref: pod.ref, since: clock.now() };
     delete entry.operationError;
-    delete entry.staleFiles;
+    delete entry.staleFilesSince;
     tracked.set(podKey(pod.ref), entry);
     source.invalidate(pod.ref);
     if (poller.isDone()) return;
@@ -348,16 +350,9 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
       if (existing === undefined) throw new NotFoundError(`container group ${name} not found`);
       if (reason === "volumes" && (options.fileUpdates ?? "notify") === "notify") {
         const entry = trackedOf(pod.ref) ?? { ref: pod.ref, since: clock.now() };
-        entry.staleFiles = true;
+        // Each change is its own event (a new id); the message stays until the pod is recreated.
+        entry.staleFilesSince = clock.now();
         tracked.set(podKey(pod.ref), entry);
-        options.onEvent?.(pod.ref, {
-          type: "Warning",
-          reason: "MountedFilesStale",
-          message:
-            "a mounted ConfigMap or Secret changed; ACI cannot update a running group's files without restarting it: restart the pod to see the change",
-          count: 1,
-          lastTimestamp: new Date(clock.now()),
-        });
         source.invalidate(pod.ref);
         return;
       }

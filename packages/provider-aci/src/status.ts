@@ -8,7 +8,12 @@ import type {
   ContainerState as AciContainerState,
   Event as AciEvent,
 } from "@azure/arm-containerinstance";
-import type { ContainerState, ContainerStatus, ProviderPodStatus } from "@virtual-node/core";
+import type {
+  ContainerState,
+  ContainerStatus,
+  ProviderPodEvent,
+  ProviderPodStatus,
+} from "@virtual-node/core";
 import { AciTags } from "./mapping.js";
 
 /** Provisioning states in which ACI is still working on the group. */
@@ -161,6 +166,9 @@ export function toPodStatus(group: ContainerGroup, context: StatusContext): Prov
   };
   const billed = billedOf(group);
   if (billed) status.billed = billed;
+  const events = podEventsOf(group);
+  if (events.length > 0) status.events = events;
+  if (name !== "") status.annotations = { [CONTAINER_GROUP_ANNOTATION]: group.id ?? name };
 
   const detail = recentEventText(group);
   if (context.operationError !== undefined) {
@@ -198,51 +206,42 @@ export function toPodStatus(group: ContainerGroup, context: StatusContext): Prov
   return status;
 }
 
-/** A Kubernetes-style event from ACI. */
-export interface AciPodEvent {
-  type: "Normal" | "Warning";
-  reason: string;
-  message: string;
-  count: number;
-  firstTimestamp?: Date;
-  lastTimestamp?: Date;
-  /** The container it is about, when it is a container event. */
-  container?: string;
-}
+/** How many of a group's most recent ACI events a status carries (ACI keeps a short list itself). */
+export const MAX_POD_EVENTS = 20;
+
+/** The pod annotation holding the container group's ARM resource ID (or its name before ARM gave one). */
+export const CONTAINER_GROUP_ANNOTATION = "aci.virtual-node.io/container-group";
 
 /**
- * The events of a group not yet seen, and the new cursor. The cursor is an opaque string (the
- * seen `name/container/firstTimestamp → count` set); an event whose count grew is reported again.
+ * The group's and its containers' ACI events as provider events, newest {@link MAX_POD_EVENTS}.
+ * The id is `container/name/firstTimestamp/count`: core records each id once per pod, so an event
+ * is reported once, and again when ACI's count for it grows (a repeated pull failure, a restart).
  */
-export function newEvents(
-  group: ContainerGroup,
-  cursor: string | undefined,
-): { events: AciPodEvent[]; cursor: string } {
-  const seen = new Map<string, number>(
-    cursor === undefined || cursor === "" ? [] : (JSON.parse(cursor) as [string, number][]),
-  );
-  const out: AciPodEvent[] = [];
+export function podEventsOf(group: ContainerGroup): ProviderPodEvent[] {
+  const all: { at: number; event: ProviderPodEvent }[] = [];
   const visit = (events: AciEvent[] | undefined, container?: string) => {
     for (const e of events ?? []) {
       const first = date(e.firstTimestamp);
-      const k = `${e.name ?? ""}/${container ?? ""}/${first?.toISOString() ?? ""}`;
+      const last = date(e.lastTimestamp) ?? first;
       const count = e.count ?? 1;
-      if ((seen.get(k) ?? 0) >= count) continue;
-      seen.set(k, count);
-      const last = date(e.lastTimestamp);
-      out.push({
-        type: e.type === "Warning" ? "Warning" : "Normal",
-        reason: e.name ?? "AciEvent",
-        message: e.message ?? "",
-        count,
-        ...(first ? { firstTimestamp: first } : {}),
-        ...(last ? { lastTimestamp: last } : {}),
-        ...(container === undefined ? {} : { container }),
+      const name = e.name ?? "AciEvent";
+      all.push({
+        at: last?.getTime() ?? 0,
+        event: {
+          id: `${container ?? ""}/${name}/${first?.toISOString() ?? ""}/${String(count)}`,
+          type: e.type === "Warning" ? "Warning" : "Normal",
+          reason: /^[A-Za-z][A-Za-z0-9]*$/.test(name) ? name : "AciEvent",
+          message: `${container === undefined ? "" : `container ${container}: `}${e.message ?? name}${count > 1 ? ` (x${String(count)})` : ""}`,
+        },
       });
     }
   };
   visit(group.instanceView?.events);
   for (const c of group.initContainers ?? []) visit(c.instanceView?.events, c.name);
   for (const c of group.containers) visit(c.instanceView?.events, c.name);
-  return { events: out, cursor: JSON.stringify([...seen]) };
+  // Stable sort: events without timestamps keep ACI's order.
+  return all
+    .sort((a, b) => a.at - b.at)
+    .slice(-MAX_POD_EVENTS)
+    .map((x) => x.event);
 }

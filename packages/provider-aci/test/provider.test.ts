@@ -5,7 +5,7 @@ import type { ProviderPodStatus } from "@virtual-node/core";
 import { makeResolvedPod } from "@virtual-node/testing/conformance";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { containerGroupName, toContainerGroup } from "../src/index.js";
-import type { AciPodEvent, AciProvider } from "../src/index.js";
+import type { AciProvider } from "../src/index.js";
 import { providerOn } from "./harness.js";
 import { resolvedPod } from "./pods.js";
 import { AciSimulator } from "./simulator/simulator.js";
@@ -16,16 +16,11 @@ describe("provider-aci lifecycle on the simulator", () => {
   let clock: FakeClock;
   let sim: AciSimulator;
   let provider: AciProvider;
-  const events: AciPodEvent[] = [];
   beforeEach(async () => {
     clock = new FakeClock();
     sim = new AciSimulator({ clock });
     await sim.start();
-    events.length = 0;
-    provider = providerOn(sim, clock, {
-      onEvent: (_ref, e) => events.push(e),
-      provisioningDeadlineMs: 60_000,
-    });
+    provider = providerOn(sim, clock, { provisioningDeadlineMs: 60_000 });
   });
   afterEach(async () => {
     provider.close();
@@ -61,7 +56,14 @@ describe("provider-aci lifecycle on the simulator", () => {
     expect(running?.podIPs?.[0]).toMatch(/^10\./);
     expect(running?.billed).toEqual({ vcpu: 0.5, memoryGiB: 0.5, shape: "0.5 cores / 0.5 GB" });
     expect(sim.counts().AsyncOperation_Get).toBeGreaterThanOrEqual(2);
-    expect(events.map((e) => e.reason)).toEqual(expect.arrayContaining(["Pulling", "Pulled", "Started"]));
+    // ACI's instance-view events ride on the status (core records each id once) with the group's ID.
+    expect(running?.events?.map((e) => e.reason)).toEqual(
+      expect.arrayContaining(["Pulling", "Pulled", "Started"]),
+    );
+    expect(new Set(running?.events?.map((e) => e.id)).size).toBe(running?.events?.length);
+    expect(running?.annotations?.["aci.virtual-node.io/container-group"]).toMatch(
+      /\/resourceGroups\/.+\/providers\/Microsoft\.ContainerInstance\/containerGroups\//,
+    );
   });
 
   it("reports an LRO failure (inaccessible image) as Failed with the ARM code", async () => {
@@ -160,9 +162,9 @@ describe("provider-aci lifecycle on the simulator", () => {
     await until(pod.ref, (x) => x?.containers[0] !== undefined && "running" in x.containers[0].state);
     await provider.updatePod(pod, { ...call(), reason: "volumes" });
     expect(sim.counts().ContainerGroups_CreateOrUpdate).toBe(1);
-    expect(events.at(-1)).toMatchObject({ type: "Warning", reason: "MountedFilesStale" });
     const s = await until(pod.ref, (x) => x?.message !== undefined);
     expect(s?.message).toMatch(/restart the pod/);
+    expect(s?.events?.at(-1)).toMatchObject({ type: "Warning", reason: "MountedFilesStale" });
   });
 
   it("pings: ResourceNotFound is healthy, a missing resource group is not", async () => {

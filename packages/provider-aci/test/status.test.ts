@@ -1,6 +1,6 @@
 import type { ContainerGroup } from "@azure/arm-containerinstance";
 import { describe, expect, it } from "vitest";
-import { newEvents, toContainerState, toPodStatus } from "../src/index.js";
+import { MAX_POD_EVENTS, podEventsOf, toContainerState, toPodStatus } from "../src/index.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 const at = (s: number) => new Date(T0 + s * 1000);
@@ -204,32 +204,79 @@ describe("pod status", () => {
   });
 });
 
-describe("events with a cursor", () => {
-  it("reports each event once, and again when its count grows", () => {
-    const events = (count: number) =>
-      cg(
-        {},
-        {
-          instanceView: {
-            events: [
-              { name: "Pulling", type: "Normal", count: 1, firstTimestamp: at(0), message: "pulling" },
-              {
-                name: "Started",
-                type: "Normal",
-                count,
-                firstTimestamp: at(2),
-                lastTimestamp: at(2 + count),
-                message: "started",
-              },
-            ],
-          },
+describe("events", () => {
+  const group = (count: number) =>
+    cg(
+      {
+        instanceView: {
+          events: [
+            { name: "Scheduled", type: "Normal", count: 1, firstTimestamp: at(-1), message: "placed" },
+          ],
         },
-      );
-    const first = newEvents(events(1), undefined);
-    expect(first.events.map((e) => e.reason)).toEqual(["Pulling", "Started"]);
-    expect(first.events[0]?.container).toBe("main");
-    expect(newEvents(events(1), first.cursor).events).toEqual([]);
-    const again = newEvents(events(3), first.cursor);
-    expect(again.events).toMatchObject([{ reason: "Started", count: 3 }]);
+      },
+      {
+        instanceView: {
+          events: [
+            { name: "Pulling", type: "Normal", count: 1, firstTimestamp: at(0), message: "pulling" },
+            {
+              name: "BackOff",
+              type: "Warning",
+              count,
+              firstTimestamp: at(2),
+              lastTimestamp: at(2 + count),
+              message: "restarting",
+            },
+          ],
+        },
+      },
+    );
+
+  it("group and container events, oldest first, with the container named", () => {
+    const events = podEventsOf(group(1));
+    expect(events.map((e) => [e.type, e.reason])).toEqual([
+      ["Normal", "Scheduled"],
+      ["Normal", "Pulling"],
+      ["Warning", "BackOff"],
+    ]);
+    expect(events[1]?.message).toBe("container main: pulling");
+    expect(toPodStatus(group(1), { now: T0 }).events).toEqual(events);
+  });
+
+  it("ids are stable across reads and change when ACI's count grows (core records each id once)", () => {
+    const ids = (count: number) => podEventsOf(group(count)).map((e) => e.id);
+    expect(ids(1)).toEqual(ids(1));
+    const [scheduled, pulling, backOff] = ids(3);
+    expect([scheduled, pulling]).toEqual(ids(1).slice(0, 2));
+    expect(backOff).not.toBe(ids(1)[2]);
+    expect(podEventsOf(group(3))[2]?.message).toBe("container main: restarting (x3)");
+  });
+
+  it("keeps only the newest MAX_POD_EVENTS", () => {
+    const many = cg(
+      {},
+      {
+        instanceView: {
+          events: Array.from({ length: 50 }, (_, i) => ({
+            name: "Pulled",
+            type: "Normal",
+            count: 1,
+            firstTimestamp: at(i),
+            message: `pull ${String(i)}`,
+          })),
+        },
+      },
+    );
+    const events = podEventsOf(many);
+    expect(events).toHaveLength(MAX_POD_EVENTS);
+    expect(events.at(-1)?.message).toBe("container main: pull 49");
+  });
+
+  it("publishes the group's resource ID (its name before ARM assigned one)", () => {
+    expect(toPodStatus(cg({ id: "/subscriptions/s/x" }), { now: T0 }).annotations).toEqual({
+      "aci.virtual-node.io/container-group": "/subscriptions/s/x",
+    });
+    expect(toPodStatus(cg(), { now: T0 }).annotations).toEqual({
+      "aci.virtual-node.io/container-group": "default-web-abc12345",
+    });
   });
 });
