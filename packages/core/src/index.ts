@@ -42,6 +42,7 @@ export {
   type Provider,
   type ProviderCapabilities,
   type ProviderPodStatus,
+  type ProviderPodEvent,
   type ProviderPodSummary,
   type StatusListener,
   type StatusSource,

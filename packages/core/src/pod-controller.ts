@@ -31,7 +31,14 @@ import { admitPod, type AdmissionRejection } from "./admission.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { ResolvedPod } from "./pod-config.js";
 import { ConfigReasons, containerWaitingReason, type ResolvePodConfigResult } from "./config/resolve.js";
-import { podKey, podRefOf, type PodRef, type Provider, type ProviderPodStatus } from "./provider.js";
+import {
+  podKey,
+  podRefOf,
+  type PodRef,
+  type Provider,
+  type ProviderPodEvent,
+  type ProviderPodStatus,
+} from "./provider.js";
 import {
   buildPodStatus,
   failedPodStatus,
@@ -116,9 +123,18 @@ interface Tracked {
   refreshVolumes?: boolean;
   /** When the earliest projected token must be refreshed (ms since epoch). */
   refreshAt?: number;
-  /** The billed-resources annotation value last written (so a lagging informer does not cause a rewrite). */
-  billedAnnotation?: string;
+  /** Provider annotations (with billed-resources) last written, so a lagging informer causes no rewrite. */
+  publishedAnnotations?: Record<string, string>;
+  /** Ids of the provider's cloud events already recorded as Kubernetes Events (bounded). */
+  seenEvents?: Set<string>;
 }
+
+/** How many cloud event ids core remembers per pod; older ids fall out first (a Set keeps order). */
+const SEEN_EVENTS_LIMIT = 256;
+
+/** A qualified annotation key: optional DNS-subdomain prefix and `/`, then a 63-char name. */
+const ANNOTATION_KEY =
+  /^(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
 /** Config errors that waiting will not fix: the pod fails instead of retrying for ever. */
 const PERMANENT_CONFIG_REASONS = new Set<string>([
@@ -145,6 +161,8 @@ export class PodController {
   private readonly ipReservations = new Map<string, PodRef>();
   /** Keys admitted whose create is still running: they hold node resources for admission. */
   private readonly admitting = new Set<string>();
+  /** Provider annotation keys already warned about (each once per process). */
+  private readonly invalidAnnotationKeys = new Set<string>();
   private unsubscribe: (() => void) | undefined;
   /** Billed vCPU/GiB-seconds of Running pods (`billing.ts`), charged to the metrics. */
   private readonly billing: BillingMeter;
@@ -243,6 +261,8 @@ export class PodController {
         ref: { namespace: p.namespace, name: p.name, uid: p.uid },
         status: p.status,
         specHash: "",
+        // The agent before this one recorded what the cloud reported then: no duplicate Events.
+        seenEvents: new Set((p.status?.events ?? []).map((e) => e.id)),
       });
       this.enqueue(key);
     }
@@ -415,7 +435,7 @@ export class PodController {
     });
     if (isTerminalPhase(next.phase)) tracked.terminal = true;
     await this.writeStatus(pod, next, signal);
-    await this.publishBilled(pod, key, tracked, next, signal);
+    await this.publishFromProvider(pod, key, tracked, next, signal);
   }
 
   private async createInProvider(pod: Pod, key: string, signal: AbortSignal): Promise<void> {
@@ -562,48 +582,82 @@ export class PodController {
       spec: pod.spec,
     });
     await this.writeStatus(pod, next, signal);
-    await this.publishBilled(pod, key, tracked, next, signal);
+    await this.publishFromProvider(pod, key, tracked, next, signal);
   }
 
   /**
-   * Meters the pod (billed shape × time Running) and writes the billed shape to the pod's
-   * `virtual-node.io/billed-resources` annotation when it is new or changed. The annotation goes
-   * through `pods/status` (a merge patch of metadata only): the Node authorizer and NodeRestriction
-   * let a node write the status of its own pods but never update the pod itself. A failed write is
-   * logged and retried on the next sync; it never fails the pod.
+   * What the provider publishes besides the status: the billed shape (metered, and written to the
+   * `virtual-node.io/billed-resources` annotation), its own pod annotations, and cloud events as
+   * Kubernetes Events (each id once). Annotations go through `pods/status` (a merge patch of
+   * metadata only): the Node authorizer and NodeRestriction let a node write the status of its own
+   * pods but never update the pod itself. A failed write is logged and retried on the next sync; it
+   * never fails the pod.
    */
-  private async publishBilled(
+  private async publishFromProvider(
     pod: Pod,
     key: string,
     tracked: Tracked,
     status: PodStatus,
     signal: AbortSignal,
   ): Promise<void> {
-    const billed = tracked.status?.billed;
-    this.billing.observe(key, pod.metadata?.namespace ?? "", billed, status.phase === "Running");
-    if (billed === undefined) return;
-    const value = billedAnnotationValue(billed);
-    if (tracked.billedAnnotation === value) return;
-    if (pod.metadata?.annotations?.[BILLED_RESOURCES_ANNOTATION] === value) {
-      tracked.billedAnnotation = value;
-      return;
-    }
+    const reported = tracked.status;
+    this.billing.observe(key, pod.metadata?.namespace ?? "", reported?.billed, status.phase === "Running");
+    this.recordProviderEvents(pod, tracked, reported?.events);
+    const wanted = this.providerAnnotations(key, reported);
+    const current = pod.metadata?.annotations ?? {};
+    const published = tracked.publishedAnnotations ?? {};
+    const changed: Record<string, string> = {};
+    for (const [k, v] of Object.entries(wanted)) if (current[k] !== v && published[k] !== v) changed[k] = v;
+    if (Object.keys(changed).length === 0) return;
     const ns = pod.metadata?.namespace ?? "";
     const name = pod.metadata?.name ?? "";
     try {
       await this.options.client.patch(
         paths.podStatus(ns, name),
-        { metadata: { uid: pod.metadata?.uid, annotations: { [BILLED_RESOURCES_ANNOTATION]: value } } },
+        { metadata: { uid: pod.metadata?.uid, annotations: changed } },
         "application/merge-patch+json",
         { signal },
       );
-      tracked.billedAnnotation = value;
+      tracked.publishedAnnotations = { ...published, ...changed };
     } catch (error) {
       if (isNotFound(error)) return;
       this.options.logger.warn(
-        { pod: key, error: describeError(error) },
-        "could not write the billed-resources annotation",
+        { pod: key, annotations: Object.keys(changed), error: describeError(error) },
+        "could not write the provider's pod annotations",
       );
+    }
+  }
+
+  /** The annotations the provider asks for, plus billed-resources; invalid keys dropped (logged once). */
+  private providerAnnotations(key: string, reported: ProviderPodStatus | undefined): Record<string, string> {
+    const wanted: Record<string, string> = {};
+    for (const [k, v] of Object.entries(reported?.annotations ?? {})) {
+      if (ANNOTATION_KEY.test(k) && k.length <= 317 && typeof v === "string") wanted[k] = v;
+      else if (!this.invalidAnnotationKeys.has(k)) {
+        this.invalidAnnotationKeys.add(k);
+        this.options.logger.warn(
+          { pod: key, provider: this.options.provider.name, annotation: k },
+          "provider reported an annotation that is not a valid qualified name; ignored",
+        );
+      }
+    }
+    if (reported?.billed !== undefined)
+      wanted[BILLED_RESOURCES_ANNOTATION] = billedAnnotationValue(reported.billed);
+    return wanted;
+  }
+
+  private recordProviderEvents(pod: Pod, tracked: Tracked, events: ProviderPodEvent[] | undefined): void {
+    if (events === undefined || events.length === 0) return;
+    const seen = (tracked.seenEvents ??= new Set());
+    for (const e of events) {
+      if (seen.has(e.id)) continue;
+      seen.add(e.id);
+      if (seen.size > SEEN_EVENTS_LIMIT) {
+        const oldest = seen.values().next();
+        if (oldest.done !== true) seen.delete(oldest.value);
+      }
+      const type = e.type === "Warning" ? "Warning" : "Normal";
+      this.options.events.event(podObjectRef(pod), type, e.reason, e.message);
     }
   }
 

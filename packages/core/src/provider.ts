@@ -99,6 +99,29 @@ export interface ProviderPodStatus {
   ephemeralContainers?: ContainerStatus[];
   /** The size the cloud bills for this pod (the shape the provider chose); see `BilledResources`. */
   billed?: BilledResources;
+  /**
+   * Pod annotations the provider publishes (a cloud resource ID, a URL). Core merges them into the
+   * pod's `metadata.annotations` through `pods/status` when a value differs and never removes a key.
+   * Keys must be qualified names with a prefix (`aci.virtual-node.io/container-group`); others are
+   * dropped with a warning, since the API server would reject the whole write.
+   */
+  annotations?: Record<string, string>;
+  /**
+   * Cloud-side events about the pod (ACI's instance-view events, a site's scheduler messages). Core
+   * records each `id` once per pod as a Kubernetes Event on the pod, so a provider can report the
+   * cloud's whole recent list on every status without duplicates.
+   */
+  events?: ProviderPodEvent[];
+}
+
+/** One cloud-side event about a pod; see {@link ProviderPodStatus.events}. */
+export interface ProviderPodEvent {
+  /** Stable identity of the event in the cloud (e.g. name + first timestamp): recorded once per pod. */
+  id: string;
+  type: "Normal" | "Warning";
+  /** UpperCamelCase, e.g. `Pulling`, `BackOff`, `SpotInterrupted`. */
+  reason: string;
+  message: string;
 }
 
 /**

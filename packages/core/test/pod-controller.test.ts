@@ -22,6 +22,7 @@ import { noopLogger } from "../src/logger.js";
 import { createMetrics } from "../src/metrics.js";
 import { PodController } from "../src/pod-controller.js";
 import type { ResolvedPod } from "../src/pod-config.js";
+import type { ProviderPodEvent, ProviderPodStatus } from "../src/provider.js";
 
 const NODE = "vn-unit";
 const HOST_IP = "192.0.2.10";
@@ -624,6 +625,85 @@ describe("pod sync decisions", () => {
     expect(h.api.statusWrites("default/web").length).toBeGreaterThanOrEqual(2);
     expect(h.phase("default/web")).toBe("Running");
     expect(h.creates("uid-web")).toBe(1);
+  });
+});
+
+describe("what the provider publishes besides the status", () => {
+  /** Adds `extra` to every status the mock reports, however it is delivered (get, batch, push). */
+  function decorate(provider: MockProvider, extra: () => Partial<ProviderPodStatus>): void {
+    const get = provider.getPodStatus.bind(provider);
+    const batch = provider.getPodStatuses.bind(provider);
+    const subscribe = provider.subscribeStatus?.bind(provider);
+    const add = (s: ProviderPodStatus | undefined): ProviderPodStatus | undefined =>
+      s === undefined ? s : { ...s, ...extra() };
+    provider.getPodStatus = async (ref, options) => add(await get(ref, options));
+    provider.getPodStatuses = async (refs, options) => {
+      const statuses = await batch(refs, options);
+      return new Map([...statuses].map(([k, v]) => [k, add(v)]));
+    };
+    if (subscribe)
+      provider.subscribeStatus = (nodeName, listener) =>
+        subscribe(nodeName, (ref, status) => {
+          listener(ref, add(status));
+        });
+  }
+
+  it("annotations: merged into the pod through pods/status once, invalid keys dropped, nothing removed", async () => {
+    const h = setup();
+    let annotations: Record<string, string> = {
+      "aci.virtual-node.io/container-group": "cg-abc",
+      "not a key!": "dropped",
+    };
+    decorate(h.provider, () => ({ annotations }));
+    await h.start();
+    h.api.put(apiPod("web", { annotations: { "team.example.com/owner": "ops" } }));
+    await settle();
+
+    const stored = () => h.api.objects.get("default/web")?.metadata?.annotations ?? {};
+    expect(stored()["aci.virtual-node.io/container-group"]).toBe("cg-abc");
+    expect(stored()["team.example.com/owner"]).toBe("ops");
+    expect(Object.keys(stored())).not.toContain("not a key!");
+    const patches = () => h.api.writes.filter((w) => w.verb === "patch");
+    // One merge patch carries the provider's annotation together with billed-resources.
+    expect(patches()).toHaveLength(1);
+    expect(Object.keys((patches()[0]?.body as Pod).metadata?.annotations ?? {}).sort()).toEqual([
+      "aci.virtual-node.io/container-group",
+      BILLED_RESOURCES_ANNOTATION,
+    ]);
+
+    // Unchanged on later syncs: no write. A changed value: one patch with only that key.
+    await h.advance(30_000);
+    expect(patches()).toHaveLength(1);
+    annotations = { "aci.virtual-node.io/container-group": "cg-def" };
+    await h.advance(30_000);
+    expect(stored()["aci.virtual-node.io/container-group"]).toBe("cg-def");
+    expect(patches()).toHaveLength(2);
+    expect((patches()[1]?.body as Pod).metadata?.annotations).toEqual({
+      "aci.virtual-node.io/container-group": "cg-def",
+    });
+    // A key the provider stops reporting stays (core never removes what it cannot tell apart).
+    expect(stored()[BILLED_RESOURCES_ANNOTATION]).toBeTruthy();
+  });
+
+  it("cloud events: each id becomes one Kubernetes Event on the pod, however often it is reported", async () => {
+    const h = setup();
+    const events: ProviderPodEvent[] = [
+      { id: "pull-1", type: "Normal", reason: "Pulling", message: "pulling image busybox:1.36" },
+    ];
+    decorate(h.provider, () => ({ events: [...events] }));
+    await h.start();
+    h.api.put(apiPod("web"));
+    await settle();
+    await h.advance(30_000);
+    events.push({ id: "oom-1", type: "Warning", reason: "OOMKilled", message: "container app was killed" });
+    await h.advance(30_000);
+    await h.advance(30_000);
+
+    const fromCloud = h.events.recorded.filter((e) => e.reason === "Pulling" || e.reason === "OOMKilled");
+    expect(fromCloud.map((e) => [e.type, e.reason, e.object.name])).toEqual([
+      ["Normal", "Pulling", "web"],
+      ["Warning", "OOMKilled", "web"],
+    ]);
   });
 });
 
