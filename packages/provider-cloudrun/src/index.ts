@@ -23,7 +23,14 @@ export {
   type SecretMirror,
   type SecretVersions,
 } from "./mapping.js";
-export { jobStatus, serviceStatus, toDate, toPodStatus, type CloudRunObject } from "./status.js";
+export {
+  CloudRunStatusAnnotations,
+  jobStatus,
+  serviceStatus,
+  toDate,
+  toPodStatus,
+  type CloudRunObject,
+} from "./status.js";
 export { CLOUD_RUN_GPU_SHAPES, CLOUD_RUN_SHAPES, memoryLimit } from "./shapes.js";
 export { cloudRunCapabilities } from "./capabilities.js";
 export { CLOUD_RUN_RATE_LIMITS } from "./limits.js";

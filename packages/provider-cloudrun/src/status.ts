@@ -106,12 +106,37 @@ function each(
   return names.map((name, i) => ({ name, ...state(name, i) }));
 }
 
+/** Pod annotations the provider publishes (through core's status channel) about the pod's Cloud Run objects. */
+export const CloudRunStatusAnnotations = {
+  /** Full resource name of the Job or Service (`projects/…/locations/…/jobs/…`). */
+  resource: "run.virtual-node.io/resource",
+  /** Full resource name of the Job's Execution that runs the pod. */
+  execution: "run.virtual-node.io/execution",
+  /** The Service's URL (`https://…run.app`), once Cloud Run assigned one. */
+  url: "run.virtual-node.io/url",
+} as const;
+
+function publishedAnnotations(
+  values: Partial<Record<keyof typeof CloudRunStatusAnnotations, string | null | undefined>>,
+): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value != null && value !== "")
+      out[CloudRunStatusAnnotations[key as keyof typeof CloudRunStatusAnnotations]] = value;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
 /** Job pod: the Execution's counts and conditions, the Task's exit code. */
 export function jobStatus(job: Job, execution?: Execution, tasks?: readonly Task[]): ProviderPodStatus {
   const containers = containersOf(job.template?.template);
   const image = (i: number) => containers[i]?.image ?? undefined;
   const billed = billedOf(job.annotations, containers);
-  const base = { ...(billed === undefined ? {} : { billed }) };
+  const annotations = publishedAnnotations({ resource: job.name, execution: execution?.name });
+  const base = {
+    ...(billed === undefined ? {} : { billed }),
+    ...(annotations === undefined ? {} : { annotations }),
+  };
   if (execution == null) {
     const terminal = job.terminalCondition;
     if (terminal != null && enumName(terminal.state) === "CONDITION_FAILED") {
@@ -284,8 +309,10 @@ export function serviceStatus(service: Service): ProviderPodStatus {
   const image = (i: number) => containers[i]?.image ?? undefined;
   const billed = billedOf(service.annotations, containers);
   const created = toDate(service.createTime);
+  const annotations = publishedAnnotations({ resource: service.name, url: service.uri });
   const base = {
     ...(billed === undefined ? {} : { billed }),
+    ...(annotations === undefined ? {} : { annotations }),
     ...(created === undefined ? {} : { startTime: created }),
   };
   const terminal = service.terminalCondition;

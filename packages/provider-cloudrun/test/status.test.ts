@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ProviderPodStatus } from "@virtual-node/core";
-import { jobStatus, serviceStatus } from "../src/status.js";
+import { CloudRunStatusAnnotations, jobStatus, serviceStatus } from "../src/status.js";
 import type { CloudRunObject } from "../src/status.js";
 
 type Job = Extract<CloudRunObject, { kind: "job" }>["job"];
@@ -154,6 +154,14 @@ describe("jobStatus", () => {
     expect(c?.lastState).toHaveProperty("terminated.exitCode", 1);
     expect(status.podIPs).toBeUndefined();
   });
+
+  it("publishes the Job's and the Execution's resource names as pod annotations", () => {
+    expect(jobStatus(job).annotations).toEqual({ [CloudRunStatusAnnotations.resource]: job.name });
+    expect(jobStatus(job, exec({ runningCount: 1 })).annotations).toEqual({
+      [CloudRunStatusAnnotations.resource]: job.name,
+      [CloudRunStatusAnnotations.execution]: `${job.name ?? ""}/executions/j1-abcde`,
+    });
+  });
 });
 
 describe("serviceStatus", () => {
@@ -244,5 +252,12 @@ describe("serviceStatus", () => {
   });
   it("reports the billed shape", () => {
     expect(serviceStatus(base).billed).toEqual({ vcpu: 2, memoryGiB: 1 });
+  });
+  it("publishes the Service URL once Cloud Run assigned one", () => {
+    expect(serviceStatus(base).annotations).toEqual({ [CloudRunStatusAnnotations.resource]: base.name });
+    expect(serviceStatus({ ...base, uri: "https://s1-abc-uc.a.run.app" }).annotations).toEqual({
+      [CloudRunStatusAnnotations.resource]: base.name,
+      [CloudRunStatusAnnotations.url]: "https://s1-abc-uc.a.run.app",
+    });
   });
 });
