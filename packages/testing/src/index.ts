@@ -65,6 +65,14 @@ export {
   type OptionalComponent,
   type StartControlPlaneOptions,
 } from "./control-plane.js";
+export {
+  startFaultProxy,
+  type FaultProxy,
+  type FaultProxyOptions,
+  type FaultProxyStats,
+  type NetworkFaults,
+  type ProxyDirection,
+} from "./fault-proxy.js";
 export { ErrorCode, TestingError, isTestingError, tailLines, type TestingErrorOptions } from "./errors.js";
 export {
   BUILD_LOG_TAIL_LINES,
