@@ -26,6 +26,7 @@ import {
   type SystemId,
 } from "./options.js";
 import { formatSummaries, metricValue, readyChart, SCENARIO_METRICS, summarize } from "./report.js";
+import { writeSnapshot } from "./snapshot.js";
 import { runOnce, type ControlPlaneConfig, type RunnerContext, type RunResult } from "./scenarios.js";
 import { ensureTools, KWOK_VERSION, VIRTUAL_KUBELET_VERSION, type BuiltTools } from "./tools.js";
 
@@ -115,6 +116,7 @@ async function runPlan(
       vkWorkers: options.vkWorkers,
       vnOptions: options.vnOptions,
       profileDir,
+      beforeDir: options.beforeDir,
       runId: "",
       options,
       server: cp.server,
@@ -148,6 +150,13 @@ async function main(argv: readonly string[]): Promise<number> {
   const { command, options } = parseOptions(argv, join(benchRoot, "results"));
   if (command === "help") {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command === "snapshot") {
+    await writeSnapshot(options.beforeDir, `snapshot of ${new Date().toISOString()}`);
+    print(
+      `snapshot of the current builds: ${options.beforeDir} (run it with --systems virtual-node-before,...)`,
+    );
     return 0;
   }
   const progress = stderrProgress();

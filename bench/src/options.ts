@@ -1,8 +1,17 @@
 /** Benchmark sizes and switches: defaults (about 20 minutes on 2 cores), `--quick` (about 2), flags. */
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 
-export const SYSTEM_IDS = ["virtual-node", "virtual-kubelet", "kwok", "raw-writer"] as const;
+export const SYSTEM_IDS = [
+  "virtual-node",
+  "virtual-node-before",
+  "virtual-kubelet",
+  "kwok",
+  "raw-writer",
+] as const;
 export type SystemId = (typeof SYSTEM_IDS)[number];
+/** Run when `--systems` is not given: `virtual-node-before` only on request (it needs a snapshot). */
+export const DEFAULT_SYSTEM_IDS: readonly SystemId[] = SYSTEM_IDS.filter((s) => s !== "virtual-node-before");
 
 export const SCENARIOS = ["churn", "latency", "scale", "many-nodes"] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
@@ -47,6 +56,8 @@ export interface BenchOptions {
   /** `node --cpu-prof` for the virtual-node agent; profiles go to the results folder. */
   readonly profile: boolean;
   readonly resultsDir: string;
+  /** The snapshot `virtual-node-before` runs (made by the `snapshot` command). */
+  readonly beforeDir: string;
   readonly keepLogs: boolean;
 }
 
@@ -86,10 +97,12 @@ export const QUICK_DEFAULTS = {
 export const USAGE = `Usage: npm run bench -- [build] [options]
 
   build                     only build virtual-kubelet and KWOK (cached under ~/.cache/virtual-node/go-tools)
+  snapshot                  copy the built core, provider-mock and agent to --before DIR: the system
+                            virtual-node-before then runs that copy, for before/after in one run
 
 Options (sizes default to the full run, about 20 minutes on 2 cores):
   --quick                   a smoke run: one round, tiny sizes, 2 s delete grace, no limits-on pass (about 2 minutes)
-  --systems a,b             of ${SYSTEM_IDS.join(", ")} (default: all)
+  --systems a,b             of ${SYSTEM_IDS.join(", ")} (default: all but virtual-node-before)
   --scenarios a,b           of ${SCENARIOS.join(", ")} (default: all)
   --rounds N                churn rounds, A B A B alternation (default ${FULL_DEFAULTS.rounds})
   --long-rounds N           rounds of latency, scale and many-nodes (default ${FULL_DEFAULTS.longRounds})
@@ -113,6 +126,7 @@ Options (sizes default to the full run, about 20 minutes on 2 cores):
   --vn-option key=value     extra option for the virtual-node agent (repeatable), e.g. podSyncConcurrency=128
   --profile                 run the virtual-node agent under node --cpu-prof
   --results DIR             (default bench/results)
+  --before DIR              the snapshot virtual-node-before runs (default bench/results/before)
   --keep-logs               keep the temporary folder with every process log
 `;
 
@@ -123,8 +137,13 @@ function int(value: string | undefined, fallback: number, name: string): number 
   return n;
 }
 
-function list<T extends string>(value: string | undefined, all: readonly T[], name: string): readonly T[] {
-  if (value === undefined) return all;
+function list<T extends string>(
+  value: string | undefined,
+  all: readonly T[],
+  name: string,
+  fallback: readonly T[] = all,
+): readonly T[] {
+  if (value === undefined) return fallback;
   const picked = value.split(",").map((s) => s.trim()) as T[];
   for (const p of picked)
     if (!all.includes(p)) throw new Error(`--${name}: unknown ${p} (one of ${all.join(", ")})`);
@@ -132,7 +151,7 @@ function list<T extends string>(value: string | undefined, all: readonly T[], na
 }
 
 export interface ParsedCommand {
-  readonly command: "run" | "build" | "help";
+  readonly command: "run" | "build" | "snapshot" | "help";
   readonly options: BenchOptions;
 }
 
@@ -166,6 +185,7 @@ export function parseOptions(argv: readonly string[], defaultResultsDir: string)
       profile: { type: "boolean", default: false },
       "vn-option": { type: "string", multiple: true },
       results: { type: "string" },
+      before: { type: "string" },
       "keep-logs": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -173,7 +193,7 @@ export function parseOptions(argv: readonly string[], defaultResultsDir: string)
   const d = values.quick ? QUICK_DEFAULTS : FULL_DEFAULTS;
   const options: BenchOptions = {
     quick: values.quick,
-    systems: list(values.systems, SYSTEM_IDS, "systems"),
+    systems: list(values.systems, SYSTEM_IDS, "systems", DEFAULT_SYSTEM_IDS),
     scenarios: list(values.scenarios, SCENARIOS, "scenarios"),
     rounds: Math.max(1, int(values.rounds, d.rounds, "rounds")),
     longRounds: Math.max(1, int(values["long-rounds"], d.longRounds, "long-rounds")),
@@ -214,6 +234,7 @@ export function parseOptions(argv: readonly string[], defaultResultsDir: string)
     ),
     profile: values.profile,
     resultsDir: values.results ?? defaultResultsDir,
+    beforeDir: values.before ?? join(values.results ?? defaultResultsDir, "before"),
     keepLogs: values["keep-logs"],
   };
   const [first, ...rest] = positionals;
@@ -222,8 +243,8 @@ export function parseOptions(argv: readonly string[], defaultResultsDir: string)
     ? "help"
     : first === undefined
       ? "run"
-      : first === "build"
-        ? "build"
+      : first === "build" || first === "snapshot"
+        ? first
         : undefined;
   if (command === undefined) throw new Error(`unknown command ${first ?? ""}`);
   return { command, options };

@@ -204,6 +204,7 @@ export function formatSummaries(summaries: readonly ScenarioSummary[]): string {
 
 export const SYSTEM_COLORS: Readonly<Record<SystemId, string>> = {
   "virtual-node": "#1f77b4",
+  "virtual-node-before": "#9ecae1",
   "virtual-kubelet": "#d62728",
   kwok: "#2ca02c",
   "raw-writer": "#7f7f7f",

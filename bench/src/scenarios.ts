@@ -130,7 +130,14 @@ async function runLoad(
 }
 
 function shortId(system: SystemId): string {
-  return { "virtual-node": "vn", "virtual-kubelet": "vk", kwok: "kwok", "raw-writer": "raw" }[system];
+  const ids: Record<SystemId, string> = {
+    "virtual-node": "vn",
+    "virtual-node-before": "vnb",
+    "virtual-kubelet": "vk",
+    kwok: "kwok",
+    "raw-writer": "raw",
+  };
+  return ids[system];
 }
 
 /** Starts the agent for `nodeNames` and waits until they are Ready. */

@@ -2,7 +2,7 @@
  * The four systems under test, started as separate processes that cannot outlive the harness
  * (`spawnComponent`), each on a fresh node name (or names) and with its own client certificate.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { access, mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -18,6 +18,7 @@ import {
 import type { AgentJob } from "./children/vn-agent.js";
 import type { RawJob } from "./children/raw-writer.js";
 import { inBatches } from "./kube.js";
+import { snapshotAgent } from "./snapshot.js";
 import type { SystemId } from "./options.js";
 import { kwokStagesConfig, type BuiltTools } from "./tools.js";
 
@@ -41,6 +42,8 @@ export interface SystemContext {
   /** Extra options for the virtual-node agent. */
   readonly vnOptions: Readonly<Record<string, number | string | boolean>>;
   readonly profileDir: string | undefined;
+  /** Snapshot folder that `virtual-node-before` runs (see snapshot.ts). */
+  readonly beforeDir: string;
   /** Unique per run: labels the nodes KWOK is to manage. */
   readonly runId: string;
 }
@@ -116,6 +119,25 @@ export const virtualNode: SystemUnderTest = {
       options: ctx.vnOptions,
     };
     return Promise.resolve(running([nodeScript(childScript("vn-agent"), job, ctx, `${label}-virtual-node`)]));
+  },
+};
+
+/** The same agent from a snapshot of earlier builds (`npm run bench -- snapshot`): before/after in one run. */
+export const virtualNodeBefore: SystemUnderTest = {
+  id: "virtual-node-before",
+  nodesPerProcess: Number.POSITIVE_INFINITY,
+  start: async (nodeNames, ctx, label) => {
+    const script = snapshotAgent(ctx.beforeDir);
+    await access(script).catch(() => {
+      throw new Error(`${script} is missing: run npm run bench -- snapshot first`);
+    });
+    const job: AgentJob = {
+      kubeconfig: ctx.kubeconfigs["virtual-node-before"],
+      nodeNames,
+      qps: ctx.clientQps,
+      options: ctx.vnOptions,
+    };
+    return running([nodeScript(script, job, ctx, `${label}-virtual-node-before`)]);
   },
 };
 
@@ -220,6 +242,7 @@ export const kwok: SystemUnderTest = {
 
 export const SYSTEMS: Readonly<Record<SystemId, SystemUnderTest>> = {
   "virtual-node": virtualNode,
+  "virtual-node-before": virtualNodeBefore,
   "virtual-kubelet": virtualKubelet,
   kwok,
   "raw-writer": rawWriter,

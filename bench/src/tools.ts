@@ -79,12 +79,81 @@ func benchQueueOverrides() nodeutil.NodeOpt {
 }
 `;
 
-function replaceOnce(source: string, find: string, replacement: string): string {
-  const at = source.indexOf(find);
-  if (at < 0 || source.indexOf(find, at + 1) >= 0) {
-    throw new Error(`${VK_ROOT_GO}: expected exactly one ${find}; the benchmark overlay needs updating`);
+function replaceOnce(source: string, find: string, replacement: string, file = VK_ROOT_GO): string {
+  return replaceTimes(source, find, replacement, 1, file);
+}
+
+function replaceTimes(
+  source: string,
+  find: string,
+  replacement: string,
+  times: number,
+  file: string,
+): string {
+  const found = source.split(find).length - 1;
+  if (found !== times) {
+    throw new Error(
+      `${file}: expected ${times} × ${find}, found ${found}; the benchmark overlay needs updating`,
+    );
   }
-  return source.replace(find, replacement);
+  return source.split(find).join(replacement);
+}
+
+const VK_MOCK_GO = "cmd/virtual-kubelet/internal/provider/mock/mock.go";
+
+/**
+ * virtual-kubelet's mock provider keeps its pods in a plain Go map that CreatePod, UpdatePod and DeletePod
+ * write from every pod-sync worker: at the command's default of 10 workers (and no queue throttle) it dies
+ * with `fatal error: concurrent map writes`. The overlay guards that map with a mutex and changes nothing
+ * else, so virtual-kubelet runs at its defaults: the peer at its best.
+ */
+export const VK_MOCK_LOCK_GO = `package mock
+
+import (
+	"sync"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+// benchPodsMu guards MockProvider.pods (added by the virtual-node benchmark; the mock has no lock).
+var benchPodsMu sync.RWMutex
+
+// benchPodList is a copy of the pod map's values, read under the lock, for the mock's range loops.
+func (p *MockProvider) benchPodList() []*v1.Pod {
+	benchPodsMu.RLock()
+	defer benchPodsMu.RUnlock()
+	pods := make([]*v1.Pod, 0, len(p.pods))
+	for _, pod := range p.pods {
+		pods = append(pods, pod)
+	}
+	return pods
+}
+`;
+
+/** Puts every access to the mock provider's pod map under {@link VK_MOCK_LOCK_GO}'s lock. */
+export function patchVirtualKubeletMock(source: string): string {
+  let out = replaceTimes(
+    source,
+    "p.pods[key] = pod\n",
+    "benchPodsMu.Lock()\n\tp.pods[key] = pod\n\tbenchPodsMu.Unlock()\n",
+    2,
+    VK_MOCK_GO,
+  );
+  // DeletePod: the existence check and the delete under one lock (the delete moves up, nothing else).
+  out = replaceOnce(out, "\tdelete(p.pods, key)\n", "", VK_MOCK_GO);
+  out = replaceOnce(
+    out,
+    "if _, exists := p.pods[key]; !exists {",
+    "benchPodsMu.Lock()\n\t_, exists := p.pods[key]\n\tdelete(p.pods, key)\n\tbenchPodsMu.Unlock()\n\tif !exists {",
+    VK_MOCK_GO,
+  );
+  out = replaceOnce(
+    out,
+    "if pod, ok := p.pods[key]; ok {",
+    "benchPodsMu.RLock()\n\tpod, ok := p.pods[key]\n\tbenchPodsMu.RUnlock()\n\tif ok {",
+    VK_MOCK_GO,
+  );
+  return replaceTimes(out, "range p.pods {", "range p.benchPodList() {", 3, VK_MOCK_GO);
 }
 
 /** Wires {@link VK_BENCH_OVERLAY_GO} into the root command; fails loudly if the code it expects moved. */
@@ -102,10 +171,12 @@ export const VIRTUAL_KUBELET_TOOL: GoToolSpec = {
   version: VIRTUAL_KUBELET_VERSION,
   packagePath: `${VIRTUAL_KUBELET_MODULE}/cmd/virtual-kubelet`,
   ldflags: `-s -w -X main.buildVersion=${VIRTUAL_KUBELET_VERSION}`,
-  variant: "bench-knobs",
+  variant: "bench-knobs-mock-lock",
   overlay: async (moduleDir) => ({
     [VK_ROOT_GO]: patchVirtualKubeletRoot(await readFile(join(moduleDir, VK_ROOT_GO), "utf8")),
     "cmd/virtual-kubelet/internal/commands/root/zz_bench_knobs.go": VK_BENCH_OVERLAY_GO,
+    [VK_MOCK_GO]: patchVirtualKubeletMock(await readFile(join(moduleDir, VK_MOCK_GO), "utf8")),
+    "cmd/virtual-kubelet/internal/provider/mock/zz_bench_lock.go": VK_MOCK_LOCK_GO,
   }),
 };
 

@@ -16,6 +16,7 @@ import { summarizeLeases } from "../src/observer.js";
 import { parseOptions, SYSTEM_IDS, type SystemId } from "../src/options.js";
 import { parseStatCpuSeconds, parseStatusMemory, sampleProcess } from "../src/procstat.js";
 import { summarize } from "../src/report.js";
+import { writeSnapshot } from "../src/snapshot.js";
 import { attributable, runOnce, type RunnerContext } from "../src/scenarios.js";
 import { lineChartSvg } from "../src/svg.js";
 import { childScript } from "../src/systems.js";
@@ -78,6 +79,8 @@ describe("pure pieces", () => {
     expect(quick.systems).toEqual(["virtual-node", "kwok"]);
     expect(quick.rounds).toBe(1);
     expect(parseOptions(["build"], "/tmp/r").command).toBe("build");
+    expect(parseOptions(["snapshot"], "/tmp/r").options.beforeDir).toBe("/tmp/r/before");
+    expect(parseOptions([], "/tmp/r").options.systems).not.toContain("virtual-node-before");
     expect(() => parseOptions(["--systems", "nope"], "/tmp/r")).toThrow(/unknown/);
   });
 });
@@ -118,6 +121,7 @@ describe("harness against the shared control plane", () => {
       vkWorkers: 1,
       vnOptions: {},
       profileDir: undefined,
+      beforeDir: join(logDir, "before"),
       runId: "",
       options,
       server: cp.server,
@@ -144,6 +148,8 @@ describe("harness against the shared control plane", () => {
   });
 
   it.each(SYSTEM_IDS)("%s starts, gets 5 pods Ready, deletes them, and is measured", async (system) => {
+    // virtual-node-before runs a snapshot: here, of the same builds.
+    if (system === "virtual-node-before") await writeSnapshot(ctx.beforeDir, "smoke test");
     const run = await runOnce(ctx, "churn", system, 1);
     expect(run.error).toBeUndefined();
     expect(run.ok).toBe(true);

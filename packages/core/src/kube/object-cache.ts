@@ -20,6 +20,7 @@ import type { Logger } from "../logger.js";
 import { isNotFound, type KubeClient } from "./client.js";
 import { paths } from "./api.js";
 import { Reflector } from "./reflector.js";
+import { withoutManagedFields } from "./trim.js";
 import type { ConfigMap, PersistentVolume, PersistentVolumeClaim, Secret, Service } from "./types.js";
 
 type Kind = "configmaps" | "secrets";
@@ -285,6 +286,7 @@ export class ObjectWatchCache {
         path: kind === "configmaps" ? paths.configMaps(namespace) : paths.secrets(namespace),
         fieldSelector: `metadata.name=${name}`,
         logger: this.logger,
+        transform: withoutManagedFields,
         handlers: {
           onUpsert: () => {
             this.notify(kind, namespace, name);
@@ -317,6 +319,7 @@ export class ObjectWatchCache {
         client: this.client,
         path: paths.allServices,
         logger: this.logger,
+        transform: withoutManagedFields,
         handlers: { onUpsert: () => undefined, onDelete: () => undefined },
       });
       this.servicesSynced = this.services.waitForSync(this.lifetime.signal);

@@ -3,6 +3,8 @@
  * controller's sync decisions can be tested against an in-memory fake instead of a control plane.
  * `KubeClient` (`kube/client.ts`) satisfies it as is (the composition root passes one).
  */
+import { mergePatchOf } from "./merge-patch.js";
+import type { Pod, PodStatus } from "./types.js";
 
 /** What the pod controller passes with every call: the sync's abort signal. */
 export interface PodApiCallOptions {
@@ -28,4 +30,19 @@ export interface PodApi {
   patch<T>(path: string, body: unknown, contentType: string, options?: PodApiCallOptions): Promise<T>;
   /** DELETE `path` with `body` (DeleteOptions): the final grace-0 delete of a pod, UID precondition set. */
   delete<T>(path: string, body?: unknown, options?: PodApiCallOptions): Promise<T>;
+}
+
+/**
+ * The body of a status write: a JSON merge patch (`MERGE_PATCH`) of `pods/{name}/status` with only what
+ * changed from the status `pod` was read with, and that read's `uid` and `resourceVersion` as the
+ * precondition. The API server applies it only to exactly that object (otherwise 409 Conflict: re-read and
+ * write again), so a list replaced whole (conditions, container statuses) never overwrites a change made
+ * meanwhile by someone else. Cheaper than a PUT of the whole pod: the body is the change, not the pod.
+ * `undefined` if nothing changed.
+ */
+export function podStatusPatch(pod: Pod, status: PodStatus): object | undefined {
+  const change = mergePatchOf(pod.status ?? {}, status);
+  if (change === undefined) return undefined;
+  const { uid, resourceVersion } = pod.metadata ?? {};
+  return { metadata: { uid, resourceVersion }, status: change };
 }
