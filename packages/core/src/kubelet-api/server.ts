@@ -58,6 +58,9 @@ import {
   type RemoteCommandRunner,
 } from "./remotecommand.js";
 import { completeSummary, cpuAndMemoryOnly, renderResourceMetrics } from "./stats.js";
+import { renderCadvisorMetrics } from "./cadvisor.js";
+import { TEXT_FORMAT_CONTENT_TYPE } from "./exposition.js";
+import { probeResultCounterFor } from "./probes-metrics.js";
 import type { StatsSummary } from "./stats-types.js";
 
 /** One node the server answers for. */
@@ -535,6 +538,35 @@ export class KubeletApiServer {
         sendText(res, 200, renderResourceMetrics(summary), {
           "content-type": "text/plain; version=0.0.4; charset=utf-8",
         });
+        return;
+      }
+      case "/metrics/cadvisor": {
+        // Served without a stats hook too (no samples): scrape configs expect a 200 from every kubelet.
+        const single = this.#singleNode(listener, path);
+        let summary: StatsSummary | undefined = {
+          node: { nodeName: single.nodeName, startTime: "" },
+          pods: [],
+        };
+        if (single.provider.getStatsSummary !== undefined) {
+          try {
+            summary = await this.#summary(single);
+          } catch (error) {
+            summary = undefined;
+            this.#logger.warn(
+              { node: single.nodeName, error: describeError(error) },
+              "cadvisor metrics: stats failed",
+            );
+          }
+        }
+        const body = renderCadvisorMetrics({ summary, pods: single.listPods(), now: Date.now() });
+        sendText(res, 200, body, { "content-type": TEXT_FORMAT_CONTENT_TYPE });
+        return;
+      }
+      case "/metrics/probes": {
+        const single = this.#singleNode(listener, path);
+        const counter = probeResultCounterFor(single);
+        counter.observe(single.listPods());
+        sendText(res, 200, counter.render(), { "content-type": TEXT_FORMAT_CONTENT_TYPE });
         return;
       }
       case "/metrics": {
