@@ -5,7 +5,7 @@
 import * as os from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
-import { createSystemClock } from "./clock.js";
+import { createSystemClock, type Clock } from "./clock.js";
 import { ConfigError, InvalidInputError, describeError } from "./errors.js";
 import { createEventRecorder, type EventRecorder } from "./events.js";
 import { KubeClient } from "./kube/client.js";
@@ -14,14 +14,16 @@ import { createKubeEventSink } from "./kube/event-sink.js";
 import { createTokenRequester, createTrustBundleReader } from "./kube/config-source.js";
 import { ObjectWatchCache, type References } from "./kube/object-cache.js";
 import { Reflector } from "./kube/reflector.js";
+import { withoutManagedFields } from "./kube/trim.js";
 import type { Node, Pod, Taint } from "./kube/types.js";
 import type { ResolvedPersistentVolume } from "./pod-config.js";
 import { NodeLease } from "./lease.js";
 import { createConsoleLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
+import { PodStartLatency } from "./pod-start-latency.js";
 import { NodeController, type ShutdownPolicy } from "./node-controller.js";
 import { PodController } from "./pod-controller.js";
-import type { Provider } from "./provider.js";
+import { podKey, podRefOf, type Provider } from "./provider.js";
 import { resolvePodConfig } from "./config/resolve.js";
 import {
   buildKubeletApiServer,
@@ -30,6 +32,13 @@ import {
   type KubeletApiOptions,
 } from "./kubelet-api/options.js";
 import type { KubeletApiServer } from "./kubelet-api/server.js";
+import { OwnershipCoordinator, type OwnershipChange, type OwnershipHooks } from "./ha/coordinator.js";
+import type { Fence } from "./ha/fence.js";
+import { fenceKubeClient, fenceProvider } from "./ha/fenced-ports.js";
+import { createKubeLeaseApi, MAX_HA_NODE_NAME } from "./ha/lease-api.js";
+import { createHaMetrics } from "./ha/metrics.js";
+import { resolveHighAvailability, type HighAvailabilityOptions } from "./ha/options.js";
+import { untilAborted } from "./sleep.js";
 
 /** Options of one virtual node. Every field but `nodeName` and `provider` has a kubelet-like default. */
 export interface NodeOptions {
@@ -91,6 +100,12 @@ export interface SharedOptions {
    * no anonymous access. `{ enabled: false }` turns it off.
    */
   kubeletApi?: KubeletApiOptions;
+  /**
+   * Run this process as one of several replicas acting for the same nodes; each node is acted for
+   * only by the holder of its ownership Lease (docs/high-availability.md). Default: off — the
+   * process acts for all its nodes.
+   */
+  highAvailability?: HighAvailabilityOptions;
 }
 
 export type VirtualNodeOptions = NodeOptions & SharedOptions;
@@ -110,6 +125,10 @@ export interface VirtualNode {
   /** Runs until `signal` aborts or `stop()` is called; then applies the shutdown policy. */
   run(signal?: AbortSignal): Promise<void>;
   stop(): Promise<void>;
+  /** The nodes this process acts for now: all of them without `highAvailability`. */
+  ownedNodes(): string[];
+  /** Called on every ownership change (only under `highAvailability`). Returns the unsubscribe function. */
+  onOwnershipChange(listener: (change: OwnershipChange) => void): () => void;
 }
 
 export interface VirtualNodeGroup {
@@ -119,6 +138,10 @@ export interface VirtualNodeGroup {
   readonly kubeletApi: KubeletApiServer | undefined;
   run(signal?: AbortSignal): Promise<void>;
   stop(): Promise<void>;
+  /** The nodes this process acts for now: all of them without `highAvailability`. */
+  ownedNodes(): string[];
+  /** Called on every ownership change (only under `highAvailability`). Returns the unsubscribe function. */
+  onOwnershipChange(listener: (change: OwnershipChange) => void): () => void;
 }
 
 /** One virtual node. */
@@ -133,6 +156,8 @@ export function createVirtualNode(options: VirtualNodeOptions): VirtualNode {
     kubeletApi: group.kubeletApi,
     run: (signal) => group.run(signal),
     stop: () => group.stop(),
+    ownedNodes: () => group.ownedNodes(),
+    onOwnershipChange: (listener) => group.onOwnershipChange(listener),
   };
 }
 
@@ -141,6 +166,8 @@ interface NodeRuntime {
   nodeController: NodeController;
   lease: NodeLease;
   pods: PodController;
+  events: EventRecorder;
+  unregisterMetrics: () => void;
 }
 
 /** Many virtual nodes sharing one API connection, one pod watch and one node watch. */
@@ -160,11 +187,24 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     if (names.has(n.nodeName))
       throw new InvalidInputError(`duplicate node name ${n.nodeName}`, { field: `nodes[${i}].nodeName` });
     names.add(n.nodeName);
+    if (options.highAvailability !== undefined && n.nodeName.length > MAX_HA_NODE_NAME) {
+      throw new InvalidInputError(
+        `nodes[${i}].nodeName is longer than ${String(MAX_HA_NODE_NAME)} characters: its ownership Lease name would not fit`,
+        { field: `nodes[${i}].nodeName` },
+      );
+    }
   }
+  const ha =
+    options.highAvailability === undefined
+      ? undefined
+      : resolveHighAvailability(options.highAvailability, options.nodes.length);
   const kubeConfig = options.kubeConfig ?? loadDefaultKubeConfig();
   const logger = options.logger ?? createConsoleLogger({ level: "info" });
   const metrics = createMetrics(options.registry);
   const registry = metrics.registry;
+  const podStarts = new PodStartLatency(metrics.podStartSeconds);
+  const metricsRegistrations: (() => void)[] = [];
+  const allPods = (): Iterable<Pod> => podReflector.store.values();
   const client = new KubeClient({
     kubeConfig,
     qps: options.qps ?? 50,
@@ -183,12 +223,20 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     // One node: only its pods. Many: every bound pod, dispatched by nodeName (one watch, not N).
     fieldSelector: single === undefined ? "spec.nodeName!=" : `spec.nodeName=${single}`,
     logger: logger.child({ watch: "pods" }),
+    transform: withoutManagedFields,
     onRestart: (reason) => {
       metrics.informerRestarts.inc({ resource: "pods", reason });
     },
     handlers: {
-      onUpsert: (pod) => runtimes.get(pod.spec?.nodeName ?? "")?.pods.onPodUpsert(pod),
-      onDelete: (pod) => runtimes.get(pod.spec?.nodeName ?? "")?.pods.onPodDelete(pod),
+      onUpsert: (pod) => {
+        const runtime = runtimes.get(pod.spec?.nodeName ?? "");
+        if (runtime !== undefined) podStarts.observe(pod);
+        runtime?.pods.onPodUpsert(pod);
+      },
+      onDelete: (pod) => {
+        podStarts.forget(pod);
+        runtimes.get(pod.spec?.nodeName ?? "")?.pods.onPodDelete(pod);
+      },
     },
   });
   const nodeReflector = new Reflector<Node>({
@@ -198,6 +246,7 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       ? { labelSelector: "type=virtual-kubelet" }
       : { fieldSelector: `metadata.name=${single}` }),
     logger: logger.child({ watch: "nodes" }),
+    transform: withoutManagedFields,
     onRestart: (reason) => {
       metrics.informerRestarts.inc({ resource: "nodes", reason });
     },
@@ -233,20 +282,25 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
   const kubeletPorts = new Map(
     options.nodes.map((n, i) => [n.nodeName, kubeletPortFor(n.kubeletPort, kubeletApiOptions, i)]),
   );
-  for (const n of options.nodes) {
+  /**
+   * One node's controllers. Under high availability they are built afresh each time this replica
+   * gains the node, and every write they make (API and provider) is gated by the node's fence.
+   */
+  function buildRuntime(n: NodeOptions, fence: Fence | undefined): NodeRuntime {
     const nodeLogger = logger.child({ node: n.nodeName });
+    const nodeClient = fence === undefined ? client : fenceKubeClient(client, fence);
+    const provider = fence === undefined ? n.provider : fenceProvider(n.provider, fence);
     const events = createEventRecorder({
-      sink: createKubeEventSink(client),
+      sink: createKubeEventSink(nodeClient),
       component: "virtual-node",
       host: n.nodeName,
       logger: nodeLogger,
     });
-    recorders.push(events);
     const internalIP = n.internalIP ?? defaultIP;
     const nodeController = new NodeController({
-      client,
+      client: nodeClient,
       nodeName: n.nodeName,
-      provider: n.provider,
+      provider,
       logger: nodeLogger,
       events,
       labels: n.labels ?? {},
@@ -263,7 +317,7 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       declaredFeatures: declaredNodeFeatures(kubeletApiOptions),
     });
     const lease = new NodeLease({
-      client,
+      client: nodeClient,
       nodeName: n.nodeName,
       durationSeconds: options.leaseDurationSeconds ?? 40,
       renewIntervalMs: options.leaseRenewIntervalMs ?? 10_000,
@@ -272,9 +326,9 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       nodeUid: () => nodeController.uid,
     });
     const pods = new PodController({
-      client,
+      client: nodeClient,
       nodeName: n.nodeName,
-      provider: n.provider,
+      provider,
       logger: nodeLogger,
       metrics,
       events,
@@ -326,8 +380,35 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       maxRetryDelayMs: options.maxRetryDelayMs ?? 60_000,
       hostIP: internalIP,
     });
-    runtimes.set(n.nodeName, { nodeName: n.nodeName, nodeController, lease, pods });
+    const unregisterMetrics = metrics.addNode(n.nodeName, {
+      listPods: allPods,
+      ready: () => {
+        const ready = nodeController.current?.status?.conditions?.find((c) => c.type === "Ready");
+        return ready === undefined ? undefined : ready.status === "True";
+      },
+      lastLeaseRenewMs: () => lease.lastRenewed,
+    });
+    return { nodeName: n.nodeName, nodeController, lease, pods, events, unregisterMetrics };
   }
+  if (ha === undefined) {
+    for (const n of options.nodes) {
+      const runtime = buildRuntime(n, undefined);
+      runtimes.set(n.nodeName, runtime);
+      recorders.push(runtime.events);
+      metricsRegistrations.push(runtime.unregisterMetrics);
+    }
+  }
+
+  // After an outage every loop would wait out the backoff it grew meanwhile (watches up to 30 s, pods
+  // up to maxRetryDelayMs): when the API server answers again, they all go at once.
+  client.reachability.onRecovered(() => {
+    podReflector.retryNow();
+    nodeReflector.retryNow();
+    for (const r of runtimes.values()) {
+      r.lease.renewNow();
+      r.nodeController.wake();
+    }
+  });
 
   const kubeletApi = buildKubeletApiServer(kubeletApiOptions, {
     client,
@@ -341,6 +422,86 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       port: kubeletPorts.get(n.nodeName) ?? 10250,
     })),
   });
+
+  // High availability: this replica runs a node's controllers only while it holds the node's Lease.
+  const owned = new Map<string, { runtime: NodeRuntime; abort: AbortController; done: Promise<void> }>();
+  const nodeOptions = new Map(options.nodes.map((n) => [n.nodeName, n]));
+  const hooks: OwnershipHooks = {
+    start(nodeName, fence) {
+      const n = nodeOptions.get(nodeName);
+      if (n === undefined) return;
+      const runtime = buildRuntime(n, fence);
+      const abort = new AbortController();
+      runtimes.set(nodeName, runtime);
+      owned.set(nodeName, { runtime, abort, done: runOwnedNode(runtime, abort.signal) });
+    },
+    async stop(nodeName, { applyShutdownPolicy }) {
+      const entry = owned.get(nodeName);
+      if (entry === undefined) return;
+      owned.delete(nodeName);
+      if (runtimes.get(nodeName) === entry.runtime) runtimes.delete(nodeName);
+      entry.abort.abort();
+      await entry.done;
+      if (applyShutdownPolicy) {
+        try {
+          await entry.runtime.nodeController.shutdown(AbortSignal.timeout(10_000));
+        } catch (error) {
+          logger.warn({ node: nodeName, error: describeError(error) }, "shutdown policy failed");
+        }
+      }
+      // The new owner resolves these pods' references itself; this replica stops watching them.
+      for (const pod of podReflector.store.values()) {
+        if (pod.spec?.nodeName !== nodeName) continue;
+        const key = podKey(podRefOf(pod));
+        objects.release(key);
+        mountedVolumes.delete(key);
+      }
+      await entry.runtime.events.close();
+      entry.runtime.unregisterMetrics();
+    },
+  };
+  /** A node just gained: like a fresh agent start, so the pod controller adopts what the provider runs. */
+  async function runOwnedNode(r: NodeRuntime, signal: AbortSignal): Promise<void> {
+    const tasks: Promise<unknown>[] = [r.nodeController.run(signal)];
+    await Promise.race([r.nodeController.registeredOnce(), untilAborted(signal)]);
+    if (!signal.aborted) {
+      tasks.push(r.lease.run(signal));
+      // The shared pod watch is already synced: hand the node's pods to its new controller.
+      for (const pod of podReflector.store.values())
+        if (pod.spec?.nodeName === r.nodeName) r.pods.onPodUpsert(pod);
+      tasks.push(r.pods.run(signal));
+    }
+    await Promise.allSettled(tasks);
+  }
+  // Lease traffic on its own connection and rate budget: renewals never queue behind pod writes.
+  const haClient =
+    ha === undefined
+      ? undefined
+      : new KubeClient({
+          kubeConfig,
+          qps: Math.max(20, Math.ceil((2 * options.nodes.length * 1000) / ha.retryPeriodMs)),
+          burst: Math.max(40, 2 * options.nodes.length),
+          userAgent: "virtual-node/0.1.0 (ownership)",
+          onRequest: ({ method, resource, status }) => {
+            metrics.apiRequests.inc({ verb: method, resource, code: String(status) });
+          },
+        });
+  const leaseApi =
+    ha === undefined || haClient === undefined
+      ? undefined
+      : createKubeLeaseApi(haClient, ha.namespace, logger.child({ watch: "leases" }));
+  const coordinator =
+    ha === undefined || leaseApi === undefined
+      ? undefined
+      : new OwnershipCoordinator({
+          ha,
+          nodes: [...names],
+          api: leaseApi,
+          clock: monotonicClock(),
+          logger: logger.child({ replica: ha.identity }),
+          hooks,
+          metrics: createHaMetrics(registry),
+        });
 
   let resolveReady!: () => void;
   let rejectReady!: (e: unknown) => void;
@@ -364,6 +525,25 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     try {
       await kubeletApi?.start();
       const tasks: Promise<unknown>[] = [nodeReflector.run(work.signal)];
+      if (coordinator !== undefined && leaseApi !== undefined) {
+        // Shared watches run in every replica, so a take-over needs no re-list.
+        tasks.push(podReflector.run(work.signal), leaseApi.run(work.signal));
+        await Promise.all([
+          nodeReflector.waitForSync(work.signal),
+          podReflector.waitForSync(work.signal),
+          leaseApi.waitForSync(work.signal),
+        ]);
+        const rounds = coordinator.run(work.signal);
+        tasks.push(rounds);
+        await Promise.race([coordinator.firstRound(), rounds]);
+        logger.info(
+          { nodes: names.size, owned: coordinator.ownedNodes().length, identity: coordinator.identity },
+          "replica ready",
+        );
+        resolveReady();
+        await Promise.allSettled(tasks);
+        return;
+      }
       for (const r of runtimes.values()) {
         tasks.push(r.nodeController.run(work.signal));
       }
@@ -381,9 +561,11 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     } finally {
       clearInterval(keepAlive);
       signal.removeEventListener("abort", stopWork);
+      // Under HA: stop the owned nodes, hand their Leases over (the shutdown policy only if no peer is live).
+      await coordinator?.releaseAll();
       const shutdownSignal = AbortSignal.timeout(10_000);
       await Promise.allSettled(
-        [...runtimes.values()].map(async (r) => {
+        [...(coordinator === undefined ? runtimes.values() : [])].map(async (r) => {
           try {
             await r.nodeController.shutdown(shutdownSignal);
           } catch (error) {
@@ -393,12 +575,20 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       );
       await Promise.allSettled(recorders.map((r) => r.close()));
       await kubeletApi?.stop();
+      for (const unregister of metricsRegistrations) unregister();
       objects.close();
       client.close();
+      haClient?.close();
     }
   }
+  const ownedNodes = (): string[] => coordinator?.ownedNodes() ?? [...names];
+  const onOwnershipChange = (listener: (change: OwnershipChange) => void): (() => void) =>
+    coordinator?.onOwnershipChange(listener) ??
+    (() => {
+      /* without HA ownership never changes */
+    });
 
-  const nodes: VirtualNode[] = [...runtimes.values()].map((r) => ({
+  const nodes: VirtualNode[] = options.nodes.map((r) => ({
     nodeName: r.nodeName,
     ready,
     metricsRegistry: registry,
@@ -408,6 +598,8 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       stopController.abort();
       await running;
     },
+    ownedNodes,
+    onOwnershipChange,
   }));
 
   return {
@@ -420,7 +612,15 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       stopController.abort();
       await running?.catch(() => undefined);
     },
+    ownedNodes,
+    onOwnershipChange,
   };
+}
+
+/** Fences count on the local monotonic clock: a wall-clock step must not extend or cut them. */
+function monotonicClock(): Clock {
+  const system = createSystemClock({ unref: true });
+  return { ...system, now: () => performance.timeOrigin + performance.now() };
 }
 
 function loadDefaultKubeConfig(): KubeConfig {
