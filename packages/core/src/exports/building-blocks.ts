@@ -34,5 +34,5 @@ export {
   type EventType,
   type InvolvedObject,
 } from "../events.js";
-export { createMetrics, type NodeMetrics } from "../metrics.js";
+export { createMetrics, type NodeMetrics, type NodeMetricsSource } from "../metrics.js";
 export { LAST_APPLIED_ANNOTATION, mergeOwnedMap, mergeOwnedTaints } from "../node-controller.js";
