@@ -19,6 +19,7 @@ export {
   type CreateRequestOptions,
 } from "./mapping.js";
 export {
+  SITE_JOB_ID_ANNOTATION,
   statusFingerprint,
   toContainerState,
   toProviderPodStatus,

@@ -52,7 +52,7 @@ import { toCreateRequest, wirePodRef } from "./mapping.js";
 import { describeFromPing, parsePing } from "./node.js";
 import { validateOptions } from "./options.js";
 import type { InterLinkProviderOptions, ValidatedOptions } from "./options.js";
-import { statusFingerprint, toProviderPodStatus } from "./status.js";
+import { SITE_JOB_ID_ANNOTATION, statusFingerprint, toProviderPodStatus } from "./status.js";
 import type { DeclaredContainers } from "./status.js";
 
 /** A pod the provider asks the site about. */
@@ -68,13 +68,9 @@ interface KnownPod {
   seenRunningAt?: Date;
   /** The phase core derives from the last answer; sent back to the interLink server as its cache hint. */
   phase?: string;
-  /** A status call started after the pod's last change completed: absent from an answer now means gone. */
-  listed?: boolean;
-  /** A `/create` for it is in flight: status answers cannot tell yet whether the site has it. */
-  submitting?: boolean;
-  /** Generation of the last change (registered, submitted); a status call counts only if it started later. */
-  changedAt?: number;
   last?: InterLinkPodStatus;
+  /** When core last asked for an update the site cannot apply (interLink has no update call). */
+  updateRefusedAt?: number;
 }
 
 interface Observed {
@@ -101,6 +97,9 @@ export interface InterLinkProvider extends Provider {
   /** Counters of the shared status source (lists = `/status` calls for status). */
   statusStats(): ListStatusStats;
 }
+
+const UPDATE_REFUSED =
+  "interLink has no update call: the site's job keeps the spec it was submitted with; delete the pod (or let its controller replace it) to run the change";
 
 const NO_CONTAINERS: DeclaredContainers = { initContainers: [], containers: [] };
 
@@ -143,12 +142,6 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
   /** Pods whose submission failed here: the site may have the job anyway. */
   const uncertain = new Set<string>();
   const startedAt = clock.now();
-  /** Orders entry changes and status calls (see KnownPod.changedAt). */
-  let generation = 0;
-  const changed = (entry: KnownPod): void => {
-    entry.changedAt = ++generation;
-    entry.listed = false;
-  };
 
   /** Whether an earlier submission of this pod may exist: one failed here, or the pod predates this agent. */
   function mayExistAtSite(pod: ResolvedPod): boolean {
@@ -173,22 +166,24 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     });
 
   function toStatus(o: Observed): ProviderPodStatus {
-    return toProviderPodStatus(o.wire, {
+    const status = toProviderPodStatus(o.wire, {
       declared: o.known?.declared ?? NO_CONTAINERS,
       ...(o.known?.seenRunningAt === undefined ? {} : { seenAt: o.known.seenRunningAt }),
     });
-  }
-
-  /** The status of a pod submitted to the site that no answer shows yet. */
-  function submittedStatus(entry: KnownPod): ProviderPodStatus {
-    const wire: InterLinkPodStatus = {
-      name: entry.ref.name,
-      namespace: entry.ref.namespace,
-      UID: entry.ref.uid,
+    const refusedAt = o.known?.updateRefusedAt;
+    if (refusedAt === undefined) return status;
+    return {
+      ...status,
+      message: UPDATE_REFUSED,
+      events: [
+        {
+          id: `UpdateNotApplied/${String(refusedAt)}`,
+          type: "Warning",
+          reason: "UpdateNotApplied",
+          message: UPDATE_REFUSED,
+        },
+      ],
     };
-    return toProviderPodStatus(entry.jobId === undefined ? wire : { ...wire, JID: entry.jobId }, {
-      declared: entry.declared,
-    });
   }
 
   function observe(entry: KnownPod, wire: InterLinkPodStatus): void {
@@ -210,7 +205,6 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
   /** One `/status` call for every known pod (or `[]`: every pod the interLink server knows). */
   async function listStatuses(signal: AbortSignal): Promise<Observed[]> {
     const entries = [...known.values()];
-    const started = ++generation;
     // Pods whose phase is unknown (adopted) are sent as Running so the server asks the site again.
     const body = entries.map((k) =>
       wirePodRef(k.ref, {
@@ -236,7 +230,6 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       return { wire, known: entry };
     });
     for (const entry of entries) {
-      if (entry.submitting !== true && (entry.changedAt ?? 0) < started) entry.listed = true;
       if (entry.probe && !seen.has(entry.ref.uid)) known.delete(entry.ref.uid);
     }
     return observed;
@@ -262,9 +255,7 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     let added = false;
     for (const ref of refs) {
       if (known.has(ref.uid)) continue;
-      const entry: KnownPod = { ref: { ...ref }, declared: NO_CONTAINERS, probe: true };
-      changed(entry);
-      known.set(ref.uid, entry);
+      known.set(ref.uid, { ref: { ...ref }, declared: NO_CONTAINERS, probe: true });
       added = true;
     }
     if (added) source.invalidate();
@@ -276,20 +267,9 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
   ): Promise<Map<string, ProviderPodStatus | undefined>> {
     throwIfAborted(o.signal);
     track(refs);
-    const result = await source.getPodStatuses(refs, o);
-    // A pod submitted while a status call was in flight is not in that call's answer: that is not
-    // "gone". Read once more; if the answers still predate it, report it as just submitted.
-    const unlisted = (): PodRef[] =>
-      refs.filter((r) => result.get(podKey(r)) === undefined && known.get(r.uid)?.listed === false);
-    if (unlisted().length > 0) {
-      source.invalidate();
-      for (const [key, status] of await source.getPodStatuses(unlisted(), o)) result.set(key, status);
-    }
-    for (const r of unlisted()) {
-      const entry = known.get(r.uid);
-      if (entry !== undefined && !entry.probe) result.set(podKey(r), submittedStatus(entry));
-    }
-    return result;
+    // A create invalidates the source, and the source never answers from a call that started before
+    // an invalidate: a pod just submitted is in the answer the site gives next.
+    return source.getPodStatuses(refs, o);
   }
 
   async function getPodStatus(ref: PodRef, o: CallOptions): Promise<ProviderPodStatus | undefined> {
@@ -307,16 +287,18 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     const uid = pod.ref.uid;
     const apiPod: Pod = { metadata: { ...pod.pod.metadata }, spec: body.pod.spec ?? { containers: [] } };
     const current = known.get(uid);
+    // The job ID this provider published on the pod (an earlier agent run): the site is asked with it.
+    const publishedJobId = pod.pod.metadata?.annotations?.[SITE_JOB_ID_ANNOTATION];
     if (current !== undefined && !current.probe && current.jobId !== undefined) {
       current.apiPod ??= apiPod;
       return; // already submitted: idempotent by UID
     }
     const entry: KnownPod = current ?? { ref: { ...pod.ref }, declared: declaredOf(pod.pod), probe: false };
-    changed(entry);
     entry.probe = false;
     entry.declared = declaredOf(pod.pod);
     entry.apiPod = apiPod;
-    if (mayExistAtSite(pod)) {
+    if (publishedJobId !== undefined && publishedJobId !== "") entry.jobId ??= publishedJobId;
+    if (mayExistAtSite(pod) || publishedJobId !== undefined) {
       // Retry-safe: an earlier submission (one that failed or timed out here, or one from a previous
       // agent run) may have reached the site. Look first, through the shared status call.
       known.set(uid, entry);
@@ -327,20 +309,16 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
       }
     }
     known.set(uid, entry);
-    entry.submitting = true;
     try {
       const res = await request("create", body, o.signal, opts.timeouts.createMs, 1);
       const answer = parseJson("create", res.text) as CreateStruct | CreateStruct[];
       const created = Array.isArray(answer) ? answer.find((a) => a.PodUID === uid) : answer;
       if (created?.PodJID !== undefined && created.PodJID !== "") entry.jobId = created.PodJID;
-      // Status calls already in flight predate the job.
-      changed(entry);
       uncertain.delete(uid);
     } catch (error) {
       uncertain.add(uid);
       throw error;
     } finally {
-      entry.submitting = false;
       // Whether it failed or not, the next status read must ask the site again.
       source.invalidate();
     }
@@ -373,25 +351,18 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     for (const wire of answer) {
       const entry = known.get(wire.UID);
       if (entry === undefined || entry.probe) {
-        const adopted: KnownPod = {
+        known.set(wire.UID, {
           ref: { namespace: wire.namespace, name: wire.name, uid: wire.UID },
           declared: entry?.declared ?? NO_CONTAINERS,
           probe: false,
-        };
-        changed(adopted);
-        known.set(wire.UID, adopted);
+        });
         added = true;
       }
     }
     if (added) source.invalidate();
-    const listed = await source.listPods(nodeName, o);
-    // Pods submitted since the shared call began are held too, though no answer shows them yet.
-    const ids = new Set(listed.map((p) => p.uid));
-    for (const k of known.values()) {
-      if (k.probe || k.listed !== false || ids.has(k.ref.uid)) continue;
-      listed.push({ ...k.ref, nodeName: opts.nodeName, status: submittedStatus(k) });
-    }
-    return listed;
+    // A pod created while this list ran may be missing from it: core's reconcile does not call a pod
+    // lost from a list that started before its create finished.
+    return source.listPods(nodeName, o);
   }
 
   async function ping(o: CallOptions): Promise<void> {
@@ -446,10 +417,14 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     );
   }
 
-  // interLink has no update call: a submitted job keeps its spec (a pod may change only images,
-  // which a running batch job cannot take).
-  async function updatePod(_pod: ResolvedPod, o: UpdateOptions): Promise<void> {
+  // interLink has no update call: a submitted job keeps its spec (a pod may change only images and
+  // mounted files, which a running batch job cannot take). Said on the pod, not silently dropped.
+  async function updatePod(pod: ResolvedPod, o: UpdateOptions): Promise<void> {
     throwIfAborted(o.signal);
+    const entry = known.get(pod.ref.uid);
+    if (entry === undefined) throw new NotFoundError(`pod ${podKey(pod.ref)} is not at the site`);
+    entry.updateRefusedAt = clock.now();
+    source.invalidate(pod.ref);
     return Promise.resolve();
   }
 
@@ -464,8 +439,6 @@ export function createInterLinkProvider(options: InterLinkProviderOptions): Inte
     // Any batch is served from the one shared status call, so core may ask for all pods at once.
     statusBatchSize: 10_000,
     createPod,
-    // interLink has no update call: a submitted job keeps its spec (pods allow only image changes,
-    // which a batch job cannot take while it runs).
     updatePod,
     deletePod,
     getPodStatus,

@@ -109,6 +109,12 @@ function containers(
   );
 }
 
+/**
+ * The pod annotation the provider publishes (through core's status channel) with the site's job ID:
+ * after an agent restart, a create of an annotated pod looks the job up instead of submitting anew.
+ */
+export const SITE_JOB_ID_ANNOTATION = "interlink.virtual-node.io/job-id";
+
 /** Context of {@link toProviderPodStatus}. */
 export interface StatusContext {
   /** The containers the pod declares (missing ones are reported waiting). */
@@ -131,6 +137,7 @@ export function toProviderPodStatus(
   return {
     ...(init.length === 0 ? {} : { initContainers: init }),
     containers: containers(status.containers, declared?.containers ?? [], jobId, seenAt),
+    ...(jobId === undefined || jobId === "" ? {} : { annotations: { [SITE_JOB_ID_ANNOTATION]: jobId } }),
   };
 }
 

@@ -5,7 +5,7 @@ import { FakeClock, errorCode, podKey } from "@virtual-node/core";
 import type { PodRef } from "@virtual-node/core";
 import { makeResolvedPod } from "@virtual-node/testing/conformance";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createInterLinkProvider } from "../src/index.js";
+import { SITE_JOB_ID_ANNOTATION, createInterLinkProvider } from "../src/index.js";
 import type { InterLinkProvider, InterLinkProviderOptions, PodCreateRequests } from "../src/index.js";
 import { startInterLinkSimulator } from "./simulator/simulator.js";
 import type { InterLinkSimulator, InterLinkSimulatorOptions } from "./simulator/simulator.js";
@@ -71,6 +71,48 @@ describe("interLink provider", () => {
     expect(sim.calls("create")).toHaveLength(1);
     expect(sim.jobCount).toBe(1);
     expect(await provider.getPodStatus(pod.ref, call())).toBeDefined();
+  });
+
+  it("publishes the site's job ID; a new agent given the annotated pod asks the site with it and submits nothing", async () => {
+    await start();
+    const pod = makeResolvedPod({ nodeName: "vn-hpc", behaviour: "run" });
+    await provider.createPod(pod, call());
+    const jobId = (await provider.getPodStatus(pod.ref, call()))?.annotations?.[SITE_JOB_ID_ANNOTATION];
+    expect(jobId).toMatch(/\S/);
+
+    // A restarted agent: core hands it the API pod, which carries the annotation core merged.
+    await provider.close();
+    provider = createInterLinkProvider({ url: sim.url, nodeName: "vn-hpc", clock });
+    const annotated = structuredClone(pod);
+    annotated.pod.metadata = {
+      ...annotated.pod.metadata,
+      annotations: { ...annotated.pod.metadata?.annotations, [SITE_JOB_ID_ANNOTATION]: jobId ?? "" },
+    };
+    const statusCallsBefore = sim.calls("status").length;
+    await provider.createPod(annotated, call());
+    expect(sim.calls("create")).toHaveLength(1);
+    const asked = sim.calls("status").slice(statusCallsBefore);
+    expect(asked.some((c) => c.body.includes(`"JobID":"${jobId ?? ""}"`))).toBe(true);
+  });
+
+  it("an update says on the pod that interLink cannot apply it (message and one Warning event per update)", async () => {
+    await start();
+    const pod = makeResolvedPod({ nodeName: "vn-hpc", behaviour: "run" });
+    await provider.createPod(pod, call());
+    expect((await provider.getPodStatus(pod.ref, call()))?.events).toBeUndefined();
+    await provider.updatePod(pod, { ...call(), reason: "spec" });
+    const first = await provider.getPodStatus(pod.ref, call());
+    expect(first?.message).toMatch(/no update call.*delete the pod/);
+    expect(first?.events).toMatchObject([{ type: "Warning", reason: "UpdateNotApplied" }]);
+    await clock.advanceAsync(1_000);
+    await provider.updatePod(pod, { ...call(), reason: "volumes" });
+    const second = await provider.getPodStatus(pod.ref, call());
+    expect(second?.events?.[0]?.id).not.toBe(first?.events?.[0]?.id);
+    expect(sim.calls("create")).toHaveLength(1);
+    const unknown = makeResolvedPod({ nodeName: "vn-hpc" });
+    expect(
+      errorCode(await provider.updatePod(unknown, { ...call(), reason: "spec" }).catch((e: unknown) => e)),
+    ).toBe("VN_NOT_FOUND");
   });
 
   it("a submission the site rejects is not retried inside the call, and a timeout is a RetryableError naming it", async () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { describeFromPing, parseLogText, parsePing, toProviderPodStatus } from "../src/index.js";
+import {
+  SITE_JOB_ID_ANNOTATION,
+  describeFromPing,
+  parseLogText,
+  parsePing,
+  toProviderPodStatus,
+} from "../src/index.js";
 import type { InterLinkPodStatus } from "../src/index.js";
 
 const base: InterLinkPodStatus = { name: "p", namespace: "ns", UID: "u", JID: "42" };
@@ -113,7 +119,11 @@ describe("toProviderPodStatus (interLink PodStatus → ProviderPodStatus)", () =
   for (const [title, wire, expected] of cases) {
     it(title, () => {
       const status = toProviderPodStatus(wire, { declared });
-      expect(status).toEqual(expected);
+      expect({ ...status, annotations: undefined }).toEqual(expected);
+      // The site's job ID is published on the pod (core merges it), for adoption after a restart.
+      expect(status.annotations).toEqual(
+        wire.JID === undefined || wire.JID === "" ? undefined : { [SITE_JOB_ID_ANNOTATION]: wire.JID },
+      );
       // Core derives the phase: interLink reports none.
       expect(status.phase).toBeUndefined();
     });
