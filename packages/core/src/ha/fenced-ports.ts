@@ -38,7 +38,7 @@ export function fenceProvider(provider: Provider, fence: Fence): Provider {
       if (typeof property !== "string" || !PROVIDER_WRITES.has(property)) return method.bind(target);
       return async (...args: unknown[]): Promise<unknown> => {
         fence.check();
-        return await (method.apply(target, args));
+        return await method.apply(target, args);
       };
     },
   });
