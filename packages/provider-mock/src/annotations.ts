@@ -4,6 +4,7 @@
  */
 import { ErrorCodes, InvalidInputError } from "@virtual-node/core";
 import type { ErrorCode } from "@virtual-node/core";
+import { parseQuantity } from "@virtual-node/core/provider-kit";
 
 export const MOCK_ANNOTATION_PREFIX = "mock.virtual-node.io/";
 
@@ -22,6 +23,10 @@ export const MockAnnotations = {
   stopDelay: "mock.virtual-node.io/stop-delay",
   /** Make create fail: an error code (`Retryable`, `VN_PERMANENT`, `InvalidInput`, ...), optionally `:<times>`. */
   failCreate: "mock.virtual-node.io/fail-create",
+  /** CPU the container reports as used (a quantity: `250m`, `1.5`). Per-container form allowed. */
+  cpuUsage: "mock.virtual-node.io/cpu-usage",
+  /** Memory working set the container reports (a quantity: `64Mi`, `1Gi`). Per-container form allowed. */
+  memoryUsage: "mock.virtual-node.io/memory-usage",
 } as const;
 
 export type MockAnnotationName = (typeof MockAnnotations)[keyof typeof MockAnnotations];
@@ -107,4 +112,31 @@ export function failCreateAnnotation(key: string, value: string): { code: ErrorC
   if (times === undefined) return { code };
   if (!/^\d+$/.test(times)) throw invalid(key, value, "<code>:<number of attempts>");
   return { code, times: Number(times) };
+}
+
+/** A usage quantity (`cpu` in cores, `memory` in bytes), at least 0; `field` names the input in errors. */
+export function usageQuantity(field: string, value: string, kind: "cpu" | "memory"): number {
+  let amount: number;
+  try {
+    amount = parseQuantity(value);
+  } catch {
+    amount = Number.NaN;
+  }
+  if (!(amount >= 0)) {
+    throw new InvalidInputError(
+      `${field}=${JSON.stringify(value)}: expected a ${kind} quantity such as ${kind === "cpu" ? "250m" : "64Mi"}`,
+      { field },
+    );
+  }
+  return amount;
+}
+
+/** `mock.virtual-node.io/cpu-usage` → nanocores. */
+export function cpuUsageAnnotation(key: string, value: string): number {
+  return Math.round(usageQuantity(`metadata.annotations['${key}']`, value, "cpu") * 1e9);
+}
+
+/** `mock.virtual-node.io/memory-usage` → bytes. */
+export function memoryUsageAnnotation(key: string, value: string): number {
+  return Math.round(usageQuantity(`metadata.annotations['${key}']`, value, "memory"));
 }

@@ -22,6 +22,7 @@ import type {
   MockLogLine,
   MockLogQuery,
   MockPodStats,
+  MockUsageUpdate,
   MockRef,
 } from "./types.js";
 
@@ -242,6 +243,8 @@ export function connectMockCloud(url: string | URL, options: MockCloudClientOpti
     configure: async (settings: Partial<MockCloudSettings>) => {
       await request<MockCloudSettings>("PUT", "/admin/faults", settings);
     },
+    setUsage: (namespace: string, name: string, update: MockUsageUpdate) =>
+      request<MockPodStats>("PUT", path("admin", "usage", namespace, name), update),
 
     close(): void {
       for (const controller of streams) controller.abort();

@@ -17,6 +17,7 @@ import type {
   MockLogQuery,
   MockPodStats,
   MockTermination,
+  MockUsage,
 } from "./types.js";
 
 export interface MockDefaults {
@@ -133,6 +134,13 @@ class ContainerSim {
   backoffStreak = 0;
   last: MockTermination | undefined;
   readonly logs: LogRing;
+  /** Reported use; an absent field follows the simulated wave. Starts from the spec (annotations). */
+  usage: MockUsage;
+  /**
+   * CPU time (core-ns) accumulated up to `time` of this run under earlier usage settings, so the
+   * cumulative counter stays monotonic when the rate changes; `undefined`: none since the start.
+   */
+  cpuCheckpoint: { time: number; coreNanoSeconds: number } | undefined;
 
   constructor(
     readonly kind: Kind,
@@ -144,6 +152,7 @@ class ContainerSim {
   ) {
     this.reason = waitingReason;
     this.logs = new LogRing(spec.name, logSettings);
+    this.usage = { ...spec.usage };
   }
 
   get name(): string {
@@ -315,33 +324,75 @@ export class GroupSim {
     return lines.map((l) => ({ time: l.time, text: l.text }));
   }
 
-  /** Plausible, deterministic usage: a per-container sine wave around a per-container base. */
+  /**
+   * Plausible, deterministic usage: a per-container sine wave around a per-container base, unless
+   * a fixed usage was set (annotation or {@link setUsage}).
+   */
   stats(now: number): MockPodStats {
     const containers: MockContainerStats[] = [];
     for (const c of this.#all()) {
       if (c.state !== "running" || c.startedAt === undefined) continue;
-      const h = hashString(`${this.spec.namespace}/${this.spec.name}/${c.name}`);
+      const wave = this.#wave(c);
       const elapsedS = Math.max(0, now - c.startedAt) / 1000;
-      const baseMilli = 20 + (h % 60);
-      const amp = baseMilli / 2;
-      const omega = (2 * Math.PI) / 60;
-      const phi = (h % 628) / 100;
-      const milli = baseMilli + amp * Math.sin(omega * elapsedS + phi);
-      const integral =
-        baseMilli * elapsedS + (amp / omega) * (Math.cos(phi) - Math.cos(omega * elapsedS + phi));
-      const mib = 1024 * 1024;
-      const memory =
-        (32 + (h % 96)) * mib +
-        (Math.min(elapsedS, 600) / 600) * 16 * mib +
-        2 * mib * Math.sin(omega * elapsedS);
       containers.push({
         name: c.name,
-        cpuNanoCores: Math.round(milli * 1e6),
-        cpuUsageCoreNanoSeconds: Math.round(integral * 1e6),
-        memoryWorkingSetBytes: Math.round(memory),
+        cpuNanoCores: Math.round(c.usage.cpuNanoCores ?? wave.milli(elapsedS) * 1e6),
+        cpuUsageCoreNanoSeconds: Math.round(this.#cpuIntegral(c, now)),
+        memoryWorkingSetBytes: Math.round(c.usage.memoryBytes ?? wave.memory(elapsedS)),
       });
     }
     return { time: now, containers };
+  }
+
+  /**
+   * Fixes (or, with `null`, releases) the reported use of one container or all of them from `now`
+   * on. The CPU counter is checkpointed first, so it never runs backwards.
+   */
+  setUsage(
+    now: number,
+    usage: { cpuNanoCores?: number | null; memoryBytes?: number | null },
+    container?: string,
+  ): void {
+    const targets = container === undefined ? this.#all() : [this.#container(container)];
+    for (const c of targets) {
+      if (usage.cpuNanoCores !== undefined) {
+        if (c.state === "running" && c.startedAt !== undefined)
+          c.cpuCheckpoint = { time: now, coreNanoSeconds: this.#cpuIntegral(c, now) };
+        if (usage.cpuNanoCores === null) delete c.usage.cpuNanoCores;
+        else c.usage.cpuNanoCores = usage.cpuNanoCores;
+      }
+      if (usage.memoryBytes === null) delete c.usage.memoryBytes;
+      else if (usage.memoryBytes !== undefined) c.usage.memoryBytes = usage.memoryBytes;
+    }
+  }
+
+  /** CPU core-ns used by the current run up to `now`: checkpoint + the current rate since then. */
+  #cpuIntegral(c: ContainerSim, now: number): number {
+    const startedAt = c.startedAt ?? now;
+    const from = c.cpuCheckpoint ?? { time: startedAt, coreNanoSeconds: 0 };
+    const fixed = c.usage.cpuNanoCores;
+    if (fixed !== undefined) return from.coreNanoSeconds + (fixed * Math.max(0, now - from.time)) / 1000;
+    const wave = this.#wave(c);
+    const at = (t: number): number => wave.milliSeconds(Math.max(0, t - startedAt) / 1000) * 1e6;
+    return from.coreNanoSeconds + at(now) - at(from.time);
+  }
+
+  /** The simulated figures of a container as functions of seconds since its start. */
+  #wave(c: ContainerSim) {
+    const h = hashString(`${this.spec.namespace}/${this.spec.name}/${c.name}`);
+    const baseMilli = 20 + (h % 60);
+    const amp = baseMilli / 2;
+    const omega = (2 * Math.PI) / 60;
+    const phi = (h % 628) / 100;
+    const mib = 1024 * 1024;
+    return {
+      milli: (s: number) => baseMilli + amp * Math.sin(omega * s + phi),
+      /** Integral of `milli` over [0, s]: millicore-seconds. */
+      milliSeconds: (s: number) =>
+        baseMilli * s + (amp / omega) * (Math.cos(phi) - Math.cos(omega * s + phi)),
+      memory: (s: number) =>
+        (32 + (h % 96)) * mib + (Math.min(s, 600) / 600) * 16 * mib + 2 * mib * Math.sin(omega * s),
+    };
   }
 
   /** Env and state of a container, for exec. */
@@ -423,6 +474,7 @@ export class GroupSim {
     c.state = "running";
     c.started = true;
     c.startedAt = t;
+    c.cpuCheckpoint = undefined;
     c.reason = c.message = c.finishedAt = c.exitCode = c.signal = c.restartAt = undefined;
     c.endAt = c.knobs.runDurationMs === null ? undefined : t + c.knobs.runDurationMs;
     c.readyAt = c.kind !== "init" && c.knobs.ready ? t + c.knobs.readyDelayMs : undefined;

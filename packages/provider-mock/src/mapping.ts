@@ -17,9 +17,11 @@ import {
   MockAnnotations,
   booleanAnnotation,
   containerAnnotation,
+  cpuUsageAnnotation,
   durationAnnotation,
   exitCodeAnnotation,
   failCreateAnnotation,
+  memoryUsageAnnotation,
   runDurationAnnotation,
 } from "./annotations.js";
 import type {
@@ -178,6 +180,21 @@ function containerSpec(
     durationAnnotation,
   );
   if (readyDelay !== undefined) spec.readyDelayMs = readyDelay;
+  // Init containers take only the per-container form, like the other knobs.
+  const cpu = containerKnob(annotations, MockAnnotations.cpuUsage, container.name, main, cpuUsageAnnotation);
+  const memory = containerKnob(
+    annotations,
+    MockAnnotations.memoryUsage,
+    container.name,
+    main,
+    memoryUsageAnnotation,
+  );
+  if (cpu !== undefined || memory !== undefined) {
+    spec.usage = {
+      ...(cpu === undefined ? {} : { cpuNanoCores: cpu }),
+      ...(memory === undefined ? {} : { memoryBytes: memory }),
+    };
+  }
   return spec;
 }
 

@@ -5,6 +5,7 @@
  */
 import {
   AbortedError,
+  InvalidInputError,
   PermanentError,
   RetryableError,
   createSystemClock,
@@ -40,7 +41,9 @@ import type {
   MockOperation,
   MockPodStats,
   MockRef,
+  MockUsageUpdate,
 } from "./types.js";
+import { usageQuantity } from "./annotations.js";
 
 export interface MockCloudOptions {
   /** Drives every delay and transition (default: the system clock, timers unref'd). */
@@ -364,6 +367,34 @@ export class MockCloud implements MockCloudApi {
     return Promise.resolve();
   }
 
+  setUsage(namespace: string, name: string, update: MockUsageUpdate): Promise<MockPodStats> {
+    // Admin calls are never delayed or faulted; `then` turns a throw into a rejection.
+    return Promise.resolve().then(() => {
+      const entry = this.#require({ namespace, name });
+      const quantity = (key: "cpu" | "memory"): number | null | undefined => {
+        const value: unknown = update[key];
+        if (value === undefined || value === null) return value;
+        if (typeof value !== "string") throw usageError(key, value);
+        return usageQuantity(key, value, key);
+      };
+      const cpu = quantity("cpu");
+      const memory = quantity("memory");
+      if (update.container !== undefined && typeof update.container !== "string")
+        throw usageError("container", update.container);
+      this.#tick(entry);
+      const now = this.clock.now();
+      entry.sim.setUsage(
+        now,
+        {
+          ...(cpu === undefined ? {} : { cpuNanoCores: cpu === null ? null : Math.round(cpu * 1e9) }),
+          ...(memory === undefined ? {} : { memoryBytes: memory === null ? null : Math.round(memory) }),
+        },
+        update.container,
+      );
+      return entry.sim.stats(now);
+    });
+  }
+
   /** Current latency and fault settings. */
   get settings(): MockCloudSettings {
     return { latency: { ...this.#latency }, faults: { ...this.#faults } };
@@ -528,4 +559,8 @@ export class MockCloud implements MockCloudApi {
       // A listener's failure is its own; the cloud keeps going.
     }
   }
+}
+
+function usageError(field: string, value: unknown): InvalidInputError {
+  return new InvalidInputError(`${field}=${JSON.stringify(value)}: expected a string`, { field });
 }

@@ -18,6 +18,7 @@
  * | `GET /admin/calls`, `DELETE /admin/calls` | | `MockCallStats` / reset |
  * | `GET /admin/groups`, `GET /admin/groups/{ns}/{name}` | | `MockGroupInfo[]` / `MockGroupInfo` |
  * | `PUT /admin/faults` | `Partial<MockCloudSettings>` | settings after the change |
+ * | `PUT /admin/usage/{ns}/{name}` | `MockUsageUpdate` (`{ cpu?, memory?, container? }`) | `MockPodStats` after the change |
  *
  * Errors are `{ error: { code, message, field?, retryAfterMs? } }` with 400 (invalid input), 404,
  * 422 (unsupported), 403 (permanent), 429 + `Retry-After` or 503 (retryable).
@@ -35,7 +36,14 @@ import {
 import { httpStatusOf } from "./errors.js";
 import { MockCloud } from "./mock-cloud.js";
 import { validateRef } from "./validate.js";
-import type { MockCloudEvent, MockCloudSettings, MockGroupSpec, MockLogQuery, MockRef } from "./types.js";
+import type {
+  MockCloudEvent,
+  MockCloudSettings,
+  MockGroupSpec,
+  MockLogQuery,
+  MockRef,
+  MockUsageUpdate,
+} from "./types.js";
 
 export interface MockCloudServerOptions {
   /** The cloud to serve (default: a new `MockCloud` on the system clock). */
@@ -254,6 +262,10 @@ export async function startMockCloudServer(options: MockCloudServerOptions = {})
         const body = (await readJson(req, limit)) as Partial<MockCloudSettings> | undefined;
         await cloud.configure(body ?? {});
         return reply(200, cloud.settings);
+      }
+      if (a === "usage" && parts.length === 4 && method === "PUT") {
+        const body = (await readJson(req, limit)) as MockUsageUpdate | undefined;
+        return reply(200, await cloud.setUsage(b ?? "", sub ?? "", body ?? {}));
       }
     }
     throw new HttpError(404, `no route ${method} ${url.pathname}`);

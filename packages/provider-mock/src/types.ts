@@ -94,6 +94,31 @@ export interface MockContainerSpec {
   /** `false`: never becomes ready. */
   ready?: boolean;
   readyDelayMs?: number;
+  /** Fixed resource use reported by `stats` while it runs; absent fields follow the simulated wave. */
+  usage?: MockUsage;
+}
+
+/**
+ * Resource use a container reports instead of the simulated figures (e.g. to drive an autoscaler):
+ * from the `cpu-usage`/`memory-usage` annotations at create, or `setUsage` at run time.
+ */
+export interface MockUsage {
+  /** CPU in nanocores (`250m` = 250,000,000). */
+  cpuNanoCores?: number;
+  /** Working set in bytes. */
+  memoryBytes?: number;
+}
+
+/**
+ * A run-time usage change (`MockCloudApi.setUsage`, `PUT /admin/usage/{ns}/{name}`): Kubernetes
+ * quantities (`cpu: "750m"`, `memory: "256Mi"`); `null` returns that figure to the simulated wave,
+ * an absent field leaves it as it is.
+ */
+export interface MockUsageUpdate {
+  cpu?: string | null;
+  memory?: string | null;
+  /** Only this container; all containers of the group when absent. */
+  container?: string;
 }
 
 /** What the mock cloud is asked to run: one "container group" per pod. */
@@ -343,4 +368,10 @@ export interface MockCloudApi {
   callStats(): Promise<MockCallStats>;
   resetCallStats(): Promise<void>;
   configure(settings: Partial<MockCloudSettings>): Promise<void>;
+  /**
+   * Sets the CPU/memory use that `stats` reports for a group's containers from now on (the group's
+   * current UID). Rejects a malformed quantity with `InvalidInputError` naming the field, a missing
+   * group or container with `NotFoundError`. Resolves with the group's stats right after the change.
+   */
+  setUsage(namespace: string, name: string, update: MockUsageUpdate): Promise<MockPodStats>;
 }

@@ -30,6 +30,15 @@ function checkContainer(value: unknown, field: string): void {
   if (c.exitCode !== undefined && (!Number.isInteger(c.exitCode) || c.exitCode < 0 || c.exitCode > 255)) {
     fail(`${field}.exitCode`, "must be an integer 0..255");
   }
+  if (c.usage !== undefined) {
+    const usage: unknown = c.usage;
+    if (!isRecord(usage)) fail(`${field}.usage`, "must be an object");
+    for (const key of ["cpuNanoCores", "memoryBytes"] as const) {
+      const amount = usage[key];
+      if (amount !== undefined && (typeof amount !== "number" || !Number.isFinite(amount) || amount < 0))
+        fail(`${field}.usage.${key}`, "must be a number >= 0");
+    }
+  }
 }
 
 /** Throws `InvalidInputError` (with the offending field) unless `value` is a well-formed spec. */
