@@ -126,16 +126,42 @@ export interface ControlPlaneHandle {
   serviceAccountToken(namespace: string, name: string, options?: ServiceAccountTokenOptions): Promise<string>;
 }
 
+/** Options of {@link ControlPlane.restart}. */
+export interface RestartOptions {
+  /** SIGKILL instead of SIGTERM (a crash: no graceful shutdown). Default false. */
+  readonly kill?: boolean;
+  /** Time the component is down between the stop and the start. Default 0. */
+  readonly downMs?: number;
+}
+
 /** A control plane started by this process. */
 export interface ControlPlane extends ControlPlaneHandle, AsyncDisposable {
   readonly ports: ControlPlanePorts;
   readonly tempDir: string;
+  /** Log file of each component; a restarted component appends to the same file. */
   readonly logFiles: Readonly<Partial<Record<ComponentName, string>>>;
+  /** pid of each running component (a stopped one is absent; a restarted one has its new pid). */
   readonly pids: Readonly<Partial<Record<ComponentName, number>>>;
   /** Wall-clock time from the call to ready (binaries resolution included). */
   readonly startupMs: number;
-  /** Stops every component (SIGTERM, then SIGKILL after the timeout) and removes the temp dir. Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * Without an argument: stops every component (SIGTERM, then SIGKILL after the timeout) in dependency
+   * order and removes the temp dir; idempotent, never waits longer than the stop timeout plus a few
+   * seconds, and removes the temp dir even when a component would not die.
+   * With a component: stops only that one (SIGTERM, then SIGKILL); {@link start} brings it back.
+   */
+  stop(component?: ComponentName): Promise<void>;
+  /** SIGKILLs one component (a crash); it stays down until {@link start}. */
+  kill(component: ComponentName): Promise<void>;
+  /**
+   * Starts a stopped or killed component again with the same flags, ports and data dir, and waits until
+   * it is healthy. A running component is left alone.
+   */
+  start(component: ComponentName): Promise<void>;
+  /** Stops (or, with `kill`, SIGKILLs) a component and starts it again as {@link start} does. */
+  restart(component: ComponentName, options?: RestartOptions): Promise<void>;
+  /** True while the component's current process runs. */
+  isRunning(component: ComponentName): boolean;
 }
 
 const DEFAULT_COMPONENTS: readonly OptionalComponent[] = ["kube-controller-manager", "kube-scheduler"];
@@ -187,47 +213,69 @@ interface LaunchSpec {
 }
 
 interface Launched {
+  readonly spec: LaunchSpec;
   readonly process: ComponentProcess;
   readonly ports: readonly number[];
+}
+
+interface LaunchContext {
+  readonly logDir: string;
+  readonly attempts: number;
+  readonly timeoutMs: number;
+  readonly deathSignal: DeathSignalStrategy | undefined;
+  readonly signal: AbortSignal | undefined;
+  /** Every process ever spawned, so that stop() reaches each one. */
+  readonly started: ComponentProcess[];
+}
+
+/** Spawns `spec` on `ports` (recorded in ctx.started). */
+function spawnSpec(
+  spec: LaunchSpec,
+  ports: readonly number[],
+  logFile: string,
+  ctx: LaunchContext,
+): ComponentProcess {
+  const proc = spawnComponent({
+    name: spec.name,
+    command: spec.command,
+    args: spec.args(ports),
+    logFile,
+    ...(ctx.deathSignal === undefined ? {} : { deathSignal: ctx.deathSignal }),
+  });
+  ctx.started.push(proc);
+  return proc;
+}
+
+/** Waits until `proc`, started from `spec` on `ports`, is healthy. */
+async function awaitHealthy(
+  spec: LaunchSpec,
+  proc: ComponentProcess,
+  ports: readonly number[],
+  ctx: LaunchContext,
+): Promise<ComponentProcess> {
+  const health = spec.health(ports);
+  await waitForHealthy({
+    url: health.url,
+    ...(health.tls === undefined ? {} : { tls: health.tls }),
+    component: proc,
+    timeoutMs: ctx.timeoutMs,
+    ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
+  });
+  return proc;
 }
 
 /**
  * Starts one component and waits for it to be healthy. When it exits complaining that its address is in
  * use (the free-port race), it is retried on fresh ports.
  */
-async function launch(
-  spec: LaunchSpec,
-  ctx: {
-    logDir: string;
-    attempts: number;
-    timeoutMs: number;
-    deathSignal: DeathSignalStrategy | undefined;
-    signal: AbortSignal | undefined;
-    started: ComponentProcess[];
-  },
-): Promise<Launched> {
+async function launch(spec: LaunchSpec, ctx: LaunchContext): Promise<Launched> {
   for (let attempt = 1; ; attempt++) {
     checkAborted(ctx.signal);
     const ports = await allocatePorts(spec.portCount);
     const logFile = join(ctx.logDir, attempt === 1 ? `${spec.name}.log` : `${spec.name}.${attempt}.log`);
-    const proc = spawnComponent({
-      name: spec.name,
-      command: spec.command,
-      args: spec.args(ports),
-      logFile,
-      ...(ctx.deathSignal === undefined ? {} : { deathSignal: ctx.deathSignal }),
-    });
-    ctx.started.push(proc);
-    const health = spec.health(ports);
+    const proc = spawnSpec(spec, ports, logFile, ctx);
     try {
-      await waitForHealthy({
-        url: health.url,
-        ...(health.tls === undefined ? {} : { tls: health.tls }),
-        component: proc,
-        timeoutMs: ctx.timeoutMs,
-        ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
-      });
-      return { process: proc, ports };
+      return { spec, process: await awaitHealthy(spec, proc, ports, ctx), ports };
     } catch (error) {
       const exited = proc.exitStatus() !== undefined;
       if (exited && attempt < ctx.attempts && isAddressInUse(await proc.readLog())) {
@@ -245,13 +293,27 @@ async function launch(
   }
 }
 
+/** Extra time stop() waits for processes after the SIGKILL before it gives up on them. */
+const KILL_GRACE_MS = 5_000;
+
+/**
+ * Stops in dependency order (clients of the apiserver, the apiserver, etcd); each step is bounded by
+ * `timeoutMs` plus the kill grace, so a process that ignores even SIGKILL (D state) cannot hang it.
+ */
 async function stopAll(processes: readonly ComponentProcess[], timeoutMs: number): Promise<void> {
   const byName = (name: ComponentName) => processes.filter((p) => p.name === name);
-  await Promise.all(
-    [...byName("kube-scheduler"), ...byName("kube-controller-manager")].map((p) => p.stop({ timeoutMs })),
-  );
-  await Promise.all(byName("kube-apiserver").map((p) => p.stop({ timeoutMs })));
-  await Promise.all(processes.map((p) => p.stop({ timeoutMs })));
+  const bounded = async (group: readonly ComponentProcess[]): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs + KILL_GRACE_MS);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(group.map((p) => p.stop({ timeoutMs }))), giveUp]);
+    clearTimeout(timer);
+  };
+  await bounded([...byName("kube-scheduler"), ...byName("kube-controller-manager")]);
+  await bounded(byName("kube-apiserver"));
+  await bounded(processes);
 }
 
 /**
@@ -281,7 +343,7 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
   await Promise.all([logDir, identitiesDir, certDir].map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
 
   const started: ComponentProcess[] = [];
-  const ctx = {
+  const ctx: LaunchContext = {
     logDir,
     attempts: options.portAttempts ?? 4,
     timeoutMs,
@@ -434,12 +496,10 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
       ...(kcm === undefined ? {} : { controllerManager: kcm.ports[0] ?? 0 }),
       ...(scheduler === undefined ? {} : { scheduler: scheduler.ports[0] ?? 0 }),
     };
-    const running: Partial<Record<ComponentName, ComponentProcess>> = {
-      etcd: etcd.process,
-      "kube-apiserver": apiserver.process,
-      ...(kcm === undefined ? {} : { "kube-controller-manager": kcm.process }),
-      ...(scheduler === undefined ? {} : { "kube-scheduler": scheduler.process }),
-    };
+    const running = new Map<ComponentName, Launched>();
+    for (const launched of [etcd, apiserver, kcm, scheduler]) {
+      if (launched !== undefined) running.set(launched.spec.name, launched);
+    }
     const kubeletClientCertPaths: KubeletClientCertPaths = {
       ...pki.paths.apiserverKubeletClient,
       caPath: pki.paths.ca.certPath,
@@ -471,15 +531,59 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
     });
 
     let stopping: Promise<void> | undefined;
-    const stop = (): Promise<void> => {
+    const stopEverything = (): Promise<void> => {
       stopping ??= (async () => {
-        await stopAll(started, stopTimeoutMs);
-        if (!keepTempDir) {
-          await rm(tempDir, { recursive: true, force: true });
+        try {
+          await stopAll(started, stopTimeoutMs);
+        } finally {
+          if (!keepTempDir) {
+            await rm(tempDir, { recursive: true, force: true });
+          }
         }
       })();
       return stopping;
     };
+    const launchedOf = (component: ComponentName): Launched => {
+      if (stopping !== undefined) {
+        throw new TestingError(
+          ErrorCode.Aborted,
+          `the control plane is stopped; cannot control ${component}`,
+        );
+      }
+      const launched = running.get(component);
+      if (launched === undefined) {
+        throw new TestingError(ErrorCode.ComponentNotReady, `${component} is not part of this control plane`);
+      }
+      return launched;
+    };
+    const isRunning = (component: ComponentName): boolean =>
+      running.get(component)?.process.exitStatus() === undefined;
+    // One operation at a time per component: a restart never races a kill of the same process.
+    const queues = new Map<ComponentName, Promise<unknown>>();
+    const serialized = (component: ComponentName, op: () => Promise<void>): Promise<void> => {
+      const next = (queues.get(component) ?? Promise.resolve()).then(op, op);
+      queues.set(
+        component,
+        next.catch(() => undefined),
+      );
+      return next;
+    };
+    const stopOne = (component: ComponentName, kill: boolean): Promise<void> =>
+      serialized(component, async () => {
+        const { process: proc } = launchedOf(component);
+        if (kill) await proc.kill();
+        else await proc.stop({ timeoutMs: stopTimeoutMs });
+      });
+    const startOne = (component: ComponentName): Promise<void> =>
+      serialized(component, async () => {
+        const launched = launchedOf(component);
+        if (launched.process.exitStatus() === undefined) return;
+        const proc = spawnSpec(launched.spec, launched.ports, launched.process.logFile, ctx);
+        running.set(component, { ...launched, process: proc });
+        await awaitHealthy(launched.spec, proc, launched.ports, ctx);
+      });
+    const stop = (component?: ComponentName): Promise<void> =>
+      component === undefined ? stopEverything() : stopOne(component, false);
 
     return {
       kubeConfig,
@@ -492,15 +596,27 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
       ports,
       tempDir,
       startupMs,
-      logFiles: Object.fromEntries(Object.entries(running).map(([k, p]) => [k, p.logFile])),
-      pids: Object.fromEntries(
-        Object.entries(running)
-          .filter(([, p]) => p.pid !== undefined)
-          .map(([k, p]) => [k, p.pid]),
-      ),
+      logFiles: Object.fromEntries([...running].map(([k, l]) => [k, l.process.logFile])),
+      get pids() {
+        return Object.fromEntries(
+          [...running]
+            .filter(([k, l]) => l.process.pid !== undefined && isRunning(k))
+            .map(([k, l]) => [k, l.process.pid]),
+        );
+      },
       ...minter,
       stop,
-      [Symbol.asyncDispose]: stop,
+      kill: (component) => stopOne(component, true),
+      start: startOne,
+      restart: async (component, restartOptions = {}) => {
+        await stopOne(component, restartOptions.kill === true);
+        if ((restartOptions.downMs ?? 0) > 0) {
+          await new Promise((resolve) => setTimeout(resolve, restartOptions.downMs));
+        }
+        await startOne(component);
+      },
+      isRunning,
+      [Symbol.asyncDispose]: () => stopEverything(),
     };
   } catch (error) {
     await stopAll(started, 2000).catch(() => undefined);

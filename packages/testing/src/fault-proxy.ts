@@ -61,6 +61,11 @@ export interface FaultProxy extends AsyncDisposable {
   readonly faults: NetworkFaults;
   /** Resets (RST) every open connection now. Returns how many were reset. */
   resetConnections(): number;
+  /**
+   * Half-open stall of the connections open now, for good (a NAT or load balancer that forgot the flow):
+   * they forward nothing and close nothing, while new connections work. Returns how many.
+   */
+  blackholeConnections(): number;
   stats(): FaultProxyStats;
   /** Stops listening and destroys every connection. Idempotent. */
   close(): Promise<void>;
@@ -163,6 +168,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const counters = { accepted: 0, resets: 0, bytesUpstream: 0, bytesDownstream: 0 };
   const connections = new Set<Connection>();
   const heldResets = new Set<() => void>();
+  const blackholed = new Set<Connection>();
 
   const reset = (socket: Socket): void => {
     if (!socket.destroyed) socket.resetAndDestroy();
@@ -248,6 +254,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         connection.upstream.destroy();
       }
       connections.clear();
+      for (const connection of blackholed) {
+        connection.client.destroy();
+        connection.upstream.destroy();
+      }
+      blackholed.clear();
       server.close(() => {
         resolve();
       });
@@ -275,6 +286,23 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           p.pump();
         });
       }
+    },
+    blackholeConnections() {
+      const open = [...connections];
+      for (const connection of open) {
+        connections.delete(connection);
+        connection.pipes.forEach((p) => {
+          p.dispose();
+        });
+        for (const socket of [connection.client, connection.upstream]) {
+          socket.pause();
+          socket.removeAllListeners("data");
+          socket.removeAllListeners("end");
+          socket.on("error", () => undefined);
+        }
+        blackholed.add(connection);
+      }
+      return open.length;
     },
     resetConnections() {
       const open = [...connections];

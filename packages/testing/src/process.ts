@@ -56,6 +56,10 @@ export interface ComponentProcess {
   exitStatus(): ComponentExit | undefined;
   /** SIGTERM, then SIGKILL after the timeout. Idempotent. */
   stop(options?: StopOptions): Promise<ComponentExit>;
+  /** SIGKILL now (no chance to clean up, like a crash or the OOM killer); resolves on exit. */
+  kill(): Promise<ComponentExit>;
+  /** Sends any signal (e.g. SIGSTOP / SIGCONT to freeze and thaw it). False when it has already exited. */
+  signal(signal: NodeJS.Signals): boolean;
   readLog(): Promise<string>;
   logTail(lines?: number): Promise<string>;
 }
@@ -249,6 +253,13 @@ export function spawnComponent(options: SpawnComponentOptions): ComponentProcess
     return stopping;
   };
 
+  const kill = async (): Promise<ComponentExit> => {
+    if (exitStatus === undefined) child.kill("SIGKILL");
+    const status = await exited;
+    watchdog?.kill("SIGKILL");
+    return status;
+  };
+
   return {
     name: options.name,
     pid: child.pid,
@@ -258,6 +269,8 @@ export function spawnComponent(options: SpawnComponentOptions): ComponentProcess
     exited,
     exitStatus: () => exitStatus,
     stop,
+    kill,
+    signal: (signal) => exitStatus === undefined && child.kill(signal),
     readLog: () => readFileTail(options.logFile),
     logTail: async (lines = 30) => tailLines(await readFileTail(options.logFile), lines),
   };

@@ -177,6 +177,22 @@ describe("fault proxy", () => {
     await until(() => before.received() === "during the stall" && closed, "the held FIN, after its bytes");
   });
 
+  it("blackholes the open connections for good while new ones work", async () => {
+    const echo = await echoServer();
+    const proxy = await proxyTo(echo.port);
+    const stuck = await client(proxy);
+    let closed = false;
+    stuck.socket.on("close", () => (closed = true));
+    expect(proxy.blackholeConnections()).toBe(1);
+    stuck.socket.write("lost");
+    const fresh = await client(proxy);
+    fresh.socket.write("fine");
+    await until(() => fresh.received() === "fine", "the new connection's echo");
+    await settle();
+    expect(stuck.received()).toBe("");
+    expect(closed).toBe(false);
+  });
+
   it("passes a reset from the target on to the client", async () => {
     const echo = await echoServer();
     const proxy = await proxyTo(echo.port);
