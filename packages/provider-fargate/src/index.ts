@@ -28,7 +28,12 @@ export {
   startedByFor,
 } from "./mapping.js";
 export type { FargateTaskSpec, MappingContext, MirroredValue } from "./mapping.js";
-export { taskToPodStatus, stoppedReasonKind } from "./status.js";
+export {
+  DEADLINE_STOP_REASON,
+  FargateStatusAnnotations,
+  stoppedReasonKind,
+  taskToPodStatus,
+} from "./status.js";
 export type { TaskStatusOptions } from "./status.js";
 export { FILE_WRITER_CONTAINER, ROLES_TAG, formatRoles, parseRoles } from "./roles.js";
 export type { ContainerRoles } from "./roles.js";

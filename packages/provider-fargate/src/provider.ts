@@ -65,7 +65,7 @@ import { describeFargateNode } from "./node.js";
 import { resolveFargateOptions } from "./options.js";
 import type { FargateProviderOptions, ResolvedFargateOptions } from "./options.js";
 import { SecretMirror } from "./secret-mirror.js";
-import { taskToPodStatus } from "./status.js";
+import { DEADLINE_STOP_REASON, taskToPodStatus } from "./status.js";
 
 /** `stoppedReason` prefix of tasks the provider stopped because their pod was deleted or replaced. */
 export const STOP_REASON_PREFIX = "virtual-node:";
@@ -153,6 +153,9 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
   let latest = new Map<string, Task>();
   /** Whether a list completed since this instance started. */
   let listed = false;
+  /** Tasks stopped (or being stopped) for their start deadline. */
+  const deadlineStops = new Set<string>();
+  const lifetime = new AbortController();
 
   async function* listTasks(signal: AbortSignal): AsyncIterable<Task[]> {
     if (nodeName === undefined) return;
@@ -217,7 +220,11 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
         // The start deadline changes the status with time alone.
         clock.now() - (task.createdAt?.getTime() ?? clock.now()) > options.startDeadlineMs,
       ]),
-    toStatus: (task) => taskToPodStatus(task, { now: clock.now(), startDeadlineMs: options.startDeadlineMs }),
+    toStatus: (task) => {
+      const status = taskToPodStatus(task, { now: clock.now(), startDeadlineMs: options.startDeadlineMs });
+      if (status.reason === "StartDeadlineExceeded") stopPastDeadline(task);
+      return status;
+    },
     clock,
     ...(options.statusIntervalMs?.fast === undefined
       ? {}
@@ -328,8 +335,41 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
     if (task?.taskArn !== undefined) latest.set(task.taskArn, { ...task, tags });
   }
 
-  async function stop(task: Task, why: string, signal: AbortSignal): Promise<void> {
+  /**
+   * A task failed for its start deadline is stopped at once (not only at pod delete), so it neither
+   * bills nor starts late. In the background: status reads stay pure and never wait on a write.
+   */
+  function stopPastDeadline(task: Task): void {
+    const arn = task.taskArn;
+    if (arn === undefined || task.desiredStatus === "STOPPED" || deadlineStops.has(arn)) return;
+    deadlineStops.add(arn);
+    const seconds = String(Math.round(options.startDeadlineMs / 1000));
+    stop(
+      task,
+      `${DEADLINE_STOP_REASON} (${seconds} s, last status ${task.lastStatus ?? "?"})`,
+      lifetime.signal,
+      {
+        prefixed: false,
+      },
+    ).then(
+      () => {
+        source.invalidate();
+      },
+      () => {
+        // Tried again on the next status read that finds it past its deadline.
+        deadlineStops.delete(arn);
+      },
+    );
+  }
+
+  async function stop(
+    task: Task,
+    why: string,
+    signal: AbortSignal,
+    { prefixed = true }: { prefixed?: boolean } = {},
+  ): Promise<void> {
     if (task.taskArn === undefined) return;
+    const reason = (prefixed ? `${STOP_REASON_PREFIX} ${why}` : why).slice(0, 255);
     try {
       await call(
         "StopTask",
@@ -338,7 +378,7 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
             new StopTaskCommand({
               cluster,
               task: task.taskArn,
-              reason: `${STOP_REASON_PREFIX} ${why}`.slice(0, 255),
+              reason,
             }),
             {
               abortSignal: s,
@@ -350,11 +390,7 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       // Already gone (expired from ECS) counts as stopped.
       if (errorCode(error) !== "VN_NOT_FOUND" && errorCode(error) !== "VN_INVALID_INPUT") throw error;
     }
-    latest.set(task.taskArn, {
-      ...task,
-      stoppedReason: `${STOP_REASON_PREFIX} ${why}`,
-      desiredStatus: "STOPPED",
-    });
+    latest.set(task.taskArn, { ...task, stoppedReason: reason, desiredStatus: "STOPPED" });
   }
 
   /** `namespace/secret` (or `namespace/name/@pod`) keys of the mirrors a task uses. */
@@ -467,6 +503,7 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
     statusStats: () => source.stats(),
     mapPod: (pod, secretArns = new Map()) => mapPodToTask(pod, { options, secretArns }),
     close() {
+      lifetime.abort();
       ecs.destroy();
       logs.destroy();
       secretsManager.destroy();

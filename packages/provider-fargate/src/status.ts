@@ -15,6 +15,20 @@ export interface TaskStatusOptions {
   startDeadlineMs: number;
 }
 
+/**
+ * `stoppedReason` prefix of a task the provider stopped because it did not start in time. It differs
+ * from the delete prefix (`virtual-node:`), so the stopped task still reports its pod (Failed).
+ */
+export const DEADLINE_STOP_REASON = "virtual-node-deadline: the task did not reach RUNNING in time";
+
+/** Pod annotations the provider publishes (through core's status channel). */
+export const FargateStatusAnnotations = {
+  /** The ECS task ARN running the pod. */
+  taskArn: "fargate.virtual-node.io/task-arn",
+  /** The Fargate task size chosen for the pod, `<cpu units>/<memory MiB>` (e.g. `1024/2048`). */
+  taskSize: "fargate.virtual-node.io/task-size",
+} as const;
+
 /** The error kind at the start of a `stoppedReason` (`CannotPullContainerError: …`), if any. */
 export function stoppedReasonKind(reason: string | undefined): string | undefined {
   const match = /^([A-Za-z]+(?:Error|Exception))\b/.exec(reason ?? "");
@@ -123,7 +137,18 @@ export function taskToPodStatus(task: Task, options: TaskStatusOptions): Provide
     ...(ips.length > 0 ? { podIPs: ips } : {}),
     ...(task.createdAt === undefined ? {} : { startTime: task.createdAt }),
     ...billedOf(task),
+    ...annotationsOf(task),
   };
+  if (stopped && task.stoppedReason?.startsWith(DEADLINE_STOP_REASON) === true) {
+    return {
+      ...common,
+      phase: "Failed",
+      reason: "StartDeadlineExceeded",
+      message: `${task.stoppedReason} (stopped by the provider)`,
+      initContainers,
+      containers,
+    };
+  }
   if (stopped) {
     const allZero =
       containers.length > 0 &&
@@ -173,6 +198,14 @@ export function taskToPodStatus(task: Task, options: TaskStatusOptions): Provide
     initContainers,
     containers,
   };
+}
+
+function annotationsOf(task: Task): Pick<ProviderPodStatus, "annotations"> {
+  const annotations: Record<string, string> = {};
+  if (task.taskArn !== undefined) annotations[FargateStatusAnnotations.taskArn] = task.taskArn;
+  if (task.cpu !== undefined && task.memory !== undefined)
+    annotations[FargateStatusAnnotations.taskSize] = `${task.cpu}/${task.memory}`;
+  return Object.keys(annotations).length === 0 ? {} : { annotations };
 }
 
 function billedOf(task: Task): Pick<ProviderPodStatus, "billed"> {

@@ -247,6 +247,19 @@ describe("lifecycle on the simulator", () => {
       (s) => s?.phase === "Failed",
     );
     expect(status).toMatchObject({ reason: "StartDeadlineExceeded" });
+    // Stopped when failed, not only at pod delete; the stopped task keeps reporting the failure.
+    await until(
+      () => Promise.resolve(slow.calls("StopTask").length),
+      (n) => n === 1,
+    );
+    const stopBody = slow.calls("StopTask")[0]?.body as { reason?: string };
+    expect(stopBody.reason).toMatch(/^virtual-node-deadline: /);
+    const after = await until(
+      () => p2.getPodStatus(p.ref, call()),
+      (s) => s?.message?.includes("stopped by the provider") === true,
+    );
+    expect(after).toMatchObject({ phase: "Failed", reason: "StartDeadlineExceeded" });
+    expect(slow.calls("StopTask")).toHaveLength(1);
     p2.close();
     await slow.close();
   });

@@ -1,7 +1,9 @@
 import type { Task } from "@aws-sdk/client-ecs";
 import { describe, expect, it } from "vitest";
 import {
+  DEADLINE_STOP_REASON,
   FILE_WRITER_CONTAINER,
+  FargateStatusAnnotations,
   ROLES_TAG,
   formatRoles,
   stoppedReasonKind,
@@ -209,6 +211,30 @@ describe("taskToPodStatus", () => {
     });
     expect(status).toMatchObject({ phase: "Failed", reason: "StartDeadlineExceeded" });
     expect(status.message).toContain("PROVISIONING");
+  });
+
+  it("a task the provider stopped for its deadline stays Failed StartDeadlineExceeded once STOPPED", () => {
+    const status = taskToPodStatus(
+      task({
+        lastStatus: "STOPPED",
+        stopCode: "UserInitiated",
+        stoppedReason: `${DEADLINE_STOP_REASON} (900 s, last status PROVISIONING)`,
+      }),
+      { now: created.getTime() + 20 * 60_000, startDeadlineMs: 15 * 60_000 },
+    );
+    expect(status).toMatchObject({ phase: "Failed", reason: "StartDeadlineExceeded" });
+    expect(status.message).toContain("last status PROVISIONING");
+  });
+
+  it("publishes the task ARN and the chosen task size as pod annotations", () => {
+    const status = taskToPodStatus(task({ lastStatus: "RUNNING", cpu: "1024", memory: "3072" }), {
+      now: created.getTime(),
+      startDeadlineMs: 60_000,
+    });
+    expect(status.annotations).toEqual({
+      [FargateStatusAnnotations.taskArn]: expect.stringMatching(/^arn:aws:ecs:/) as string,
+      [FargateStatusAnnotations.taskSize]: "1024/3072",
+    });
   });
 
   it("a task going down after it ran stays Running until STOPPED", () => {
