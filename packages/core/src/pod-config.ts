@@ -96,6 +96,20 @@ export interface ResolvedContainer {
   args: string[] | undefined;
 }
 
+/**
+ * One registry login from the pod's `spec.imagePullSecrets` (a `kubernetes.io/dockerconfigjson` or
+ * `kubernetes.io/dockercfg` Secret). `password` is a Secret value: send it only in a cloud's secure
+ * field (or mirror it into a secret store), never log it.
+ */
+export interface ImagePullCredential {
+  /** The registry as the Secret names it (`myregistry.azurecr.io`, `https://index.docker.io/v1/`). */
+  server: string;
+  username: string;
+  password: string;
+  /** The pull secret it came from (in the pod's namespace). */
+  secretName: string;
+}
+
 export interface ResolvedPod {
   ref: PodRef;
   /** The API object, as seen by the informer. Do not mutate. */
@@ -104,4 +118,9 @@ export interface ResolvedPod {
   initContainers: ResolvedContainer[];
   containers: ResolvedContainer[];
   volumes: ResolvedVolume[];
+  /**
+   * Logins of the pod's `imagePullSecrets`, in declaration order (absent: none). A missing or
+   * unusable pull secret is skipped with a `FailedToRetrieveImagePullSecret` warning, as the kubelet does.
+   */
+  imagePullSecrets?: ImagePullCredential[];
 }

@@ -25,6 +25,7 @@ import type {
 } from "../pod-config.js";
 import { podRefOf } from "../provider.js";
 import { expandVarsTracked } from "./expand.js";
+import { resolveImagePullSecrets } from "./image-pull-secrets.js";
 import { resolvePersistentVolumeClaim } from "./persistent-volume.js";
 import { ConfigReasons } from "./reasons.js";
 import type { TrackedVar } from "./expand.js";
@@ -177,6 +178,12 @@ class Resolver {
     for (const [i, container] of (spec?.containers ?? []).entries()) {
       containers.push(await this.resolveContainer(container, `spec.containers[${i}]`));
     }
+    // Read through secretIn: pull secrets are referenced (watched) like any other Secret.
+    const pull = await resolveImagePullSecrets(spec?.imagePullSecrets ?? [], this.namespace, async (name) => {
+      const secret = await this.secretIn(this.namespace, name);
+      return secret === undefined ? undefined : { type: secret.type, data: secretData(secret) };
+    });
+    for (const w of pull.warnings) this.warn(w.reason, w.message, w.field);
     throwIfAborted(this.signal);
     return {
       resolved: {
@@ -186,6 +193,7 @@ class Resolver {
         initContainers,
         containers,
         volumes,
+        ...(pull.credentials.length > 0 ? { imagePullSecrets: pull.credentials } : {}),
       },
       warnings: this.warnings,
       references: this.references,
