@@ -247,7 +247,7 @@ export class PodController {
   private enqueue(key: string): void {
     this.options.metrics.queueAdds.inc();
     this.queue.add(key);
-    this.options.metrics.queueDepth.set(this.queue.len);
+    this.options.metrics.queueDepth.set({ node: this.options.nodeName }, this.queue.len);
   }
 
   private async adopt(signal: AbortSignal): Promise<void> {
@@ -306,7 +306,7 @@ export class PodController {
     } finally {
       span.end();
       this.options.metrics.syncSeconds.observe({ result }, (performance.now() - started) / 1000);
-      this.options.metrics.queueDepth.set(this.queue.len);
+      this.options.metrics.queueDepth.set({ node: this.options.nodeName }, this.queue.len);
     }
   }
 
