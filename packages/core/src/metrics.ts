@@ -19,11 +19,11 @@ export interface NodeMetricsSource {
    * Pods, e.g. the informer's store. Only those whose `spec.nodeName` is this node count, so the
    * nodes of a group can share one function over the group's store: it is read once per scrape.
    */
-  listPods(): Iterable<Pod>;
+  readonly listPods: () => Iterable<Pod>;
   /** The node's Ready condition as last written: undefined before the Node exists. */
-  ready(): boolean | undefined;
+  readonly ready: () => boolean | undefined;
   /** Last successful lease renewal, ms since the epoch; 0 before the first. */
-  lastLeaseRenewMs(): number;
+  readonly lastLeaseRenewMs: () => number;
 }
 
 /** The phases `virtual_node_pods` always reports (0 when empty), as kube-state-metrics does. */
@@ -114,10 +114,10 @@ export function createMetrics(registry: Registry = new Registry()): NodeMetrics 
   const nodes = new Map<string, RegisteredNode>();
   /** A collect function: reset, then `set` for each registered node with its pods. */
   const perNode = (
-    set: (gauge: Gauge<string>, node: string, pods: readonly Pod[], registered: RegisteredNode) => void,
+    set: (gauge: Gauge, node: string, pods: readonly Pod[], registered: RegisteredNode) => void,
     withPods = false,
-  ): ((this: Gauge<string>) => void) =>
-    function (this: Gauge<string>) {
+  ): ((this: Gauge) => void) =>
+    function (this: Gauge) {
       this.reset();
       const pods = withPods ? podsByNode(nodes) : undefined;
       for (const [node, registered] of nodes) set(this, node, pods?.get(node) ?? [], registered);
@@ -276,6 +276,7 @@ export function createMetrics(registry: Registry = new Registry()): NodeMetrics 
         ])
           gauge.remove({ node: nodeName });
         for (const phase of POD_PHASES) metrics.pods.remove({ node: nodeName, phase });
+        metrics.queueDepth.remove({ node: nodeName });
       };
     },
     podBilledVcpuSeconds: new Counter({

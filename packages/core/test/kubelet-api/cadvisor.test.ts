@@ -93,7 +93,7 @@ describe("renderCadvisorMetrics", () => {
   it("falls back to the spec's image and the container name without a status", () => {
     const bare = renderCadvisorMetrics({
       summary,
-      pods: [{ ...pods[0], status: {} } as Pod],
+      pods: [{ ...pods[0], status: {} }],
       now: 0,
     });
     expect(bare).toContain('id="/kubepods/podu1/app",image="nginx:1",name="app"');
