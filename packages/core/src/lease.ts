@@ -4,16 +4,20 @@
  * backoff on failure, re-creation when deleted, and an owner reference to the Node's current UID so
  * the lease is garbage-collected with the Node.
  */
+import { Backoff } from "./backoff.js";
+import { type Clock, systemClock } from "./clock.js";
 import { describeError } from "./errors.js";
-import { isAlreadyExists, isConflict, isNotFound, type KubeClient } from "./kube/client.js";
+import { isAlreadyExists, isConflict, isNotFound } from "./kube/client.js";
 import { NODE_LEASE_NAMESPACE, paths, toMicroTime } from "./kube/api.js";
+import type { LeaseApi } from "./kube/node-api.js";
 import type { Lease } from "./kube/types.js";
 import type { Logger } from "./logger.js";
 import type { NodeMetrics } from "./metrics.js";
-import { isAborted, sleepUnlessAborted } from "./sleep.js";
+import { isAborted, Waker } from "./sleep.js";
 
 export interface LeaseOptions {
-  client: KubeClient;
+  /** The three calls the lease makes; a `KubeClient` satisfies it. */
+  client: LeaseApi;
   nodeName: string;
   /** Lease duration. Default 40 s (kubelet). */
   durationSeconds: number;
@@ -23,16 +27,26 @@ export interface LeaseOptions {
   metrics?: NodeMetrics;
   /** UID of the Node, for the owner reference. Read on every renew, so a re-created Node is followed. */
   nodeUid: () => string | undefined;
+  /** Renew timer, retry delays and `renewTime`. Default: the system clock. */
+  clock?: Clock;
 }
+
+/** Kubelet: retry a failed renewal after 200 ms, doubling up to 7 s, then keep trying at the cap. */
+const RENEW_RETRY = { baseMs: 200, maxMs: 7_000, jitter: "none" } as const;
 
 export class NodeLease {
   private lease: Lease | undefined;
   private readonly options: LeaseOptions;
   /** Time of the last successful renewal (ms since epoch). */
   lastRenewed = 0;
+  private readonly clock: Clock;
+  private readonly backoff = new Backoff(RENEW_RETRY);
+  private readonly waker: Waker;
 
   constructor(options: LeaseOptions) {
     this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.waker = new Waker(this.clock);
   }
 
   /** Renews until `signal` aborts. */
@@ -45,21 +59,24 @@ export class NodeLease {
         failures = 0;
       } catch (error) {
         if (isAborted(signal)) break;
-        failures++;
         this.options.metrics?.leaseRenewFailures.inc();
-        // Kubelet: 200 ms doubling up to 7 s, then keep trying at the cap.
-        delay = Math.min(7_000, 200 * 2 ** (failures - 1));
+        delay = this.backoff.nextDelay(failures++);
         this.options.logger.warn({ error: describeError(error), retryInMs: delay }, "lease renewal failed");
       }
-      await sleepUnlessAborted(delay, signal);
+      await this.waker.sleep(delay, signal);
     }
+  }
+
+  /** Renews now instead of at the next timer or retry (the API server answers again). */
+  renewNow(): void {
+    this.waker.wake();
   }
 
   /** One renewal: update the cached lease, or get/create it when needed. */
   async renew(signal?: AbortSignal): Promise<void> {
     const started = performance.now();
     const { client, nodeName } = this.options;
-    const now = toMicroTime(new Date());
+    const now = toMicroTime(new Date(this.clock.now()));
     const path = paths.lease(NODE_LEASE_NAMESPACE, nodeName);
     for (let attempt = 0; attempt < 3; attempt++) {
       if (this.lease === undefined) {
@@ -105,7 +122,7 @@ export class NodeLease {
   }
 
   private done(started: number): void {
-    this.lastRenewed = Date.now();
+    this.lastRenewed = this.clock.now();
     this.options.metrics?.leaseRenewSeconds.observe((performance.now() - started) / 1000);
   }
 

@@ -5,11 +5,19 @@
  * Adoption keeps what others added: labels, annotations and taints are merged three ways
  * (desired, current, and what we applied last time — remembered in an annotation, like
  * `kubectl apply`), so a label another controller set survives, and one we dropped is removed.
+ *
+ * Status is written when it differs from what we last wrote, when the Node's conditions as the API
+ * server has them differ from ours (the kubelet compares with the Node it reads, so a `Ready=Unknown`
+ * the node lifecycle controller wrote during an outage is overwritten within one update period, not
+ * at the 5-minute report), and at least every `statusReportIntervalMs`.
  */
+import { Backoff } from "./backoff.js";
+import { type Clock, systemClock } from "./clock.js";
 import { describeError } from "./errors.js";
 import type { EventRecorder } from "./events.js";
-import { isAlreadyExists, isConflict, isNotFound, KubeApiError, type KubeClient } from "./kube/client.js";
+import { isAlreadyExists, isConflict, isNotFound, KubeApiError } from "./kube/client.js";
 import { paths, toTime } from "./kube/api.js";
+import type { NodeApi } from "./kube/node-api.js";
 import type { Node, NodeCondition, Taint } from "./kube/types.js";
 import type { Logger } from "./logger.js";
 import type { NodeDescription, Provider } from "./provider.js";
@@ -20,9 +28,11 @@ export const LAST_APPLIED_ANNOTATION = "virtual-node.io/last-applied";
 export type ShutdownPolicy = "leave" | "notReady" | "cordon" | "delete";
 
 export interface NodeControllerOptions {
-  client: KubeClient;
+  /** The calls the controller makes; a `KubeClient` satisfies it. */
+  client: NodeApi;
   nodeName: string;
-  provider: Provider;
+  /** What the node side asks of the provider: health, and what the Node should say. */
+  provider: Pick<Provider, "name" | "ping" | "describeNode">;
   logger: Logger;
   events?: EventRecorder;
   /** Extra labels on the Node. */
@@ -43,6 +53,8 @@ export interface NodeControllerOptions {
    * status this controller writes, so a Node deleted and re-created declares them again.
    */
   declaredFeatures?: readonly string[];
+  /** Loop timer, retry delays, heartbeats and the report interval. Default: the system clock. */
+  clock?: Clock;
 }
 
 interface LastApplied {
@@ -109,11 +121,22 @@ export class NodeController {
   private droppedLabels = new Set<string>();
   private readonly readyWaiters: (() => void)[] = [];
   private registered = false;
-  /** Woken when a watch reports the Node deleted, so the next loop recreates it at once. */
-  private readonly waker = new Waker();
+  /** `Ready` as we last wrote it; a watched Node with another value was overwritten by someone else. */
+  private lastReadyStatus: string | undefined;
+  /**
+   * Woken when a watch reports the Node deleted or its conditions overwritten, and when the API
+   * server answers again, so the next pass runs at once.
+   */
+  private readonly waker: Waker;
+  private readonly clock: Clock;
+  // A failed pass is retried after 500 ms, doubling, never later than the regular ping.
+  private readonly backoff: Backoff;
 
   constructor(options: NodeControllerOptions) {
     this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.waker = new Waker(this.clock);
+    this.backoff = new Backoff({ baseMs: 500, maxMs: options.pingIntervalMs, jitter: "none" });
   }
 
   get uid(): string | undefined {
@@ -138,7 +161,15 @@ export class NodeController {
       this.waker.wake();
       return;
     }
-    if (this.node?.metadata?.uid === node.metadata?.uid) this.node = node;
+    if (this.node?.metadata?.uid !== node.metadata?.uid) return;
+    this.node = node;
+    // Someone else rewrote our Ready (the node lifecycle controller's Unknown): answer at once.
+    if (this.registered && readyStatusOf(node) !== this.lastReadyStatus) this.waker.wake();
+  }
+
+  /** Runs the next pass now (the API server answers again after an outage). */
+  wake(): void {
+    this.waker.wake();
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -150,8 +181,7 @@ export class NodeController {
         failures = 0;
       } catch (error) {
         if (isAborted(signal)) break;
-        failures++;
-        delay = Math.min(this.options.pingIntervalMs, 250 * 2 ** failures);
+        delay = this.backoff.nextDelay(failures++);
         this.options.logger.warn({ error: describeError(error), retryInMs: delay }, "node sync failed");
       }
       await this.waker.sleep(delay, signal);
@@ -187,16 +217,18 @@ export class NodeController {
       await this.register(signal);
       this.lastReported = ""; // a new Node object has no status yet
     }
-    const status = this.desiredStatus(new Date());
+    const status = this.desiredStatus(new Date(this.clock.now()));
     const fingerprint = JSON.stringify({
       ...status,
-      conditions: status.conditions?.map((c) => [c.type, c.status, c.reason, c.message]),
+      conditions: status.conditions?.map(conditionFingerprint),
     });
-    const due = Date.now() - this.lastReport >= this.options.statusReportIntervalMs;
-    if (fingerprint !== this.lastReported || due) {
+    const due = this.clock.now() - this.lastReport >= this.options.statusReportIntervalMs;
+    const overwritten = conditionsDiffer(this.node?.status?.conditions, status.conditions);
+    if (fingerprint !== this.lastReported || due || overwritten) {
       await this.writeStatus(status, signal);
       this.lastReported = fingerprint;
-      this.lastReport = Date.now();
+      this.lastReport = this.clock.now();
+      this.lastReadyStatus = readyStatusOf({ status });
     }
     if (!this.registered) {
       this.registered = true;
@@ -226,7 +258,7 @@ export class NodeController {
         );
         return;
       case "notReady": {
-        const status = this.desiredStatus(new Date(), {
+        const status = this.desiredStatus(new Date(this.clock.now()), {
           reason: "KubeletStopped",
           message: "virtual-node agent stopped",
         });
@@ -437,6 +469,34 @@ export class NodeController {
       throw error;
     }
   }
+}
+
+const conditionFingerprint = (c: NodeCondition): string[] => [
+  c.type,
+  c.status,
+  c.reason ?? "",
+  c.message ?? "",
+];
+
+/**
+ * True when the Node as the API server has it carries conditions other than those we want
+ * (heartbeat and transition times aside, like the kubelet's `nodeConditionsHaveChanged`). Only
+ * conditions are compared with the observed Node: the API server rewrites quantities and fills in
+ * fields we never set, so the rest is compared with what we last wrote.
+ */
+export function conditionsDiffer(
+  observed: readonly NodeCondition[] | undefined,
+  desired: readonly NodeCondition[] | undefined,
+): boolean {
+  const key = (list: readonly NodeCondition[] | undefined): string =>
+    JSON.stringify(
+      (list ?? []).map(conditionFingerprint).sort((a, b) => (a[0] ?? "").localeCompare(b[0] ?? "")),
+    );
+  return key(observed) !== key(desired);
+}
+
+function readyStatusOf(node: Pick<Node, "status">): string | undefined {
+  return node.status?.conditions?.find((c) => c.type === "Ready")?.status;
 }
 
 function parseLastApplied(raw: string | undefined): LastApplied {

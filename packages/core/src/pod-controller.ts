@@ -219,6 +219,14 @@ export class PodController {
   }
 
   /**
+   * Syncs every pod that waits out a retry delay now: the API server answers again, and the delays
+   * grew while it did not (a status write failed over and over), not because the pod is broken.
+   */
+  retryNow(): void {
+    this.queue.retryWaitingNow();
+  }
+
+  /**
    * Adopts what the provider already runs (after a restart: no duplicates, no restarts), then
    * processes the queue, polls status and reconciles until `signal` aborts.
    */

@@ -1,27 +1,39 @@
 /**
  * Sleeps for controller loops: they end early (never throw) when the loop's signal aborts, and
- * a `Waker` lets another part of the controller cut the current sleep short ("work arrived").
+ * a `Waker` lets another part of the controller cut the current sleep short ("work arrived",
+ * "the API server answers again"). Time comes from the loop's {@link Clock}.
  */
+import { type Clock, systemClock } from "./clock.js";
 
-/** Resolves after `ms`, or at once when `signal` aborts. Never rejects. */
-export async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  await new Waker().sleep(ms, signal);
+/** Resolves after `ms` on `clock`, or at once when `signal` aborts. Never rejects. */
+export async function sleepUnlessAborted(
+  ms: number,
+  signal: AbortSignal,
+  clock: Clock = systemClock,
+): Promise<void> {
+  await new Waker(clock).sleep(ms, signal);
 }
 
+/** A sleep that another part of the controller can end early. */
 export class Waker {
   #wake: (() => void) | undefined;
+  readonly #clock: Clock;
+
+  constructor(clock: Clock = systemClock) {
+    this.#clock = clock;
+  }
 
   /** Resolves after `ms`, when `wake()` is called, or when `signal` aborts. */
   async sleep(ms: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         signal.removeEventListener("abort", done);
         if (this.#wake === done) this.#wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = this.#clock.setTimeout(done, ms);
       this.#wake = done;
       signal.addEventListener("abort", done, { once: true });
     });

@@ -410,6 +410,18 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     }
   });
 
+  // After an outage every loop would wait out the backoff it grew meanwhile (watches up to 30 s, pods
+  // up to maxRetryDelayMs): when the API server answers again, they all go at once.
+  client.reachability.onRecovered(() => {
+    podReflector.retryNow();
+    nodeReflector.retryNow();
+    for (const r of runtimes.values()) {
+      r.lease.renewNow();
+      r.nodeController.wake();
+      r.pods.retryNow();
+    }
+  });
+
   const kubeletApi = buildKubeletApiServer(kubeletApiOptions, {
     client,
     logger,

@@ -196,6 +196,19 @@ export class WorkQueue<K extends string = string> {
     this.addAfter(key, delayMs);
   }
 
+  /**
+   * Runs every key that waits for a delayed add now (its backoff counter is kept). For when the
+   * cause of the failures is known to be over — the API server answers again — so keys do not wait
+   * out delays that grew during the outage.
+   */
+  retryWaitingNow(): void {
+    if (this.#shuttingDown) return;
+    const keys = [...this.#waiting.keys()];
+    for (const [, { timer }] of this.#waiting) this.#clock.clearTimeout(timer);
+    this.#waiting.clear();
+    for (const key of keys) this.add(key);
+  }
+
   /** Reset the key's backoff; done automatically when its handler succeeds. */
   forget(key: K): void {
     this.#rateLimiter.forget(key);

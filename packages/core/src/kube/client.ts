@@ -11,6 +11,7 @@ import * as http2 from "node:http2";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { AbortedError, redactSecrets } from "../errors.js";
 import { AdaptiveRateLimiter } from "../provider-kit/rate-limit.js";
+import { ApiReachability, isApiServerAnswer } from "./reachability.js";
 import { WatchDecoder } from "./watch-decoder.js";
 
 export interface KubeClientOptions {
@@ -87,10 +88,17 @@ export class KubeClient {
   private readonly options: KubeClientOptions;
   private pingTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Whether the API server answers; tells listeners the moment it answers again after an outage. */
+  readonly reachability: ApiReachability;
 
   constructor(options: KubeClientOptions) {
     this.options = options;
     this.kubeConfig = options.kubeConfig;
+    this.reachability = new ApiReachability({
+      probe: async (signal) => {
+        await this.get("/version", { signal });
+      },
+    });
     const qps = options.qps ?? 50;
     this.bucket = new AdaptiveRateLimiter({
       name: "kube-api",
@@ -125,7 +133,12 @@ export class KubeClient {
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     await this.bucket.acquire();
     const started = performance.now();
-    const { status, body, headers } = await this.exchange(method, path, options);
+    const { status, body, headers } = await this.exchange(method, path, options).catch((error: unknown) => {
+      if (!(error instanceof AbortedError)) this.reachability.failed();
+      throw error;
+    });
+    if (isApiServerAnswer(status)) this.reachability.answered();
+    else this.reachability.failed();
     this.options.onRequest?.({
       method,
       resource: resourceOf(path),
@@ -146,7 +159,10 @@ export class KubeClient {
     onEvent: (type: WatchEventType, object: unknown) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const session = await this.connect();
+    const session = await this.connect().catch((error: unknown) => {
+      if (!(error instanceof AbortedError)) this.reachability.failed();
+      throw error;
+    });
     const creds = await this.creds();
     const stream = session.request({
       ":method": "GET",
@@ -174,6 +190,7 @@ export class KubeClient {
         stream.setEncoding("utf8");
         stream.on("response", (h) => {
           if (ended) return;
+          if (isApiServerAnswer(Number(h[":status"]))) this.reachability.answered();
           try {
             decoder.response(Number(h[":status"]));
           } catch (error) {
@@ -201,7 +218,10 @@ export class KubeClient {
           else if (status === 200) resolve();
           else reject(toApiError(status || 503, decoder.errorBody, {}, "watch stream closed"));
         });
-        stream.on("error", reject);
+        stream.on("error", (error) => {
+          if (!signal.aborted) this.reachability.failed();
+          reject(error);
+        });
       });
     } finally {
       signal.removeEventListener("abort", abort);
@@ -221,6 +241,7 @@ export class KubeClient {
   /** Closes the connection; in-flight requests fail. */
   close(): void {
     this.closed = true;
+    this.reachability.close();
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.session?.close();
     this.session = undefined;

@@ -6,11 +6,14 @@
  * - 410 Gone / `Expired` → re-list; any other failure → re-watch after capped, jittered backoff;
  * - a watchdog restarts a watch that has been silent longer than `silenceTimeoutMs`
  *   (bookmarks arrive about once a minute, so silence means a stalled stream);
- * - on re-list, objects that vanished meanwhile are reported as deleted.
+ * - on re-list, objects that vanished meanwhile are reported as deleted;
+ * - {@link Reflector.retryNow} ends the backoff at once (the API server answers again).
  */
+import { Backoff } from "../backoff.js";
+import { type Clock, systemClock, type TimerHandle } from "../clock.js";
 import { AbortedError, describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { isAborted, sleepUnlessAborted } from "../sleep.js";
+import { isAborted, Waker } from "../sleep.js";
 import { isGone, KubeApiError, type KubeClient, type WatchEventType } from "./client.js";
 
 export interface KubeObject {
@@ -38,8 +41,15 @@ export interface ReflectorOptions<T> {
   watchTimeoutSeconds?: number;
   /** Max backoff between failed attempts. Default 30 s. */
   maxBackoffMs?: number;
+  /** Drives the backoff and the watchdog. Default: the system clock. */
+  clock?: Clock;
   pageSize?: number;
   onRestart?: (reason: string) => void;
+  /**
+   * Applied to every listed or watched object before it is stored or handed on, e.g. to drop fields
+   * nobody reads (`withoutManagedFields`). May change the object in place.
+   */
+  transform?: (object: T) => T;
 }
 
 interface ListResult<T> {
@@ -58,9 +68,26 @@ export class Reflector<T extends KubeObject> {
   private resourceVersion = "";
   private readonly options: ReflectorOptions<T>;
   private syncedWaiters: (() => void)[] = [];
+  private readonly clock: Clock;
+  // 500 ms doubling to the cap, spread over [d/2, d] so many reflectors do not retry in lockstep.
+  private readonly backoff: Backoff;
+  private readonly waker: Waker;
+  private failures = 0;
 
   constructor(options: ReflectorOptions<T>) {
     this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.waker = new Waker(this.clock);
+    this.backoff = new Backoff({ baseMs: 500, maxMs: options.maxBackoffMs ?? 30_000, jitter: "equal" });
+  }
+
+  /**
+   * Ends a backoff wait now and starts the next one from the base delay: the API server answers
+   * again, so waiting out a delay grown during the outage only keeps the cache stale.
+   */
+  retryNow(): void {
+    this.failures = 0;
+    this.waker.wake();
   }
 
   get hasSynced(): boolean {
@@ -80,7 +107,6 @@ export class Reflector<T extends KubeObject> {
 
   /** Runs until `signal` aborts. Never throws otherwise. */
   async run(signal: AbortSignal): Promise<void> {
-    let failures = 0;
     let needList = true;
     while (!signal.aborted) {
       try {
@@ -89,7 +115,7 @@ export class Reflector<T extends KubeObject> {
           needList = false;
         }
         await this.watchOnce(signal);
-        failures = 0;
+        this.failures = 0;
       } catch (error) {
         if (isAborted(signal)) break;
         if (isGone(error)) {
@@ -98,17 +124,16 @@ export class Reflector<T extends KubeObject> {
           this.options.logger.info({ path: this.options.path }, "watch expired (410); re-listing");
           continue;
         }
-        failures++;
-        const cap = this.options.maxBackoffMs ?? 30_000;
-        const delay = Math.min(cap, 250 * 2 ** Math.min(failures, 10)) * (0.5 + Math.random() / 2);
+        this.failures++;
+        const delay = this.backoff.nextDelay(this.failures - 1);
         this.options.onRestart?.("error");
         this.options.logger.warn(
           { path: this.options.path, error: describeError(error), retryInMs: Math.round(delay) },
           "watch failed; restarting",
         );
         // After repeated failures the resourceVersion may be too old anyway: re-list.
-        if (failures >= 3) needList = true;
-        await sleepUnlessAborted(delay, signal);
+        if (this.failures >= 3) needList = true;
+        await this.waker.sleep(delay, signal);
       }
     }
   }
@@ -127,7 +152,11 @@ export class Reflector<T extends KubeObject> {
         },
         signal,
       });
-      for (const item of page.items ?? []) fresh.set(objectKey(item), item);
+      const transform = this.options.transform;
+      for (const raw of page.items ?? []) {
+        const item = transform === undefined ? raw : transform(raw);
+        fresh.set(objectKey(item), item);
+      }
       cont = page.metadata?.continue;
       rv = page.metadata?.resourceVersion ?? rv;
     } while (cont !== undefined && cont.length > 0);
@@ -157,17 +186,18 @@ export class Reflector<T extends KubeObject> {
     };
     signal.addEventListener("abort", onOuterAbort, { once: true });
     const silence = this.options.silenceTimeoutMs ?? 180_000;
-    let lastEvent = Date.now();
+    let lastEvent = this.clock.now();
     const state = { stalled: false };
-    const watchdog = setInterval(
-      () => {
-        if (Date.now() - lastEvent > silence) {
-          state.stalled = true;
-          watchAbort.abort();
-        }
-      },
-      Math.min(silence, 5_000),
-    );
+    let watchdog: TimerHandle | undefined;
+    const check = (): void => {
+      if (this.clock.now() - lastEvent > silence) {
+        state.stalled = true;
+        watchAbort.abort();
+        return;
+      }
+      watchdog = this.clock.setTimeout(check, Math.min(silence, 5_000));
+    };
+    check();
     const base = this.options.watchTimeoutSeconds ?? 300;
     try {
       await this.options.client.watch(
@@ -180,7 +210,7 @@ export class Reflector<T extends KubeObject> {
           timeoutSeconds: Math.round(base + Math.random() * base),
         },
         (type, object) => {
-          lastEvent = Date.now();
+          lastEvent = this.clock.now();
           this.apply(type, object);
         },
         watchAbort.signal,
@@ -190,7 +220,7 @@ export class Reflector<T extends KubeObject> {
         throw new Error(`watch silent for ${silence} ms`, { cause: error });
       throw error;
     } finally {
-      clearInterval(watchdog);
+      this.clock.clearTimeout(watchdog);
       signal.removeEventListener("abort", onOuterAbort);
     }
   }
@@ -200,7 +230,7 @@ export class Reflector<T extends KubeObject> {
       const status = raw as { code?: number; reason?: string; message?: string };
       throw new KubeApiError(status.code ?? 500, status.reason ?? "Unknown", status.message ?? "watch error");
     }
-    const object = raw as T;
+    const object = this.options.transform === undefined ? (raw as T) : this.options.transform(raw as T);
     const rv = object.metadata?.resourceVersion;
     if (rv !== undefined) this.resourceVersion = rv;
     if (type === "BOOKMARK") return;
