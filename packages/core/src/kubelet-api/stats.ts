@@ -13,6 +13,7 @@ import type {
   ProviderStatsSummary,
   StatsSummary,
 } from "./stats-types.js";
+import { renderFamilies, type MetricFamily, type Sample } from "./exposition.js";
 
 function sum(values: readonly (number | undefined)[]): number | undefined {
   const present = values.filter((v): v is number => v !== undefined);
@@ -134,31 +135,10 @@ export function cpuAndMemoryOnly(summary: StatsSummary): StatsSummary {
   };
 }
 
-interface Family {
-  name: string;
-  help: string;
-  type: "counter" | "gauge";
-  samples: string[];
-}
+type Family = MetricFamily;
 
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
-}
-
-function labels(pairs: Record<string, string>): string {
-  const keys = Object.keys(pairs).sort();
-  if (keys.length === 0) return "";
-  return `{${keys.map((k) => `${k}="${escapeLabel(pairs[k] ?? "")}"`).join(",")}}`;
-}
-
-function num(value: number): string {
-  if (Number.isInteger(value)) return String(value);
-  return String(value);
-}
-
-function sample(name: string, pairs: Record<string, string>, value: number, time?: string): string {
-  const ts = time === undefined ? NaN : Date.parse(time);
-  return `${name}${labels(pairs)} ${num(value)}${Number.isFinite(ts) ? ` ${ts}` : ""}`;
+function sample(labels: Record<string, string>, value: number, time?: string): Sample {
+  return { labels, value, ...(time === undefined ? {} : { time }) };
 }
 
 /** The kubelet's `/metrics/resource` for a summary (`scrapeError`: the summary could not be read). */
@@ -225,17 +205,17 @@ export function renderResourceMetrics(summary: StatsSummary | undefined): string
     return f;
   };
   const errorValue = summary === undefined ? 1 : 0;
-  family("resource_scrape_error").samples.push(sample("resource_scrape_error", {}, errorValue));
-  family("scrape_error").samples.push(sample("scrape_error", {}, errorValue));
+  family("resource_scrape_error").samples.push(sample({}, errorValue));
+  family("scrape_error").samples.push(sample({}, errorValue));
   if (summary !== undefined) {
     const { node } = summary;
     if (node.cpu?.usageCoreNanoSeconds !== undefined)
       family("node_cpu_usage_seconds_total").samples.push(
-        sample("node_cpu_usage_seconds_total", {}, node.cpu.usageCoreNanoSeconds / 1e9, node.cpu.time),
+        sample({}, node.cpu.usageCoreNanoSeconds / 1e9, node.cpu.time),
       );
     if (node.memory?.workingSetBytes !== undefined)
       family("node_memory_working_set_bytes").samples.push(
-        sample("node_memory_working_set_bytes", {}, node.memory.workingSetBytes, node.memory.time),
+        sample({}, node.memory.workingSetBytes, node.memory.time),
       );
     for (const pod of summary.pods) {
       const podLabels = { pod: pod.podRef.name, namespace: pod.podRef.namespace };
@@ -243,30 +223,25 @@ export function renderResourceMetrics(summary: StatsSummary | undefined): string
         const l = { ...podLabels, container: c.name };
         const start = Date.parse(c.startTime);
         if (Number.isFinite(start) && start > 0)
-          family("container_start_time_seconds").samples.push(
-            sample("container_start_time_seconds", l, start / 1000),
-          );
+          family("container_start_time_seconds").samples.push(sample(l, start / 1000));
         if (c.cpu?.usageCoreNanoSeconds !== undefined)
           family("container_cpu_usage_seconds_total").samples.push(
-            sample("container_cpu_usage_seconds_total", l, c.cpu.usageCoreNanoSeconds / 1e9, c.cpu.time),
+            sample(l, c.cpu.usageCoreNanoSeconds / 1e9, c.cpu.time),
           );
         if (c.memory?.workingSetBytes !== undefined)
           family("container_memory_working_set_bytes").samples.push(
-            sample("container_memory_working_set_bytes", l, c.memory.workingSetBytes, c.memory.time),
+            sample(l, c.memory.workingSetBytes, c.memory.time),
           );
       }
       if (pod.cpu?.usageCoreNanoSeconds !== undefined)
         family("pod_cpu_usage_seconds_total").samples.push(
-          sample("pod_cpu_usage_seconds_total", podLabels, pod.cpu.usageCoreNanoSeconds / 1e9, pod.cpu.time),
+          sample(podLabels, pod.cpu.usageCoreNanoSeconds / 1e9, pod.cpu.time),
         );
       if (pod.memory?.workingSetBytes !== undefined)
         family("pod_memory_working_set_bytes").samples.push(
-          sample("pod_memory_working_set_bytes", podLabels, pod.memory.workingSetBytes, pod.memory.time),
+          sample(podLabels, pod.memory.workingSetBytes, pod.memory.time),
         );
     }
   }
-  return families
-    .map((f) => [`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...f.samples].join("\n"))
-    .join("\n")
-    .concat("\n");
+  return renderFamilies(families);
 }
