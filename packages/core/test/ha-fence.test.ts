@@ -82,12 +82,13 @@ describe("fenced ports", () => {
     }
     const provider = fenceProvider(new CloudProvider(), fence);
     const ref = { namespace: "ns", name: "p", uid: "u" };
-    await expect(provider.deletePod(ref, 0, {})).rejects.toBeInstanceOf(NotOwnerError);
-    await provider.getPodStatus(ref, {});
-    await provider.listPods("vn-1", {});
+    const call = { signal: new AbortController().signal };
+    await expect(provider.deletePod(ref, 0, call)).rejects.toBeInstanceOf(NotOwnerError);
+    await provider.getPodStatus(ref, call);
+    await provider.listPods("vn-1", call);
     expect(calls).toEqual(["getPodStatus", "listPods"]);
     fence.renewed(clock.now());
-    await provider.deletePod(ref, 0, {});
+    await provider.deletePod(ref, 0, call);
     expect(calls).toEqual(["getPodStatus", "listPods", "deletePod"]);
     expect("getPodStatuses" in provider).toBe(false);
     expect(provider.name).toBe("cloud");

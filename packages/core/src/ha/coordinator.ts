@@ -458,15 +458,29 @@ export class OwnershipCoordinator {
 
   /** client-go's release: no holder, a one-second duration, so others take over at once. */
   async #writeRelease(node: string, lease: Lease, signal?: AbortSignal): Promise<void> {
-    const body = this.#ownerBody(node, lease, lease.spec?.acquireTime);
-    if (body.spec) {
-      body.spec.holderIdentity = "";
-      body.spec.leaseDurationSeconds = 1;
-    }
+    const released = (from: Lease): Lease => {
+      const body = this.#ownerBody(node, from, from.spec?.acquireTime);
+      if (body.spec) {
+        body.spec.holderIdentity = "";
+        body.spec.leaseDurationSeconds = 1;
+      }
+      return body;
+    };
     try {
-      await this.#withDeadline(signal, async (s) => this.#o.api.replace(body, { signal: s }));
+      await this.#withDeadline(signal, async (s) => {
+        try {
+          await this.#o.api.replace(released(lease), { signal: s });
+        } catch (error) {
+          if (!isConflict(error)) throw error;
+          // Our version is stale (e.g. a renewal cut short by stop() still landed): release the
+          // current one if it is still ours; if someone else holds it, there is nothing to release.
+          const fresh = await this.#o.api.get(ownerLeaseName(node), { signal: s });
+          if (fresh?.spec?.holderIdentity === this.#o.ha.identity)
+            await this.#o.api.replace(released(fresh), { signal: s });
+        }
+      });
     } catch (error) {
-      // 409: someone already moved on; anything else: the Lease expires on its own.
+      // 409/404: someone already moved on; anything else: the Lease expires on its own.
       if (!isConflict(error) && !isNotFound(error))
         this.#o.logger.warn({ node, error: describeError(error) }, "could not release the ownership lease");
     }
