@@ -43,7 +43,7 @@ export interface BenchOptions {
   readonly deleteGraceSeconds: number | undefined;
   /** Run virtual-kubelet with its stock client-side throttles (5 QPS client, 10/s work queues). */
   readonly vkStock: boolean;
-  /** virtual-kubelet --pod-sync-workers. Default 1: its mock provider's pod map has no lock. */
+  /** virtual-kubelet --pod-sync-workers. Default: its own (10). */
   readonly vkWorkers: number;
   /** Scale: stop waiting for all pods Ready after this long and measure anyway (reported as Ready fraction). */
   readonly scaleReadyTimeoutSeconds: number;
@@ -60,6 +60,9 @@ export interface BenchOptions {
   readonly beforeDir: string;
   readonly keepLogs: boolean;
 }
+
+/** virtual-kubelet's own default of `--pod-sync-workers` (`DefaultPodSyncWorkers`). */
+export const VK_DEFAULT_WORKERS = 10;
 
 export const FULL_DEFAULTS = {
   rounds: 3,
@@ -119,8 +122,8 @@ Options (sizes default to the full run, about 20 minutes on 2 cores):
   --vk-max-processes N      virtual-kubelet processes in many-nodes (default ${FULL_DEFAULTS.vkMaxProcesses})
   --client-qps N            client-side QPS of every agent, 0 = unlimited (default 0)
   --vk-stock                virtual-kubelet with its stock throttles (client 5 QPS, queues 10/s)
-  --vk-workers N            virtual-kubelet --pod-sync-workers (default 1: its mock provider is not
-                            safe for concurrent use and crashed with "concurrent map writes" at 10)
+  --vk-workers N            virtual-kubelet --pod-sync-workers (default 10, its own; the benchmark's
+                            build guards its mock provider's pod map with a mutex)
   --load-concurrency N      requests in flight in the load process (default 64)
   --phase-timeout N         seconds before a phase is declared failed (default 600)
   --vn-option key=value     extra option for the virtual-node agent (repeatable), e.g. podSyncConcurrency=128
@@ -215,7 +218,7 @@ export function parseOptions(argv: readonly string[], defaultResultsDir: string)
         ? d.deleteGraceSeconds
         : int(values["delete-grace-seconds"], 0, "delete-grace-seconds"),
     vkStock: values["vk-stock"],
-    vkWorkers: Math.max(1, int(values["vk-workers"], 1, "vk-workers")),
+    vkWorkers: Math.max(1, int(values["vk-workers"], VK_DEFAULT_WORKERS, "vk-workers")),
     scaleReadyTimeoutSeconds: Math.max(
       1,
       int(values["scale-ready-timeout"], d.scaleReadyTimeoutSeconds, "scale-ready-timeout"),

@@ -39,14 +39,14 @@ describe("mergePatchOf", () => {
 });
 
 describe("podStatusPatch", () => {
-  it("preconditions the change on the uid and resourceVersion it was computed from", () => {
+  it("preconditions the change on the resourceVersion it was computed from", () => {
     const pod = {
       metadata: { name: "p", namespace: "n", uid: "u1", resourceVersion: "42", managedFields: [] },
       spec: { containers: [{ name: "a", image: "x" }] },
       status: { phase: "Pending" },
     };
     expect(podStatusPatch(pod, { phase: "Running" })).toEqual({
-      metadata: { uid: "u1", resourceVersion: "42" },
+      metadata: { resourceVersion: "42" },
       status: { phase: "Running" },
     });
     expect(podStatusPatch(pod, { phase: "Pending" })).toBeUndefined();

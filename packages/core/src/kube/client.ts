@@ -75,6 +75,10 @@ interface Credentials {
 }
 
 const CREDENTIAL_REFRESH_MS = 60_000;
+/** Receive window per HTTP/2 stream (client-go's `transportDefaultStreamFlow`). */
+const STREAM_WINDOW_BYTES = 4 << 20;
+/** Receive window of the whole connection (client-go's `transportDefaultConnFlow`). */
+const CONNECTION_WINDOW_BYTES = 2 ** 30;
 
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
@@ -340,6 +344,10 @@ export class KubeClient {
       rejectUnauthorized: creds.rejectUnauthorized,
       ...(creds.servername === undefined ? {} : { servername: creds.servername }),
       minVersion: "TLSv1.2",
+      // Node's default 64 KiB windows let one connection carry only 64 KiB of answers and watch events
+      // per round trip: under churn the window, not the API server, set the pace (and starved watches
+      // were closed by the server). client-go's values: 4 MiB per stream, 1 GiB per connection.
+      settings: { initialWindowSize: STREAM_WINDOW_BYTES },
     });
     await new Promise<void>((resolve, reject) => {
       session.once("connect", () => {
@@ -347,6 +355,7 @@ export class KubeClient {
       });
       session.once("error", reject);
     });
+    session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
     session.on("error", () => {
       // The 'close' that follows clears the session; callers see their stream errors.
     });
