@@ -6,8 +6,9 @@ export const config = defineProject({
   test: {
     name: "cli",
     include: ["test/**/*.test.ts"],
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
+    // The integration tests run agent processes on a shared, often saturated machine.
+    testTimeout: 600_000,
+    hookTimeout: 300_000,
   },
 });
 

@@ -88,6 +88,7 @@ describe("deploy/ manifests with the real control plane", () => {
     name: string,
     kubeconfig: string,
     nodeName: string,
+    extra = "",
   ): Promise<{ agent: AgentProcess; url: string }> => {
     const port = await allocatePort();
     const config = join(dir, `${name}.yaml`);
@@ -97,16 +98,20 @@ describe("deploy/ manifests with the real control plane", () => {
 kind: AgentConfig
 kubeletApi: { port: ${String(port)}, listenAddress: 127.0.0.1 }
 tuning: { pingIntervalMs: 1000, statusPollFastMs: 200, leaseRenewIntervalMs: 2000, maxRetryDelayMs: 2000 }
+${extra}
 nodes:
   - name: ${nodeName}
     internalIP: 127.0.0.1
     provider: { name: mock }
 `,
     );
-    nodes.push(nodeName);
+    if (!nodes.includes(nodeName)) nodes.push(nodeName);
     const agent = startAgentProcess(["run", "--config", config, "--kubeconfig", kubeconfig, "--port", "0"]);
     agents.push(agent);
-    const listening = await agent.waitForLog((r) => r.msg === "health and metrics endpoint listening");
+    const listening = await agent.waitForLog(
+      (r) => r.msg === "health and metrics endpoint listening",
+      180_000,
+    );
     return { agent, url: listening.url as string };
   };
 
@@ -203,6 +208,63 @@ nodes:
     const forbidden = agent.lines.filter((l) => /forbidden/i.test(l.raw));
     expect(forbidden.map((l) => l.raw)).toEqual([]);
     expect(await agent.stop("SIGTERM")).toBe(0);
+  });
+
+  it("two HA replicas with the ServiceAccount's token: one owns the node, the other takes over on SIGTERM", async () => {
+    const token = (
+      await kubectlRun(["create", "token", "virtual-node", "-n", AGENT_NAMESPACE, "--duration=1h"])
+    ).trim();
+    const kubeconfig = tokenKubeconfig("ha", token);
+    const nodeName = uniqueName("vn-ha");
+    const ha = `highAvailability: { namespace: ${AGENT_NAMESPACE}, leaseDurationSeconds: 6, renewDeadlineSeconds: 4, retryPeriodSeconds: 1 }`;
+    const replicas = await Promise.all([
+      startAgent("ha-a", kubeconfig, nodeName, `${ha.slice(0, -2)}, identity: replica-a }`),
+      startAgent("ha-b", kubeconfig, nodeName, `${ha.slice(0, -2)}, identity: replica-b }`),
+    ] as const);
+    await Promise.all(replicas.map(({ agent }) => agent.waitForLog((r) => r.msg === "ready", 90_000)));
+    const owns = async (url: string): Promise<boolean> => {
+      const body = JSON.parse((await get(`${url}/readyz`)).body) as {
+        checks: { name: string; message?: string }[];
+      };
+      return body.checks.find((c) => c.name === "high-availability")?.message === `owns ${nodeName}`;
+    };
+    const owner = await waitFor(
+      "one replica owning the node",
+      async () => {
+        const owning = [];
+        for (const r of replicas) if (await owns(r.url)) owning.push(r);
+        return owning.length === 1 ? owning[0] : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    const standby = replicas.find((r) => r !== owner);
+    if (standby === undefined) throw new Error("no standby replica");
+    await deployTo(nodeName);
+    await waitFor(
+      "the pod Ready through the owner",
+      async () => {
+        const pod = await podOn(nodeName);
+        return pod !== undefined && isReady(pod);
+      },
+      { timeoutMs: 90_000 },
+    );
+
+    expect(await owner.agent.stop("SIGTERM")).toBe(0);
+    await waitFor("the standby taking the node over", () => owns(standby.url), { timeoutMs: 30_000 });
+    await kubectlRun(["scale", `deployment/${nodeName}`, "-n", workloads, "--replicas=2"]);
+    await waitFor(
+      "both pods Ready through the new owner",
+      async () => {
+        const pods = (await api.core.listNamespacedPod({ namespace: workloads })).items.filter(
+          (p) => p.spec?.nodeName === nodeName,
+        );
+        return pods.length === 2 && pods.every(isReady);
+      },
+      { timeoutMs: 90_000 },
+    );
+    const forbidden = [...owner.agent.lines, ...standby.agent.lines].filter((l) => /forbidden/i.test(l.raw));
+    expect(forbidden.map((l) => l.raw)).toEqual([]);
+    expect(await standby.agent.stop("SIGTERM")).toBe(0);
   });
 
   it("without the pods/status rule the agent fails visibly: it logs the forbidden verb and the pod never turns Ready", async () => {

@@ -66,7 +66,10 @@ nodes:
     agent = startAgentProcess(["run", "--config", config, "--kubeconfig", cp.kubeconfigPath, "--port", "0"], {
       OTLP_KEY: SECRET,
     });
-    const listening = await agent.waitForLog((r) => r.msg === "health and metrics endpoint listening");
+    const listening = await agent.waitForLog(
+      (r) => r.msg === "health and metrics endpoint listening",
+      180_000,
+    );
     const url = listening.url as string;
     expect((await get(`${url}/healthz`)).status).toBe(200);
 
