@@ -18,6 +18,9 @@ export {
   type VirtualNodeOptions,
 } from "./virtual-node.js";
 export type { ShutdownPolicy } from "./node-controller.js";
+export type { HighAvailabilityOptions } from "./ha/options.js";
+export type { OwnershipChange, OwnershipReason } from "./ha/coordinator.js";
+export { NotOwnerError } from "./ha/fence.js";
 export type { KubeletApiOptions } from "./kubelet-api/options.js";
 
 // The provider contract, in roles
@@ -51,6 +54,7 @@ export {
 } from "./provider.js";
 export type { ProviderStatsSummary } from "./kubelet-api/stats-types.js";
 export type {
+  ImagePullCredential,
   ResolvedContainer,
   ResolvedEnvVar,
   ResolvedFile,

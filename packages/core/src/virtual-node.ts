@@ -407,17 +407,6 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     for (const r of runtimes.values()) {
       r.lease.renewNow();
       r.nodeController.wake();
-    }
-  });
-
-  // After an outage every loop would wait out the backoff it grew meanwhile (watches up to 30 s, pods
-  // up to maxRetryDelayMs): when the API server answers again, they all go at once.
-  client.reachability.onRecovered(() => {
-    podReflector.retryNow();
-    nodeReflector.retryNow();
-    for (const r of runtimes.values()) {
-      r.lease.renewNow();
-      r.nodeController.wake();
       r.pods.retryNow();
     }
   });
@@ -571,26 +560,31 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       rejectReady(error);
       if (!signal.aborted) throw error;
     } finally {
-      clearInterval(keepAlive);
-      signal.removeEventListener("abort", stopWork);
-      // Under HA: stop the owned nodes, hand their Leases over (the shutdown policy only if no peer is live).
-      await coordinator?.releaseAll();
-      const shutdownSignal = AbortSignal.timeout(10_000);
-      await Promise.allSettled(
-        [...(coordinator === undefined ? runtimes.values() : [])].map(async (r) => {
-          try {
-            await r.nodeController.shutdown(shutdownSignal);
-          } catch (error) {
-            logger.warn({ node: r.nodeName, error: describeError(error) }, "shutdown policy failed");
-          }
-        }),
-      );
-      await Promise.allSettled(recorders.map((r) => r.close()));
-      await kubeletApi?.stop();
-      for (const unregister of metricsRegistrations) unregister();
-      objects.close();
-      client.close();
-      haClient?.close();
+      try {
+        signal.removeEventListener("abort", stopWork);
+        // Under HA: stop the owned nodes, hand their Leases over (the shutdown policy only if no peer is live).
+        await coordinator?.releaseAll();
+        const shutdownSignal = AbortSignal.timeout(10_000);
+        await Promise.allSettled(
+          [...(coordinator === undefined ? runtimes.values() : [])].map(async (r) => {
+            try {
+              await r.nodeController.shutdown(shutdownSignal);
+            } catch (error) {
+              logger.warn({ node: r.nodeName, error: describeError(error) }, "shutdown policy failed");
+            }
+          }),
+        );
+        await Promise.allSettled(recorders.map((r) => r.close()));
+        await kubeletApi?.stop();
+        for (const unregister of metricsRegistrations) unregister();
+        objects.close();
+        client.close();
+        haClient?.close();
+      } finally {
+        // Last: the API connections are unref'd, so the shutdown writes above (policy, Lease releases)
+        // would otherwise be cut off by the process exiting under them.
+        clearInterval(keepAlive);
+      }
     }
   }
   const ownedNodes = (): string[] => coordinator?.ownedNodes() ?? [...names];

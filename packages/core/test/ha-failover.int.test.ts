@@ -256,5 +256,5 @@ describe("high availability: agent replicas as processes", () => {
       await rbac.deleteClusterRole({ name: user }).catch(() => undefined);
       await api.core.deleteNamespace({ name: namespace }).catch(() => undefined);
     }
-  });
+  }, 300_000);
 });
