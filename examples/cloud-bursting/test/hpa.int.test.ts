@@ -90,7 +90,9 @@ describe("HPA on CPU through metrics-server bursts onto the burst node", () => {
   }
 
   async function hpaWants(replicas: number): Promise<void> {
-    process.stderr.write(`hpa test: waiting for desiredReplicas=${String(replicas)} (load ${String(loadMilli)}m)\n`);
+    process.stderr.write(
+      `hpa test: waiting for desiredReplicas=${String(replicas)} (load ${String(loadMilli)}m)\n`,
+    );
     let last = "";
     await waitFor(
       `HPA to want ${String(replicas)} replicas`,
@@ -108,33 +110,37 @@ describe("HPA on CPU through metrics-server bursts onto the burst node", () => {
     });
   }
 
-  it("load above the target scales 5 → 30 (10 on-prem, 20 burst); load gone scales back to 5 on-prem", { timeout: 900_000 }, async () => {
-    await apply(acp.cp, ns, await manifest("deployment.yaml"));
-    await settled(api, ns, 5);
-    loadMilli = 250; // 50m per pod = the 50 % target: no change
-    startLoad();
-    await apply(acp.cp, ns, await manifest("hpa.yaml"));
-    await hpaWants(5);
+  it(
+    "load above the target scales 5 → 30 (10 on-prem, 20 burst); load gone scales back to 5 on-prem",
+    { timeout: 900_000 },
+    async () => {
+      await apply(acp.cp, ns, await manifest("deployment.yaml"));
+      await settled(api, ns, 5);
+      loadMilli = 250; // 50m per pod = the 50 % target: no change
+      startLoad();
+      await apply(acp.cp, ns, await manifest("hpa.yaml"));
+      await hpaWants(5);
 
-    loadMilli = 3000; // wants 3000 / 50 = 60, capped at 30
-    await hpaWants(30);
-    const thirty = await settled(api, ns, 30, 180_000);
-    const counts = placement(thirty);
-    expect(counts[nodes.onPrem.nodeName]).toBe(10);
-    expect(counts[nodes.burst.nodeName]).toBe(20);
-    // metrics-server sees what the mock reports: 3000m over 30 pods (new pods get their share within 1 s).
-    await waitFor(
-      "kubectl top to show 100m per pod",
-      async () => {
-        const top = await kubectl(acp.cp, ["top", "pod", "-n", ns, "--no-headers"]);
-        return (top.stdout.match(/^burst-web-\S+\s+100m\s/gm) ?? []).length >= 25;
-      },
-      { timeoutMs: 60_000, intervalMs: 2000 },
-    );
+      loadMilli = 3000; // wants 3000 / 50 = 60, capped at 30
+      await hpaWants(30);
+      const thirty = await settled(api, ns, 30, 180_000);
+      const counts = placement(thirty);
+      expect(counts[nodes.onPrem.nodeName]).toBe(10);
+      expect(counts[nodes.burst.nodeName]).toBe(20);
+      // metrics-server sees what the mock reports: 3000m over 30 pods (new pods get their share within 1 s).
+      await waitFor(
+        "kubectl top to show 100m per pod",
+        async () => {
+          const top = await kubectl(acp.cp, ["top", "pod", "-n", ns, "--no-headers"]);
+          return (top.stdout.match(/^burst-web-\S+\s+100m\s/gm) ?? []).length >= 25;
+        },
+        { timeoutMs: 60_000, intervalMs: 2000 },
+      );
 
-    loadMilli = 100; // wants 2 → minReplicas 5
-    await hpaWants(5);
-    const five = await settled(api, ns, 5, 180_000);
-    expect(placement(five)).toEqual({ [nodes.onPrem.nodeName]: 5 });
-  });
+      loadMilli = 100; // wants 2 → minReplicas 5
+      await hpaWants(5);
+      const five = await settled(api, ns, 5, 180_000);
+      expect(placement(five)).toEqual({ [nodes.onPrem.nodeName]: 5 });
+    },
+  );
 });
