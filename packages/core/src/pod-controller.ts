@@ -12,15 +12,7 @@
 import { createHash } from "node:crypto";
 import { trace, SpanStatusCode } from "@opentelemetry/api";
 import PQueue from "p-queue";
-import {
-  ConfigError,
-  describeError,
-  errorCode,
-  InvalidInputError,
-  isRetryable,
-  PermanentError,
-  UnsupportedError,
-} from "./errors.js";
+import { describeError, errorCode } from "./errors.js";
 import type { EventRecorder } from "./events.js";
 import { isConflict, isNotFound } from "./kube/client.js";
 import type { PodApi } from "./kube/pod-api.js";
@@ -30,7 +22,7 @@ import type { Logger } from "./logger.js";
 import { admitPod, type AdmissionRejection } from "./admission.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { ResolvedPod } from "./pod-config.js";
-import { ConfigReasons, containerWaitingReason, type ResolvePodConfigResult } from "./config/resolve.js";
+import type { ResolvePodConfigResult } from "./config/resolve.js";
 import {
   podKey,
   podRefOf,
@@ -51,6 +43,7 @@ import {
 } from "./status.js";
 import { unsupportedFieldsMessage, validatePodAgainstCapabilities } from "./validate.js";
 import { WorkQueue } from "./work-queue.js";
+import { classifyPodError } from "./pod-failure.js";
 import { ItemExponentialRateLimiter } from "./backoff.js";
 import { isAborted, untilAborted } from "./sleep.js";
 import { BILLED_RESOURCES_ANNOTATION, BillingMeter, billedAnnotationValue } from "./billing.js";
@@ -135,15 +128,6 @@ const SEEN_EVENTS_LIMIT = 256;
 /** A qualified annotation key: optional DNS-subdomain prefix and `/`, then a 63-char name. */
 const ANNOTATION_KEY =
   /^(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
-/** Config errors that waiting will not fix: the pod fails instead of retrying for ever. */
-const PERMANENT_CONFIG_REASONS = new Set<string>([
-  ConfigReasons.PodIPNotAvailable,
-  ConfigReasons.HostIPNotAvailable,
-  ConfigReasons.InvalidFieldPath,
-  ConfigReasons.InvalidResourceFieldRef,
-  ConfigReasons.InvalidVolumeSource,
-]);
 
 export class PodController {
   private readonly options: PodControllerOptions;
@@ -379,22 +363,10 @@ export class PodController {
     }
 
     if (tracked.missing === true) {
-      await this.writeStatus(
-        pod,
-        failedPodStatus(
-          pod,
-          "ProviderPodLost",
-          `the provider no longer has pod ${key}; it will not be restarted by this node`,
-          this.currentTime(),
-        ),
-        signal,
-      );
-      this.options.events.event(
-        podObjectRef(pod),
-        "Warning",
-        "ProviderPodLost",
-        `Provider ${this.options.provider.name} lost the pod`,
-      );
+      await this.failPod(pod, "ProviderPodLost", signal, {
+        status: `the provider no longer has pod ${key}; it will not be restarted by this node`,
+        event: `Provider ${this.options.provider.name} lost the pod`,
+      });
       this.tracked.delete(key);
       this.billing.forget(key);
       return;
@@ -450,12 +422,10 @@ export class PodController {
     const rejection = this.admit(pod, key);
     if (rejection !== undefined) {
       // The kubelet's rejectPod: a Warning Event and phase Failed, the message prefixed like the kubelet's.
-      this.options.events.event(podObjectRef(pod), "Warning", rejection.reason, rejection.message);
-      await this.writeStatus(
-        pod,
-        failedPodStatus(pod, rejection.reason, `Pod was rejected: ${rejection.message}`, this.currentTime()),
-        signal,
-      );
+      await this.failPod(pod, rejection.reason, signal, {
+        status: `Pod was rejected: ${rejection.message}`,
+        event: rejection.message,
+      });
       return;
     }
     try {
@@ -489,41 +459,26 @@ export class PodController {
     const { provider } = this.options;
     const problems = validatePodAgainstCapabilities(pod, provider.name, provider.capabilities);
     if (problems.length > 0) {
-      const message = unsupportedFieldsMessage(problems);
-      this.options.events.event(podObjectRef(pod), "Warning", "UnsupportedPodSpec", message);
-      await this.writeStatus(
-        pod,
-        failedPodStatus(pod, "UnsupportedPodSpec", message, this.currentTime()),
-        signal,
-      );
+      await this.failPod(pod, "UnsupportedPodSpec", signal, unsupportedFieldsMessage(problems));
       return;
     }
     let result: ResolvePodConfigResult;
     try {
       result = await this.resolve(pod, key, signal);
     } catch (error) {
-      if (
-        error instanceof UnsupportedError ||
-        (error instanceof ConfigError && PERMANENT_CONFIG_REASONS.has(error.reason))
-      ) {
-        const reason = error instanceof ConfigError ? error.reason : "UnsupportedPodSpec";
-        this.options.events.event(podObjectRef(pod), "Warning", reason, error.message);
-        await this.writeStatus(pod, failedPodStatus(pod, reason, error.message, this.currentTime()), signal);
+      const decision = classifyPodError(error, "resolve", provider.name);
+      if (decision.action === "fail") {
+        await this.failPod(pod, decision.reason, signal, decision.message);
         return;
       }
-      if (error instanceof ConfigError) {
+      if (decision.action === "wait") {
         // Like the kubelet: wait (Pending, CreateContainerConfigError, or ContainerCreating for a
         // claim not bound yet) until the object appears; its watch (claims: poll) enqueues the pod
         // at once, the backoff is only the safety net.
-        this.options.events.event(podObjectRef(pod), "Warning", error.reason, error.message);
+        this.options.events.event(podObjectRef(pod), "Warning", decision.reason, decision.message);
         await this.writeStatus(
           pod,
-          pendingWithContainerWaiting(
-            pod,
-            containerWaitingReason(error.reason),
-            error.message,
-            this.currentTime(),
-          ),
+          pendingWithContainerWaiting(pod, decision.waitingReason, decision.message, this.currentTime()),
           signal,
         );
       }
@@ -541,16 +496,9 @@ export class PodController {
     try {
       await this.call("createPod", signal, (o) => provider.createPod(resolved, o));
     } catch (error) {
-      if (
-        !isRetryable(error) ||
-        error instanceof InvalidInputError ||
-        error instanceof UnsupportedError ||
-        error instanceof PermanentError
-      ) {
-        const reason = "ProviderFailed";
-        const message = `provider ${provider.name} rejected the pod: ${describeError(error)}`;
-        this.options.events.event(podObjectRef(pod), "Warning", reason, message);
-        await this.writeStatus(pod, failedPodStatus(pod, reason, message, this.currentTime()), signal);
+      const decision = classifyPodError(error, "create", provider.name);
+      if (decision.action === "fail") {
+        await this.failPod(pod, decision.reason, signal, decision.message);
         return;
       }
       // A retryable failure may still have created the pod (crash mid-create): track it so the
@@ -558,8 +506,8 @@ export class PodController {
       this.options.events.event(
         podObjectRef(pod),
         "Warning",
-        "ProviderFailed",
-        `create failed, will retry: ${describeError(error)}`,
+        decision.reason,
+        `create failed, will retry: ${decision.message}`,
       );
       const status = await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)).catch(
         () => undefined,
@@ -678,13 +626,28 @@ export class PodController {
     const grace = pod.spec?.terminationGracePeriodSeconds ?? 30;
     await this.call("deletePod", signal, (o) => this.options.provider.deletePod(ref, grace, o));
     tracked.terminal = true;
-    const message = "Pod was active on the node longer than the specified deadline";
-    this.options.events.event(podObjectRef(pod), "Warning", "DeadlineExceeded", message);
-    await this.writeStatus(
+    await this.failPod(
       pod,
-      failedPodStatus(pod, "DeadlineExceeded", message, this.currentTime()),
+      "DeadlineExceeded",
       signal,
+      "Pod was active on the node longer than the specified deadline",
     );
+  }
+
+  /**
+   * Fails the pod for good: a Warning Event and phase Failed with `reason`, written together on every
+   * path (admission, capability gate, configuration, provider, deadline, lost). `message` is the
+   * same text for both, or `{ status, event }` where they differ (the kubelet's "Pod was rejected: ").
+   */
+  private async failPod(
+    pod: Pod,
+    reason: string,
+    signal: AbortSignal,
+    message: string | { status: string; event: string },
+  ): Promise<void> {
+    const { status, event } = typeof message === "string" ? { status: message, event: message } : message;
+    this.options.events.event(podObjectRef(pod), "Warning", reason, event);
+    await this.writeStatus(pod, failedPodStatus(pod, reason, status, this.currentTime()), signal);
   }
 
   /**
