@@ -1,8 +1,8 @@
 /**
  * Time as a dependency. The work queue (delays, backoff), the event spam filter, the provider kit
  * (rate limits, retries, long-running operations, list-based status, log following) take a
- * {@link Clock}, so tests drive time with {@link FakeClock} instead of sleeping. The controllers'
- * own loops (poller, reconcile, lease, node controller, reflector) still sleep on the global timers.
+ * {@link Clock}, so tests drive time with {@link FakeClock} instead of sleeping; so do the
+ * controllers' loops (pod controller poller and reconcile, node lease, node controller, reflector).
  */
 import { AbortedError } from "./errors.js";
 
