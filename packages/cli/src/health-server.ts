@@ -28,6 +28,7 @@ export interface HealthServer {
   /** `http://address:port`, with the port actually bound. */
   readonly url: string;
   readonly port: number;
+  /** Stops listening and drops open connections. */
   close(): Promise<void>;
 }
 

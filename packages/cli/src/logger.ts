@@ -17,7 +17,7 @@ export interface AgentLoggerOptions {
 }
 
 /** A pino logger adapted to core's `Logger`, redacting secrets from every line. */
-export function createAgentLogger(options: AgentLoggerOptions): Logger & { flush(): void } {
+export function createAgentLogger(options: AgentLoggerOptions): Logger {
   const destination = options.destination ?? pino.destination({ dest: 2, sync: true });
   const logger = pino(
     {

@@ -17,8 +17,16 @@ const require = createRequire(import.meta.url);
 
 /** What a command writes to and reads from. */
 export interface CliIO {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
+  /** Where command output goes. */
+  stdout: {
+    /** Writes `text` as is. */
+    write(text: string): unknown;
+  };
+  /** Where usage errors and the agent's failure summary go. */
+  stderr: {
+    /** Writes `text` as is. */
+    write(text: string): unknown;
+  };
   env: Readonly<Record<string, string | undefined>>;
   /** Aborted on SIGTERM/SIGINT (the bin wires it). */
   signal: AbortSignal;
