@@ -42,9 +42,11 @@ export type OwnershipReason =
 
 /** One ownership change of this replica, for tests, the CLI and metrics. */
 export interface OwnershipChange {
+  /** The virtual node whose ownership changed. */
   nodeName: string;
   /** True when this replica now acts for the node. */
   owned: boolean;
+  /** Why it changed. */
   reason: OwnershipReason;
 }
 
@@ -156,15 +158,6 @@ export class OwnershipCoordinator {
   /** One round: renew what is due, observe, plan, release, acquire. */
   async round(signal?: AbortSignal): Promise<void> {
     const { ha, clock } = this.#o;
-    const now = clock.now();
-    const due = now - ha.retryPeriodMs * 0.9;
-    const renewals: Promise<void>[] = [];
-    if (this.#memberRenewStart <= due) renewals.push(this.#renewMembership(signal));
-    for (const [node, owned] of this.#owned)
-      if (owned.lastRenewStart <= due) renewals.push(this.#renew(node, owned, signal));
-    await Promise.all(renewals);
-    if (this.#closed) return;
-
     const plan = planOwnership({
       self: ha.identity,
       nodes: this.#o.nodes,
@@ -174,8 +167,16 @@ export class OwnershipCoordinator {
       freeGraceMs: ha.freeGraceMs,
       maxChangesPerRound: ha.maxChangesPerRound,
     });
+    const due = clock.now() - ha.retryPeriodMs * 0.9;
+    const writes: Promise<void>[] = [];
+    if (this.#memberRenewStart <= due) writes.push(this.#renewMembership(signal));
+    for (const [node, owned] of this.#owned)
+      if (owned.lastRenewStart <= due) writes.push(this.#renew(node, owned, signal));
+    // Acquisitions alongside the renewals: a take-over must not wait for this replica's own writes.
+    for (const node of plan.acquire) writes.push(this.#acquire(node, signal));
+    await Promise.all(writes);
+    if (this.#isClosed()) return;
     await Promise.all(plan.release.map(async (node) => this.#release(node, "rebalanced", signal)));
-    await Promise.all(plan.acquire.map(async (node) => this.#acquire(node, signal)));
     this.#rounds++;
     for (const waiter of this.#roundWaiters.splice(0)) waiter();
   }
@@ -189,6 +190,15 @@ export class OwnershipCoordinator {
     this.#closed = true;
     await Promise.allSettled(this.#stopping);
     const peersLive = this.#liveMembers().some((m) => m.identity !== this.#o.ha.identity);
+    // Leave the membership first: when the peers see the releases, they already rank the nodes
+    // without this replica, so each node's new preferred owner takes it at once.
+    try {
+      await this.#withDeadline(undefined, async (s) =>
+        this.#o.api.delete(memberLeaseName(this.#o.ha.identity), { signal: s }),
+      );
+    } catch (error) {
+      this.#o.logger.warn({ error: describeError(error) }, "could not delete the membership lease");
+    }
     await Promise.allSettled(
       [...this.#owned.keys()].map(async (node) => {
         try {
@@ -199,15 +209,6 @@ export class OwnershipCoordinator {
         await this.#release(node, "released");
       }),
     );
-    if (this.#member) {
-      try {
-        await this.#withDeadline(undefined, async (s) =>
-          this.#o.api.delete(memberLeaseName(this.#o.ha.identity), { signal: s }),
-        );
-      } catch (error) {
-        this.#o.logger.warn({ error: describeError(error) }, "could not delete the membership lease");
-      }
-    }
   }
 
   /** A method, not the field: TypeScript would narrow the field across the awaits. */
