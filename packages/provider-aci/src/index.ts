@@ -24,7 +24,7 @@ export type { GpuSku, MappedGroup, MappingOptions } from "./mapping.js";
 export { DEFAULT_CAPACITY, describeAciNode } from "./node.js";
 export { ACI_RATE_LIMITS, validateOptions } from "./options.js";
 export type { AciProviderOptions, WebSocketLike } from "./options.js";
-export { createAciProvider } from "./provider.js";
+export { createAciProvider, operationFailure } from "./provider.js";
 export type { AciProvider } from "./provider.js";
 export {
   CONTAINER_GROUP_ANNOTATION,

@@ -93,8 +93,6 @@ export interface MappingOptions {
   shapes?: readonly ShapeRow[];
   /** Registry credentials for every group (e.g. an ACR the agent's identity cannot reach). */
   registryCredentials?: readonly ImageRegistryCredential[];
-  /** Contents of the pod's `imagePullSecrets` (`.dockerconfigjson`), by Secret name. */
-  pullSecrets?: Readonly<Record<string, string>>;
 }
 
 /** The mapped group plus what the provider needs to know about the choice. */
@@ -186,7 +184,7 @@ export function toContainerGroup(pod: ResolvedPod, options: MappingOptions): Map
     ...(volumes.volumes.length > 0 ? { volumes: volumes.volumes } : {}),
   };
 
-  const credentials = registryCredentials(spec.imagePullSecrets ?? [], options);
+  const credentials = registryCredentials(pod, options);
   if (credentials.length > 0) group.imageRegistryCredentials = credentials;
 
   const identity = annotations[AciAnnotations.identity] ?? options.defaultIdentity;
@@ -719,34 +717,17 @@ function mountsOf(
   return out.length > 0 ? out : undefined;
 }
 
-/** `imagePullSecrets` (their `.dockerconfigjson`) and the configured credentials → ACI registry credentials. */
-function registryCredentials(
-  secrets: readonly { name?: string }[],
-  options: MappingOptions,
-): ImageRegistryCredential[] {
+/**
+ * The configured credentials plus the pod's pull-secret logins (resolved by core) → ACI registry
+ * credentials. `password` is ARM's secret field (`x-ms-secret`: never returned by a GET). ACI wants
+ * a bare login server, so a scheme and path (`https://index.docker.io/v1/`) are dropped.
+ */
+function registryCredentials(pod: ResolvedPod, options: MappingOptions): ImageRegistryCredential[] {
   const out: ImageRegistryCredential[] = [...(options.registryCredentials ?? [])];
-  secrets.forEach((s, i) => {
-    const text = s.name === undefined ? undefined : options.pullSecrets?.[s.name];
-    if (text === undefined) return; // an unresolved pull secret: pulls may still work through the identity
-    let parsed: { auths?: Record<string, { username?: string; password?: string; auth?: string }> };
-    try {
-      parsed = JSON.parse(text) as typeof parsed;
-    } catch {
-      throw new InvalidInputError(`image pull secret ${s.name ?? ""} is not valid .dockerconfigjson`, {
-        field: `spec.imagePullSecrets[${String(i)}]`,
-      });
-    }
-    for (const [server, auth] of Object.entries(parsed.auths ?? {})) {
-      let { username, password } = auth;
-      if ((username === undefined || password === undefined) && auth.auth !== undefined) {
-        const decoded = Buffer.from(auth.auth, "base64").toString("utf8");
-        const colon = decoded.indexOf(":");
-        username = decoded.slice(0, colon);
-        password = decoded.slice(colon + 1);
-      }
-      if (username === undefined || password === undefined) continue;
-      out.push({ server: server.replace(/^https?:\/\//, "").replace(/\/.*$/, ""), username, password });
-    }
-  });
+  for (const login of pod.imagePullSecrets ?? []) {
+    const server = login.server.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+    if (out.some((c) => c.server === server)) continue; // the first login for a server wins, as in the kubelet's keyring order
+    out.push({ server, username: login.username, password: login.password });
+  }
   return out;
 }

@@ -9,7 +9,7 @@ import type {
 } from "@azure/arm-containerinstance";
 import type { TokenCredential } from "@azure/identity";
 import { InvalidInputError } from "@virtual-node/core";
-import type { Clock, PodRef } from "@virtual-node/core";
+import type { Clock } from "@virtual-node/core";
 import type { RateLimitTable } from "@virtual-node/core/provider-kit";
 import type { CloudCallerOptions } from "@virtual-node/core/provider-kit";
 import type { GpuSku } from "./mapping.js";
@@ -51,15 +51,6 @@ export interface AciProviderOptions {
   gpuSku?: GpuSku;
   /** Registry credentials for every group. */
   registryCredentials?: readonly ImageRegistryCredential[];
-  /**
-   * Resolves a pod's `imagePullSecrets` to their `.dockerconfigjson` contents (core does not resolve
-   * pull secrets; an agent passes a reader of its Secrets here).
-   */
-  pullSecrets?: (
-    ref: PodRef,
-    names: readonly string[],
-    signal: AbortSignal,
-  ) => Promise<Record<string, string>>;
   /** Credentials; default `DefaultAzureCredential` from `@azure/identity`. */
   credential?: TokenCredential;
   /** Passed to the SDK client (tests: `endpoint`, `tlsOptions`). Its own retries are turned off: the kit retries. */

@@ -6,18 +6,21 @@
  */
 import type { ContainerGroup } from "@azure/arm-containerinstance";
 import { ContainerInstanceManagementClient, getContinuationToken } from "@azure/arm-containerinstance";
+import { isRestError } from "@azure/core-rest-pipeline";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { DefaultAzureCredential } from "@azure/identity";
 import {
   AbortedError,
   NotFoundError,
   PermanentError,
+  VirtualNodeError,
   podKey,
   systemClock,
   throwIfAborted,
 } from "@virtual-node/core";
 import type {
   CallOptions,
+  Clock,
   ContainerLogOptions,
   ExecResult,
   ExecStreams,
@@ -78,6 +81,8 @@ export type AciProvider = Provider &
   > & {
     /** Status-source counters (lists, pages, gets). */
     statusStats(): ListStatusStats;
+    /** The kit's caller: its limiters (one per ARM operation) show throttles and current rates. */
+    call: CloudCaller;
     /** Stops background operation polling. */
     close(): void;
   };
@@ -239,20 +244,16 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
     entry.operation = controller;
     const signal = AbortSignal.any([controller.signal, lifetime.signal]);
     const fail = (error: unknown): void => {
-      entry.operationError = operationErrorOf(error, clock.now());
+      const mapped = operationFailure(error, clock.now());
+      const code = mapped.cloudCode ?? "ProvisioningFailed";
+      // The status shows `code: message`; the error's own message already starts with the code.
+      entry.operationError = { code, message: mapped.message.replace(`${code}: `, "") };
       source.invalidate(ref);
     };
     void pollUntil(
       async (s) => {
-        try {
-          await call("ContainerGroups.Poll", (cs) => poller.poll({ abortSignal: cs }), { signal: s });
-        } catch (error) {
-          // A failed operation is an answer, not a transient error: stop polling and report it.
-          const state = poller.getOperationState();
-          if (state.status === "failed" || state.status === "canceled")
-            return { done: true, value: state.error ?? error };
-          throw error;
-        }
+        const failed = await call("ContainerGroups.Poll", (cs) => pollOnce(poller, cs, clock), { signal: s });
+        if (failed !== undefined) return { done: true, value: failed };
         return poller.isDone() ? { done: true, value: undefined } : { done: false };
       },
       {
@@ -273,13 +274,6 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
   }
 
   async function put(pod: ResolvedPod, signal: AbortSignal): Promise<void> {
-    const pullSecretNames = (pod.pod.spec?.imagePullSecrets ?? [])
-      .map((s) => s.name ?? "")
-      .filter((n) => n !== "");
-    const pullSecrets =
-      pullSecretNames.length > 0 && options.pullSecrets !== undefined
-        ? await options.pullSecrets(pod.ref, pullSecretNames, signal)
-        : undefined;
     const mapping: MappingOptions = {
       nodeName: pod.nodeName,
       location: options.region,
@@ -293,7 +287,6 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
       ...(options.registryCredentials === undefined
         ? {}
         : { registryCredentials: options.registryCredentials }),
-      ...(pullSecrets === undefined ? {} : { pullSecrets }),
     };
     const mapped = toContainerGroup(pod, mapping);
     throwIfAborted(signal);
@@ -372,7 +365,10 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
         if (!poller.isDone()) {
           await pollUntil(
             async (s) => {
-              await call("ContainerGroups.Poll", (cs) => poller.poll({ abortSignal: cs }), { signal: s });
+              const failed = await call("ContainerGroups.Poll", (cs) => pollOnce(poller, cs, clock), {
+                signal: s,
+              });
+              if (failed !== undefined) throw failed;
               return poller.isDone() ? { done: true, value: undefined } : { done: false };
             },
             {
@@ -498,6 +494,7 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
     },
 
     statusStats: () => source.stats(),
+    call,
     close: () => {
       lifetime.abort();
     },
@@ -505,28 +502,84 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
   return provider;
 }
 
-/** ARM's error of a failed operation: core-lro reports it as "The long-running operation has failed. <code>. <message>". */
-function operationErrorOf(error: unknown, now: number): { code: string; message: string } {
-  const text = error instanceof Error ? error.message : String(error);
-  const m = /has failed\.\s+([A-Za-z][\w.]*)\.\s+([\s\S]*)$/.exec(text);
-  if (m?.[1] !== undefined) return { code: m[1], message: m[2] ?? "" };
-  const mapped = fromAzureError(error, now);
-  return { code: mapped.cloudCode ?? "ProvisioningFailed", message: mapped.message };
+/** What {@link pollOnce} needs of an SDK poller. */
+interface PollerLike {
+  poll(o: { abortSignal: AbortSignal }): Promise<unknown>;
+  getOperationState(): { status: string; error?: Error };
 }
 
-/** Reads ARM's `x-ms-ratelimit-remaining-subscription-{reads,writes}` and slows the limiters when low. */
+/**
+ * One poll of a long-running operation. A failed or canceled operation is an answer, not a transient
+ * error: it is returned (typed by its ARM code) so the caller stops polling and the kit's caller
+ * never retries it; only transport and HTTP errors of the poll itself are thrown.
+ */
+async function pollOnce(
+  poller: PollerLike,
+  signal: AbortSignal,
+  clock: Clock,
+): Promise<VirtualNodeError | undefined> {
+  try {
+    await poller.poll({ abortSignal: signal });
+    return undefined;
+  } catch (error) {
+    const state = poller.getOperationState();
+    if (state.status === "failed" || state.status === "canceled")
+      return operationFailure(state.error ?? error, clock.now());
+    throw error;
+  }
+}
+
+/**
+ * A failed ARM operation → a typed error with ARM's code and message. core-lro reports it as a plain
+ * `Error` ("The long-running operation has failed. <code>. <message>"), which the kit would take for
+ * a transient failure. The code decides through the kit's Azure table (`InternalServerError`,
+ * `Conflict`: retryable; auth codes: permanent); any other code of a failed operation is the
+ * request's fault (invalid input, e.g. `InaccessibleImage`), as ARM reports it with HTTP 400 on a PUT.
+ */
+export function operationFailure(error: unknown, now: number): VirtualNodeError {
+  if (error instanceof VirtualNodeError) return error;
+  const text = error instanceof Error ? error.message : String(error);
+  const m = /has failed\.\s+([A-Za-z][\w.]*)\.\s+([\s\S]*)$/.exec(text);
+  if (m?.[1] === undefined) return fromAzureError(error, now);
+  const code = m[1];
+  const message = (m[2] ?? "").trim() || code;
+  // The Azure shape the kit classifies (a RestError without a response of its own).
+  return fromAzureError(
+    {
+      name: "RestError",
+      code,
+      message: `${code}: ${message}`,
+      statusCode: code === "canceled" ? 409 : 400,
+      response: { headers: {} },
+      cause: error,
+    },
+    now,
+  );
+}
+
+/**
+ * Reads ARM's `x-ms-ratelimit-remaining-subscription-{reads,writes}` and slows the limiters when low.
+ * Error answers count too: the deserialization policy after this one throws them as a `RestError`
+ * (which still carries the response), so they are read from the error.
+ */
 function remainingHeadersPolicy(call: CloudCaller): PipelinePolicy {
+  const observe = (headers: { get(name: string): string | undefined } | undefined): void => {
+    const reads = Number(headers?.get("x-ms-ratelimit-remaining-subscription-reads") ?? Number.NaN);
+    const writes = Number(headers?.get("x-ms-ratelimit-remaining-subscription-writes") ?? Number.NaN);
+    if (reads < LOW_REMAINING) for (const api of READ_APIS) call.limiters.get(api).onThrottle();
+    if (writes < LOW_REMAINING) for (const api of WRITE_APIS) call.limiters.get(api).onThrottle();
+  };
   return {
     name: "virtualNodeAciRemainingRequests",
     async sendRequest(request, next) {
-      const response = await next(request);
-      const reads = Number(response.headers.get("x-ms-ratelimit-remaining-subscription-reads") ?? Number.NaN);
-      const writes = Number(
-        response.headers.get("x-ms-ratelimit-remaining-subscription-writes") ?? Number.NaN,
-      );
-      if (reads < LOW_REMAINING) for (const api of READ_APIS) call.limiters.get(api).onThrottle();
-      if (writes < LOW_REMAINING) for (const api of WRITE_APIS) call.limiters.get(api).onThrottle();
-      return response;
+      try {
+        const response = await next(request);
+        observe(response.headers);
+        return response;
+      } catch (error) {
+        if (isRestError(error)) observe(error.response?.headers);
+        throw error;
+      }
     },
   };
 }

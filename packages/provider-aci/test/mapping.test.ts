@@ -354,17 +354,24 @@ describe("group-level fields", () => {
       options: "ndots:5",
     });
   });
-  it("turns imagePullSecrets into registry credentials with the password as ACI's secret field", () => {
-    const docker = JSON.stringify({
-      auths: { "myacr.azurecr.io": { auth: Buffer.from("user:p4ss").toString("base64") } },
-    });
+  it("turns the pull-secret logins core resolved into registry credentials (password: ACI's secret field)", () => {
     const pod = resolvedPod({
-      imagePullSecrets: [{ name: "acr" }],
+      imagePullSecrets: [{ name: "acr" }, { name: "hub" }],
       containers: [{ name: "main", image: "myacr.azurecr.io/app:1" }],
     });
-    expect(map(pod, { pullSecrets: { acr: docker } }).group.imageRegistryCredentials).toEqual([
+    pod.imagePullSecrets = [
+      { server: "myacr.azurecr.io", username: "user", password: "p4ss", secretName: "acr" },
+      { server: "https://index.docker.io/v1/", username: "bob", password: "hub-pass", secretName: "hub" },
+      { server: "myacr.azurecr.io", username: "other", password: "ignored", secretName: "hub" },
+    ];
+    expect(map(pod).group.imageRegistryCredentials).toEqual([
       { server: "myacr.azurecr.io", username: "user", password: "p4ss" },
+      { server: "index.docker.io", username: "bob", password: "hub-pass" },
     ]);
+    // Without logins (no pull secrets, or core could not read them) the group has none.
+    expect(
+      map(resolvedPod({ containers: [{ name: "main", image: "nginx" }] })).group.imageRegistryCredentials,
+    ).toBeUndefined();
   });
 });
 

@@ -1,6 +1,13 @@
 import { errorCode } from "@virtual-node/core";
 import { describe, expect, it } from "vitest";
-import { MarkerScanner, directCommand, shellLine, shellQuote, validateOptions } from "../src/index.js";
+import {
+  MarkerScanner,
+  directCommand,
+  operationFailure,
+  shellLine,
+  shellQuote,
+  validateOptions,
+} from "../src/index.js";
 import type { AciProviderOptions } from "../src/index.js";
 
 const good: AciProviderOptions = {
@@ -71,3 +78,43 @@ function catching(fn: () => unknown): unknown {
   }
   return undefined;
 }
+
+describe("operationFailure (a failed ARM long-running operation → a typed error)", () => {
+  const lro = (code: string, message: string) =>
+    new Error(`The long-running operation has failed. ${code}. ${message}`);
+  const cases: [string, Error, string, string][] = [
+    [
+      "InaccessibleImage: the request's fault",
+      lro("InaccessibleImage", "The image 'sim/x' in container group 'g' is not accessible."),
+      "VN_INVALID_INPUT",
+      "InaccessibleImage",
+    ],
+    [
+      "InternalServerError: retryable",
+      lro("InternalServerError", "try again"),
+      "VN_RETRYABLE",
+      "InternalServerError",
+    ],
+    [
+      "AuthorizationFailed: permanent",
+      lro("AuthorizationFailed", "no write permission"),
+      "VN_PERMANENT",
+      "AuthorizationFailed",
+    ],
+    [
+      "throttled inside the operation",
+      lro("SubscriptionRequestsThrottled", "slow down"),
+      "VN_RETRYABLE",
+      "SubscriptionRequestsThrottled",
+    ],
+  ];
+  it.each(cases)("%s", (_title, error, code, cloudCode) => {
+    const mapped = operationFailure(error, 0);
+    expect(errorCode(mapped)).toBe(code);
+    expect(mapped.cloudCode).toBe(cloudCode);
+    expect(mapped.message.startsWith(`${cloudCode}: `)).toBe(true);
+  });
+  it("anything else goes through the kit's Azure mapping unchanged", () => {
+    expect(errorCode(operationFailure(new Error("socket hang up"), 0))).toBe("VN_RETRYABLE");
+  });
+});

@@ -66,12 +66,46 @@ describe("provider-aci lifecycle on the simulator", () => {
     );
   });
 
-  it("reports an LRO failure (inaccessible image) as Failed with the ARM code", async () => {
+  it("reports an LRO failure (inaccessible image) as Failed with the ARM code, without re-polling it", async () => {
     const pod = makeResolvedPod({ image: "sim/does-not-exist:latest" });
     await provider.createPod(pod, call());
-    const s = await until(pod.ref, (x) => x?.phase === "Failed");
+    // The group's own Failed state may show first; the operation's ARM error then names the cause.
+    const s = await until(
+      pod.ref,
+      (x) => x?.phase === "Failed" && /^InaccessibleImage/.test(x.message ?? ""),
+    );
     expect(s?.reason).toBe("ProviderFailed");
-    expect(s?.message).toMatch(/InaccessibleImage|not accessible/);
+    expect(s?.message).toMatch(/^InaccessibleImage: (?!InaccessibleImage)/);
+    // The failed operation is an answer: the kit's caller does not retry it as a transient error.
+    const polls = sim.counts().AsyncOperation_Get ?? 0;
+    await clock.advanceAsync(120_000);
+    expect(sim.counts().AsyncOperation_Get ?? 0).toBe(polls);
+    expect(provider.call.limiters.get("ContainerGroups.Poll").stats().throttles).toBe(0);
+  });
+
+  it("slows the read limiters when x-ms-ratelimit-remaining-subscription-reads runs low, before ARM answers 429", async () => {
+    const low = new AciSimulator({ clock, readQuota: 60 });
+    await low.start();
+    const limited = providerOn(low, clock, { limits: {} }); // ACI_RATE_LIMITS
+    try {
+      const get = () => limited.call.limiters.get("ContainerGroups.Get").stats();
+      const configured = get().configuredRatePerSecond;
+      let pings = 0;
+      while (get().throttles === 0 && pings < 40) {
+        const ping = limited.ping(call());
+        await clock.advanceAsync(1_000);
+        await ping;
+        pings++;
+      }
+      // Remaining reads fell below 50 after ~11 GETs: the limiter was cut with ARM's quota left.
+      expect(get().throttles).toBeGreaterThan(0);
+      expect(pings).toBeLessThan(20);
+      expect(get().ratePerSecond).toBeLessThan(configured);
+      expect(low.requests.filter((r) => r.status === 429)).toEqual([]);
+    } finally {
+      limited.close();
+      await low.close();
+    }
   });
 
   it("fails a pod stuck in provisioning after the deadline, with ACI's detail", async () => {
@@ -154,6 +188,26 @@ describe("provider-aci lifecycle on the simulator", () => {
     const bodies = sim.bodies();
     expect(bodies.some((b) => b.includes(`"secureValue":"${secretValue}"`))).toBe(true);
     expect(bodies.some((b) => b.includes(`"value":"${secretValue}"`))).toBe(false);
+  });
+
+  it("sends a pull-secret password only in imageRegistryCredentials[].password (ARM's x-ms-secret field)", async () => {
+    const password = "pull-" + "p4ssw0rd";
+    const pod = resolvedPod({
+      imagePullSecrets: [{ name: "acr" }],
+      containers: [{ name: "main", image: "myacr.azurecr.io/app:1" }],
+    });
+    pod.imagePullSecrets = [{ server: "myacr.azurecr.io", username: "puller", password, secretName: "acr" }];
+    await provider.createPod(pod, call());
+    const carrying = sim.bodies().filter((b) => b.includes(password));
+    expect(carrying).toHaveLength(1);
+    const body = JSON.parse(carrying[0] ?? "{}") as {
+      properties: { imageRegistryCredentials: { server: string; password?: string }[] };
+    };
+    expect(body.properties.imageRegistryCredentials).toEqual([
+      { server: "myacr.azurecr.io", username: "puller", password },
+    ]);
+    for (const c of body.properties.imageRegistryCredentials) delete c.password;
+    expect(JSON.stringify(body)).not.toContain(password);
   });
 
   it("changed mounted files: keeps the group, says the pod must be restarted", async () => {
