@@ -23,6 +23,8 @@ export {
   mirrorDocuments,
   parseEfsVolumeHandle,
   planSecretMirrors,
+  pullLoginFor,
+  registryOf,
   podMirrorName,
   secretMirrorName,
   startedByFor,

@@ -15,8 +15,16 @@ import type {
   Secret,
   Volume,
 } from "@aws-sdk/client-ecs";
+import { createHash } from "node:crypto";
 import { InvalidInputError, UnsupportedError } from "@virtual-node/core";
-import type { Container, PodRef, ResolvedContainer, ResolvedPod, ResolvedVolume } from "@virtual-node/core";
+import type {
+  Container,
+  ImagePullCredential,
+  PodRef,
+  ResolvedContainer,
+  ResolvedPod,
+  ResolvedVolume,
+} from "@virtual-node/core";
 import {
   NAME_RULES,
   cloudName,
@@ -177,7 +185,57 @@ export function planSecretMirrors(pod: ResolvedPod, options: ResolvedFargateOpti
       }
     }
   }
+  for (const spec of [...(pod.pod.spec?.initContainers ?? []), ...(pod.pod.spec?.containers ?? [])]) {
+    const login = spec.image === undefined ? undefined : pullLoginFor(pod, spec.image);
+    // An explicitly configured credentials ARN for that pull secret wins (nothing to mirror).
+    if (login === undefined || options.repositoryCredentials?.[login.secretName] !== undefined) continue;
+    const mirror = pullMirrorName(options, pod, login);
+    const scope = { kind: "secret" as const, namespace: pod.ref.namespace, name: pullMirrorKey(login) };
+    out.push({ mirror, jsonKey: "username", value: login.username, scope });
+    out.push({ mirror, jsonKey: "password", value: login.password, scope });
+  }
   return out;
+}
+
+/** The registry host of an image reference (`docker.io` for Docker Hub's short names). */
+export function registryOf(image: string): string {
+  const first = image.split("/")[0] ?? "";
+  const hasHost =
+    image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+  return hasHost ? normalizeRegistry(first) : "docker.io";
+}
+
+/** A pull-secret server (`https://index.docker.io/v1/`, `reg.example.com:5000`) as a registry host. */
+function normalizeRegistry(server: string): string {
+  const host = server
+    .replace(/^https?:\/\//, "")
+    .replace(/\/.*$/, "")
+    .toLowerCase();
+  return host === "index.docker.io" || host === "registry-1.docker.io" ? "docker.io" : host;
+}
+
+/** The first of the pod's pull-secret logins for the image's registry (the kubelet's keyring order). */
+export function pullLoginFor(pod: ResolvedPod, image: string): ImagePullCredential | undefined {
+  const registry = registryOf(image);
+  return pod.imagePullSecrets?.find((login) => normalizeRegistry(login.server) === registry);
+}
+
+/**
+ * The Secrets Manager mirror of one pull-secret login: its own secret, because ECS reads
+ * `repositoryCredentials` as a whole secret with `username` and `password`. Named like the Secret's
+ * mirror with `@<server hash>` (no Kubernetes Secret name has an `@`), so it shares its lifecycle.
+ */
+function pullMirrorKey(login: ImagePullCredential): string {
+  const hash = createHash("sha256").update(normalizeRegistry(login.server)).digest("hex").slice(0, 8);
+  return `${login.secretName}@${hash}`;
+}
+
+function pullMirrorName(
+  options: ResolvedFargateOptions,
+  pod: ResolvedPod,
+  login: ImagePullCredential,
+): string {
+  return secretMirrorName(mirrorPrefix(options), pod.nodeName, pod.ref.namespace, pullMirrorKey(login));
 }
 
 /** Groups mirrored values by mirror into the JSON documents stored in Secrets Manager. */
@@ -198,6 +256,32 @@ export function mirrorDocuments(values: readonly MirroredValue[]): Map<string, R
     }
   }
   return docs;
+}
+
+/**
+ * The `repositoryCredentials` secret of a container: the `repositoryCredentials` option for one of
+ * the pod's pull secrets, else the mirror of the pod's login for the image's registry. A login that
+ * cannot reach ECS without plain text (no mirroring) rejects the pod: ECS has no plain field for it.
+ */
+function repositoryCredentialsOf(
+  pod: ResolvedPod,
+  image: string | undefined,
+  ctx: MappingContext,
+  field: string,
+): string | undefined {
+  const configured = (pod.pod.spec?.imagePullSecrets ?? [])
+    .map((s) => (s.name === undefined ? undefined : ctx.options.repositoryCredentials?.[s.name]))
+    .find((arn) => arn !== undefined);
+  if (configured !== undefined) return configured;
+  const login = image === undefined ? undefined : pullLoginFor(pod, image);
+  if (login === undefined) return undefined;
+  const arn = ctx.secretArns.get(pullMirrorName(ctx.options, pod, login));
+  if (arn !== undefined) return arn;
+  const index = (pod.pod.spec?.imagePullSecrets ?? []).findIndex((s) => s.name === login.secretName);
+  return invalid(
+    `spec.imagePullSecrets[${String(Math.max(0, index))}]`,
+    `the login for ${registryOf(image ?? "")} (Secret ${login.secretName}, used by ${field}) reaches ECS only through Secrets Manager: set secretMirroring, or repositoryCredentials.${login.secretName} to a secret ARN`,
+  );
 }
 
 function reject(field: string, message: string): never {
@@ -443,9 +527,7 @@ function containerDefinition(
   const probe = spec.livenessProbe ?? spec.readinessProbe;
   const healthCheck = probe === undefined ? undefined : healthCheckOf(probe);
   const grace = pod.pod.spec?.terminationGracePeriodSeconds ?? 30;
-  const repository = (pod.pod.spec?.imagePullSecrets ?? [])
-    .map((s) => (s.name === undefined ? undefined : ctx.options.repositoryCredentials?.[s.name]))
-    .find((arn) => arn !== undefined);
+  const repository = repositoryCredentialsOf(pod, spec.image, ctx, field);
   const logs = ctx.options.logGroup;
   return {
     name: resolved.name,

@@ -12,6 +12,8 @@ import {
   parseEfsVolumeHandle,
   parseRoles,
   planSecretMirrors,
+  pullLoginFor,
+  registryOf,
 } from "../src/index.js";
 import type { FargateTaskSpec } from "../src/index.js";
 import { ECS_FIXTURES } from "./simulator/server.js";
@@ -229,6 +231,67 @@ describe("mapPodToTask: secrets are never plain text", () => {
       { name: "DB_PASSWORD", valueFrom: `${arn}:e.password::` },
     ]);
     expect(JSON.stringify(spec)).not.toContain("hunter2");
+  });
+
+  it("registry of an image: host when the first segment looks like one, Docker Hub otherwise", () => {
+    const cases: [string, string][] = [
+      ["busybox:1.36", "docker.io"],
+      ["library/nginx", "docker.io"],
+      ["team/app:1", "docker.io"],
+      ["reg.example.com/team/app:1", "reg.example.com"],
+      ["localhost:5000/app", "localhost:5000"],
+      ["localhost/app", "localhost"],
+      [
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:abc",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+      ],
+    ];
+    for (const [image, registry] of cases) expect(registryOf(image), image).toBe(registry);
+  });
+
+  describe("imagePullSecrets → repositoryCredentials", () => {
+    const PASSWORD = "pull-" + "hunter3";
+    const withLogin = (server: string, image = "reg.example.com/app:1") => {
+      const p = pod({
+        containers: [{ name: "main", image }],
+        spec: { imagePullSecrets: [{ name: "gone" }, { name: "regcred" }] },
+      });
+      p.imagePullSecrets = [{ server, username: "puller", password: PASSWORD, secretName: "regcred" }];
+      return p;
+    };
+    const mirroring = testOptions({ secretMirroring: { store: "secretsmanager" } });
+
+    it("the login for the image's registry is mirrored on its own as {username, password} and referenced by ARN", () => {
+      const p = withLogin("https://reg.example.com/v2/");
+      expect(pullLoginFor(p, "reg.example.com/app:1")?.secretName).toBe("regcred");
+      const docs = mirrorDocuments(planSecretMirrors(p, mirroring));
+      expect([...docs.values()]).toEqual([{ username: "puller", password: PASSWORD }]);
+      const [name] = [...docs.keys()];
+      const arn = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name ?? ""}-AbCdEf`;
+      const spec = mapPodToTask(p, { options: mirroring, secretArns: new Map([[name ?? "", arn]]) });
+      expect(container(spec, "main").repositoryCredentials).toEqual({ credentialsParameter: arn });
+      expect(JSON.stringify(spec)).not.toContain(PASSWORD);
+    });
+
+    it("Docker Hub logins match short image names; other registries' logins are not used", () => {
+      expect(pullLoginFor(withLogin("https://index.docker.io/v1/"), "busybox:1.36")?.username).toBe("puller");
+      const p = withLogin("other.example.com");
+      expect(planSecretMirrors(p, mirroring)).toEqual([]);
+      expect(
+        container(mapPodToTask(p, { options: mirroring, secretArns: new Map() }), "main")
+          .repositoryCredentials,
+      ).toBeUndefined();
+    });
+
+    it("without mirroring, a pod needing a login is rejected naming the pull secret, never inlined", () => {
+      const error = failure(() =>
+        mapPodToTask(withLogin("reg.example.com"), { options, secretArns: new Map() }),
+      );
+      expect(error.code).toBe("VN_INVALID_INPUT");
+      expect(error.field).toBe("spec.imagePullSecrets[1]");
+      expect(error.message).toMatch(/set secretMirroring, or repositoryCredentials\.regcred/);
+      expect(error.message).not.toContain(PASSWORD);
+    });
   });
 
   it("inlines a Secret only with the explicit allowPlainTextSecrets opt-in", () => {

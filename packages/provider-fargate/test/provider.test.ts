@@ -176,6 +176,29 @@ describe("lifecycle on the simulator", () => {
     expect(sim.secrets.live().filter((s) => s.name.includes("default-db"))).toHaveLength(0);
   });
 
+  it("mirrors a pull-secret login into its own Secrets Manager secret for repositoryCredentials, never in ECS requests", async () => {
+    const password = "pull-" + "s3cr3t-password";
+    const p = pod({
+      containers: [{ name: "main", image: "reg.example.com/team/app:1", command: ["sleep", "3600"] }],
+      spec: { imagePullSecrets: [{ name: "regcred" }] },
+    });
+    p.imagePullSecrets = [
+      { server: "https://reg.example.com", username: "puller", password, secretName: "regcred" },
+    ];
+    await provider.createPod(p, call());
+    const mirrors = sim.secrets.live().filter((s) => s.value.includes(password));
+    expect(mirrors).toHaveLength(1);
+    expect(JSON.parse(mirrors[0]?.value ?? "{}")).toEqual({ username: "puller", password });
+    const registered = sim.calls("RegisterTaskDefinition").at(-1)?.body as {
+      containerDefinitions: { name: string; repositoryCredentials?: { credentialsParameter: string } }[];
+    };
+    const main = registered.containerDefinitions.find((c) => c.name === "main");
+    expect(main?.repositoryCredentials?.credentialsParameter).toMatch(/^arn:aws:secretsmanager:.*regcred/);
+    for (const r of sim.requests.filter((r) => r.service === "ecs")) expect(r.raw).not.toContain(password);
+    await provider.deletePod(p.ref, 0, call());
+    expect(sim.secrets.live().filter((s) => s.value.includes(password))).toHaveLength(0);
+  });
+
   it("sweeps mirrors left behind by tasks that ended while nobody deleted them", async () => {
     const p = pod({
       containers: [{ name: "main", command: ["sleep", "3600"] }],
