@@ -23,7 +23,7 @@ import {
   startMetricsServer,
   type AggregatedControlPlane,
 } from "./aggregated-control-plane.js";
-import { activePods, apply, kubectl, manifest, placement, settled } from "./support.js";
+import { activePods, apply, kubectl, kubectlOk, manifest, placement, settled } from "./support.js";
 
 describe("HPA on CPU through metrics-server bursts onto the burst node", () => {
   let acp: AggregatedControlPlane;
@@ -137,6 +137,19 @@ describe("HPA on CPU through metrics-server bursts onto the burst node", () => {
         { timeoutMs: 60_000, intervalMs: 2000 },
       );
 
+      // The HPA steps down (metrics-server's rate window mixes old and new load, so it first wants
+      // e.g. 12, then 5); at the second step on-prem holds more replicas than burst, and the
+      // ReplicaSet's co-location rank would delete on-prem pods first (measured: 3 on-prem + 2 burst
+      // left). A lower pod-deletion-cost on the burst pods keeps burst-first (docs/cloud-bursting.md).
+      for (const pod of thirty.filter((p) => p.spec?.nodeName === nodes.burst.nodeName)) {
+        await kubectlOk(acp.cp, [
+          "annotate",
+          "-n",
+          ns,
+          `pod/${pod.metadata?.name ?? ""}`,
+          "controller.kubernetes.io/pod-deletion-cost=-100",
+        ]);
+      }
       loadMilli = 100; // wants 2 → minReplicas 5
       await hpaWants(5);
       const five = await settled(api, ns, 5, 180_000);

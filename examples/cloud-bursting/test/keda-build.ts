@@ -61,13 +61,13 @@ function paths(cacheRoot: string) {
 async function validStamp(p: ReturnType<typeof paths>): Promise<KedaStamp | undefined> {
   const text = await readFile(p.stamp, "utf8").catch(() => undefined);
   if (text === undefined) return undefined;
-  const stamp = JSON.parse(text) as KedaStamp;
+  const stamp = JSON.parse(text) as Partial<KedaStamp>;
   if (stamp.schema !== 1 || stamp.module !== KEDA_MODULE || stamp.version !== KEDA_VERSION) return undefined;
   for (const name of Object.keys(BINARIES) as KedaBinary[]) {
     const sha = await sha256File(join(p.bin, name)).catch(() => undefined);
-    if (sha !== stamp.sha256[name]) return undefined;
+    if (sha === undefined || sha !== stamp.sha256?.[name]) return undefined;
   }
-  return stamp;
+  return stamp as KedaStamp;
 }
 
 /** Runs `go …`, output to `logFile`, a progress line every 60 s; rejects with the log's tail. */
