@@ -269,6 +269,29 @@ describe("ownership coordinator", () => {
     await b.stop();
   });
 
+  it("releases on stop even when its copy of the Lease is stale, and renews on top of a foreign edit", async () => {
+    const clock = new FakeClock();
+    const server = new InMemoryLeaseServer();
+    const nodes = nodeNames(2);
+    const a = startReplica(server, clock, "a", nodes);
+    await a.coordinator.firstRound();
+    // Someone (kubectl label) edits a's Lease: a's resourceVersion is stale now.
+    const admin = server.connect("admin");
+    const name = ownerLeaseName(nodes[0] ?? "");
+    const current = await admin.get(name);
+    await admin.replace({
+      ...current,
+      metadata: { ...current?.metadata, labels: { ...current?.metadata?.labels, team: "x" } },
+    });
+    await advanceChecking(clock, 2_000, [a]);
+    // The renewal hit a 409, re-read, saw itself still the holder, and renewed: still the owner.
+    expect(a.coordinator.ownedNodes()).toEqual(nodes);
+    expect(server.leases.get(name)?.metadata?.labels?.team).toBe("x");
+    await admin.replace({ ...(await admin.get(name)), metadata: { ...(await admin.get(name))?.metadata } });
+    await a.stop();
+    for (const node of nodes) expect(server.holder(ownerLeaseName(node))).toBe("");
+  });
+
   it("refuses timings that would let two replicas act at once", () => {
     expect(() => resolveHighAvailability({ namespace: "ha", renewDeadlineSeconds: 15 }, 1)).toThrow(
       expect.objectContaining({ field: "highAvailability.renewDeadlineSeconds" }),
