@@ -49,7 +49,7 @@ describe("promtool on the rules, the rule tests and the exposition", () => {
   let dir: string;
 
   beforeAll(async () => {
-    promtool = (await ensurePromtool()).path;
+    promtool = await ensurePromtool();
     dir = await mkdtemp(join(os.tmpdir(), "vn-promtool-"));
     const rule = await readPrometheusRule();
     await writeFile(join(dir, "virtual-node.rules.yaml"), stringify({ groups: rule.spec.groups }));

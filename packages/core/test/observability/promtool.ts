@@ -13,11 +13,17 @@ export const PROMTOOL = {
 } as const;
 
 /**
- * The cached promtool, built on first use. `remove_all_sd` (Prometheus' build tag) leaves out the
+ * The path of promtool: `VIRTUAL_NODE_PROMTOOL`, else the cached build, built on first use. `remove_all_sd` (Prometheus' build tag) leaves out the
  * service-discovery plugins — the cloud SDKs and client-go — which the rule and exposition checks
  * never use and which are most of the build time.
  */
-export function ensurePromtool(): Promise<EnsuredGoTool> {
+export async function ensurePromtool(): Promise<string> {
+  // A promtool you already have (e.g. a Prometheus release's) instead of the cached build.
+  const given = process.env.VIRTUAL_NODE_PROMTOOL;
+  if (given !== undefined && given !== "") return given;
   const goflags = [process.env.GOFLAGS, "-tags=remove_all_sd"].filter((f) => f !== undefined && f !== "");
-  return ensureGoTool(PROMTOOL, { env: { ...process.env, GOFLAGS: goflags.join(" ") } });
+  const tool: EnsuredGoTool = await ensureGoTool(PROMTOOL, {
+    env: { ...process.env, GOFLAGS: goflags.join(" ") },
+  });
+  return tool.path;
 }
