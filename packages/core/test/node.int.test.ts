@@ -77,21 +77,24 @@ describe("node lifecycle and lease", () => {
       labels: { team: "a", old: "x" },
     });
     await first.stop();
-    // Someone else labels and taints the node while the agent is down.
-    const node = await api.core.readNode({ name: nodeName });
-    const edited = {
-      ...node,
-      metadata: {
-        ...node.metadata,
-        labels: { ...node.metadata?.labels, "example.com/owner": "ops" },
-        annotations: { ...node.metadata?.annotations, "example.com/note": "keep" },
-      },
-      spec: {
-        ...node.spec,
-        taints: [...(node.spec?.taints ?? []), { key: "example.com/maintenance", effect: "NoSchedule" }],
-      },
-    };
-    await api.core.replaceNode({ name: nodeName, body: edited });
+    // Someone else labels and taints the node while the agent is down; read-modify-write again on a
+    // 409 (the controller-manager writes a Node it has just seen, e.g. its lifecycle annotations).
+    const node = await waitFor("the Node edited by someone else", async () => {
+      const current = await api.core.readNode({ name: nodeName });
+      const edited = {
+        ...current,
+        metadata: {
+          ...current.metadata,
+          labels: { ...current.metadata?.labels, "example.com/owner": "ops" },
+          annotations: { ...current.metadata?.annotations, "example.com/note": "keep" },
+        },
+        spec: {
+          ...current.spec,
+          taints: [...(current.spec?.taints ?? []), { key: "example.com/maintenance", effect: "NoSchedule" }],
+        },
+      };
+      return api.core.replaceNode({ name: nodeName, body: edited });
+    });
 
     const second = await startNode(cp.kubeConfig, nodeName, createMockProvider(), { labels: { team: "b" } });
     try {
