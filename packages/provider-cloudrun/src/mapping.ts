@@ -34,6 +34,13 @@ export const MAX_CONTAINERS = 10;
 /** The annotation on the Job/Service that records the shape chosen (for status and billing). */
 export const SHAPE_ANNOTATION = "virtual-node-shape";
 
+/**
+ * The annotation on the Job/Service naming the pod's `imagePullSecrets` that Cloud Run cannot use:
+ * it pulls with the service account (Artifact Registry IAM) and has no registry-credential field.
+ * Kept on the resource so the status says so also after an agent restart.
+ */
+export const IGNORED_PULL_SECRETS_ANNOTATION = "virtual-node-ignored-pull-secrets";
+
 /** How pods with `restartPolicy: Always` run. */
 export type LongRunningKind = "service";
 
@@ -374,7 +381,12 @@ export function mapPod(
   });
 
   const labels = { ...options.labels, ...ownershipLabels(pod.ref, pod.nodeName) };
-  const annotations = { ...ownershipTags(pod.ref, pod.nodeName), [SHAPE_ANNOTATION]: shape.name };
+  const pullSecrets = (pod.pod.spec?.imagePullSecrets ?? []).map((s) => s.name ?? "").filter((n) => n !== "");
+  const annotations = {
+    ...ownershipTags(pod.ref, pod.nodeName),
+    [SHAPE_ANNOTATION]: shape.name,
+    ...(pullSecrets.length > 0 ? { [IGNORED_PULL_SECRETS_ANNOTATION]: pullSecrets.join(",") } : {}),
+  };
   const vpcAccess = vpcOf(options);
   const needsGen2 = volumes.some((v) => v.nfs != null || v.gcs != null);
 

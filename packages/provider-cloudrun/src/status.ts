@@ -8,7 +8,7 @@
 import { billedFromShape, parseQuantity } from "@virtual-node/core/provider-kit";
 import type { BilledResources, ContainerState, ContainerStatus, ProviderPodStatus } from "@virtual-node/core";
 import type { protos } from "@google-cloud/run";
-import { SHAPE_ANNOTATION } from "./mapping.js";
+import { IGNORED_PULL_SECRETS_ANNOTATION, SHAPE_ANNOTATION } from "./mapping.js";
 
 type Job = protos.google.cloud.run.v2.IJob;
 type Execution = protos.google.cloud.run.v2.IExecution;
@@ -116,6 +116,24 @@ export const CloudRunStatusAnnotations = {
   url: "run.virtual-node.io/url",
 } as const;
 
+/** A Warning (once per pod: a fixed id) when the pod names pull secrets Cloud Run cannot use. */
+function pullSecretEvents(
+  annotations: Record<string, string> | null | undefined,
+): Pick<ProviderPodStatus, "events"> {
+  const names = annotations?.[IGNORED_PULL_SECRETS_ANNOTATION];
+  if (names === undefined || names === "") return {};
+  return {
+    events: [
+      {
+        id: "ImagePullSecretsIgnored",
+        type: "Warning",
+        reason: "ImagePullSecretsIgnored",
+        message: `Cloud Run pulls images with the service account and has no registry credentials: imagePullSecrets ${names} are not used (grant the service account roles/artifactregistry.reader, or use a remote repository for other registries)`,
+      },
+    ],
+  };
+}
+
 function publishedAnnotations(
   values: Partial<Record<keyof typeof CloudRunStatusAnnotations, string | null | undefined>>,
 ): Record<string, string> | undefined {
@@ -136,6 +154,7 @@ export function jobStatus(job: Job, execution?: Execution, tasks?: readonly Task
   const base = {
     ...(billed === undefined ? {} : { billed }),
     ...(annotations === undefined ? {} : { annotations }),
+    ...pullSecretEvents(job.annotations),
   };
   if (execution == null) {
     const terminal = job.terminalCondition;
@@ -313,6 +332,7 @@ export function serviceStatus(service: Service): ProviderPodStatus {
   const base = {
     ...(billed === undefined ? {} : { billed }),
     ...(annotations === undefined ? {} : { annotations }),
+    ...pullSecretEvents(service.annotations),
     ...(created === undefined ? {} : { startTime: created }),
   };
   const terminal = service.terminalCondition;

@@ -108,6 +108,19 @@ describe("names and labels", () => {
       "virtual-node-uid": "0b7c1c5e-1111-4a9e-9d1f-2a6f9e3c0001",
       "virtual-node-shape": "1 vCPU / 512Mi",
     });
+    expect(spec.job.annotations).not.toHaveProperty("virtual-node-ignored-pull-secrets");
+  });
+
+  it("records the pod's imagePullSecrets as not used (Cloud Run pulls with the service account), never their content", () => {
+    const p = pod("Never");
+    if (p.pod.spec) p.pod.spec.imagePullSecrets = [{ name: "regcred" }];
+    p.imagePullSecrets = [
+      { server: "reg.example.com", username: "u", password: "pull-pw-1", secretName: "regcred" },
+    ];
+    const spec = mapPod(p, options);
+    if (spec.kind !== "job") throw new Error("job expected");
+    expect(spec.job.annotations?.["virtual-node-ignored-pull-secrets"]).toBe("regcred");
+    expect(JSON.stringify(spec)).not.toContain("pull-pw-1");
   });
 });
 

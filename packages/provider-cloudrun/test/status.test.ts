@@ -253,6 +253,27 @@ describe("serviceStatus", () => {
   it("reports the billed shape", () => {
     expect(serviceStatus(base).billed).toEqual({ vcpu: 2, memoryGiB: 1 });
   });
+  it("pull secrets recorded on the resource → one Warning saying Cloud Run does not use them", () => {
+    expect(serviceStatus(base).events).toBeUndefined();
+    const events = serviceStatus({
+      ...base,
+      annotations: { "virtual-node-ignored-pull-secrets": "regcred,hub" },
+    }).events;
+    expect(events).toEqual([
+      expect.objectContaining({
+        id: "ImagePullSecretsIgnored",
+        type: "Warning",
+        reason: "ImagePullSecretsIgnored",
+      }),
+    ]);
+    expect(events?.[0]?.message).toContain("imagePullSecrets regcred,hub are not used");
+    expect(
+      jobStatus({
+        ...job,
+        annotations: { ...job.annotations, "virtual-node-ignored-pull-secrets": "regcred" },
+      }).events?.[0]?.reason,
+    ).toBe("ImagePullSecretsIgnored");
+  });
   it("publishes the Service URL once Cloud Run assigned one", () => {
     expect(serviceStatus(base).annotations).toEqual({ [CloudRunStatusAnnotations.resource]: base.name });
     expect(serviceStatus({ ...base, uri: "https://s1-abc-uc.a.run.app" }).annotations).toEqual({
