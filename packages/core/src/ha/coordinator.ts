@@ -227,6 +227,11 @@ export class OwnershipCoordinator {
       const identity = lease.spec?.holderIdentity ?? "";
       if (identity === "" || identity === ha.identity) continue;
       if (this.#expired(lease, now)) continue;
+      // Only for ranking, never for safety: a member whose own renewTime is a lease duration old is
+      // dead, even if this replica (just started) has not yet watched it go stale. Clock skew can
+      // only skew the balance; taking a node still waits for its ownership Lease to expire.
+      const renewed = Date.parse(String(lease.spec?.renewTime ?? ""));
+      if (Number.isFinite(renewed) && now - renewed > durationMs(lease)) continue;
       seen.add(identity);
       const since = this.#memberSince.get(identity) ?? now;
       this.#memberSince.set(identity, since);
@@ -310,8 +315,8 @@ export class OwnershipCoordinator {
       spec: {
         holderIdentity: ha.identity,
         leaseDurationSeconds: Math.ceil(ha.leaseDurationMs / 1000),
-        acquireTime: (this.#member?.spec?.acquireTime ?? microNow()) as unknown as Date,
-        renewTime: microNow() as unknown as Date,
+        acquireTime: (this.#member?.spec?.acquireTime ?? microTime(this.#o.clock)) as unknown as Date,
+        renewTime: microTime(this.#o.clock) as unknown as Date,
       },
     };
     const api = this.#o.api;
@@ -489,7 +494,7 @@ export class OwnershipCoordinator {
 
   #ownerBody(node: string, current: Lease | undefined, acquireTime: Date | undefined): Lease {
     const { ha } = this.#o;
-    const now = microNow();
+    const now = microTime(this.#o.clock);
     return {
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
@@ -566,6 +571,7 @@ function durationMs(lease: Lease): number {
   return (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
 }
 
-function microNow(): string {
-  return toMicroTime(new Date());
+/** Lease timestamps from the injected clock (wall time in production, fake time in tests). */
+function microTime(clock: Clock): string {
+  return toMicroTime(new Date(clock.now()));
 }
