@@ -76,8 +76,10 @@ describe("KEDA metrics-api ScaledObject bursts onto the burst node", () => {
     const certFile = await acp.file("tls.crt", cert.certPem);
     const keyFile = await acp.file("tls.key", cert.keyPem);
     const grpcPort = await allocatePort();
+    // Both binaries load their client config through controller-runtime (`--kubeconfig` or KUBECONFIG).
     const env = {
       ...process.env,
+      KUBECONFIG: acp.cp.kubeconfigPath,
       POD_NAMESPACE: "keda",
       KEDA_CLUSTER_OBJECT_NAMESPACE: "keda",
       WATCH_NAMESPACE: "",
