@@ -5,10 +5,11 @@
  * `node_modules` and every other dependency from the repository's.
  */
 import { cp, mkdir, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** The repository (bench/src or bench/dist → two levels up). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** The agent entry point inside a snapshot folder. */
 export const snapshotAgent = (dir: string): string => join(dir, "vn-agent.js");
@@ -18,8 +19,15 @@ const PACKAGES = [
   ["packages/provider-mock", "@virtual-node/provider-mock"],
 ] as const;
 
-/** Copies the current builds (run `npm run build` first) into `dir`, replacing what was there. */
+/**
+ * Copies the current builds (run `npm run build` first) into `dir`, replacing what was there. `dir` must be
+ * inside the repository: the copy finds its other dependencies in the repository's `node_modules`.
+ */
 export async function writeSnapshot(dir: string, note: string): Promise<void> {
+  const inside = relative(repoRoot, resolve(dir));
+  if (inside.startsWith("..") || isAbsolute(inside)) {
+    throw new Error(`snapshot folder ${dir} must be inside ${repoRoot} (dependencies resolve from there)`);
+  }
   const agent = join(repoRoot, "bench", "dist", "children", "vn-agent.js");
   await stat(agent);
   await rm(dir, { recursive: true, force: true });

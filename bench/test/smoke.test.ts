@@ -16,7 +16,7 @@ import { summarizeLeases } from "../src/observer.js";
 import { parseOptions, SYSTEM_IDS, type SystemId } from "../src/options.js";
 import { parseStatCpuSeconds, parseStatusMemory, sampleProcess } from "../src/procstat.js";
 import { summarize } from "../src/report.js";
-import { writeSnapshot } from "../src/snapshot.js";
+import { repoRoot, writeSnapshot } from "../src/snapshot.js";
 import { attributable, runOnce, type RunnerContext } from "../src/scenarios.js";
 import { lineChartSvg } from "../src/svg.js";
 import { childScript } from "../src/systems.js";
@@ -57,7 +57,7 @@ describe("pure pieces", () => {
     expect(s).toMatchObject({ renewals: 3, late: 1, expired: 0 });
   });
 
-  it("draws a chart and parses options", () => {
+  it("draws a chart and parses options", async () => {
     const svg = lineChartSvg({
       title: "t",
       xLabel: "x",
@@ -81,6 +81,7 @@ describe("pure pieces", () => {
     expect(parseOptions(["build"], "/tmp/r").command).toBe("build");
     expect(parseOptions(["snapshot"], "/tmp/r").options.beforeDir).toBe("/tmp/r/before");
     expect(parseOptions([], "/tmp/r").options.systems).not.toContain("virtual-node-before");
+    await expect(writeSnapshot("/tmp/elsewhere", "x")).rejects.toThrow(/inside/);
     expect(() => parseOptions(["--systems", "nope"], "/tmp/r")).toThrow(/unknown/);
   });
 });
@@ -121,7 +122,8 @@ describe("harness against the shared control plane", () => {
       vkWorkers: 1,
       vnOptions: {},
       profileDir: undefined,
-      beforeDir: join(logDir, "before"),
+      // Inside the repository (git-ignored): the snapshot resolves its dependencies from there.
+      beforeDir: join(repoRoot, "bench", "results", `smoke-before-${process.pid}`),
       runId: "",
       options,
       server: cp.server,
@@ -135,6 +137,7 @@ describe("harness against the shared control plane", () => {
   afterAll(async () => {
     ctx.admin.close();
     await rm(logDir, { recursive: true, force: true });
+    await rm(ctx.beforeDir, { recursive: true, force: true });
   });
 
   it("built virtual-kubelet with the benchmark knobs and KWOK with its stages", async () => {

@@ -2,6 +2,7 @@
 export { KubeApiError, KubeClient, type KubeClientOptions } from "../kube/client.js";
 export { Reflector, type ReflectorHandlers, type ReflectorOptions } from "../kube/reflector.js";
 export { toMicroTime } from "../kube/api.js";
+export { REPORT_TERMINATION_ANNOTATION } from "../kube/pod-api.js";
 export type {
   ConfigMap,
   Container,
