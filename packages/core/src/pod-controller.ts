@@ -15,7 +15,8 @@ import PQueue from "p-queue";
 import { describeError, errorCode } from "./errors.js";
 import type { EventRecorder } from "./events.js";
 import { isConflict, isNotFound } from "./kube/client.js";
-import type { PodApi } from "./kube/pod-api.js";
+import { finalStatusObservable, podStatusPatch, type PodApi } from "./kube/pod-api.js";
+import { MERGE_PATCH } from "./kube/merge-patch.js";
 import { paths } from "./kube/api.js";
 import type { Node, Pod, PodStatus } from "./kube/types.js";
 import type { Logger } from "./logger.js";
@@ -93,6 +94,12 @@ export interface PodControllerOptions {
    * timestamps and billing. Default: the system clock.
    */
   clock?: Clock;
+}
+
+/** Annotations to write with a status write, and what to remember once they are written. */
+interface AnnotationWrite {
+  annotations: Record<string, string>;
+  written(): void;
 }
 
 /** What we know the provider holds for a key. */
@@ -414,8 +421,7 @@ export class PodController {
       spec: pod.spec,
     });
     if (isTerminalPhase(next.phase)) tracked.terminal = true;
-    await this.writeStatus(pod, next, signal);
-    await this.publishFromProvider(pod, key, tracked, next, signal);
+    await this.writeStatus(pod, next, signal, this.publishFromProvider(pod, key, tracked, next));
   }
 
   private async createInProvider(pod: Pod, key: string, signal: AbortSignal): Promise<void> {
@@ -537,25 +543,22 @@ export class PodController {
     const next = mergePodStatus(pod.status, buildPodStatus(pod, tracked.status, this.statusContext()), {
       spec: pod.spec,
     });
-    await this.writeStatus(pod, next, signal);
-    await this.publishFromProvider(pod, key, tracked, next, signal);
+    await this.writeStatus(pod, next, signal, this.publishFromProvider(pod, key, tracked, next));
   }
 
   /**
    * What the provider publishes besides the status: the billed shape (metered, and written to the
    * `virtual-node.io/billed-resources` annotation), its own pod annotations, and cloud events as
-   * Kubernetes Events (each id once). Annotations go through `pods/status` (a merge patch of
-   * metadata only): the Node authorizer and NodeRestriction let a node write the status of its own
-   * pods but never update the pod itself. A failed write is logged and retried on the next sync; it
-   * never fails the pod.
+   * Kubernetes Events (each id once). Annotations go through `pods/status`, in the same merge patch as
+   * the status (one write, not two): the Node authorizer and NodeRestriction let a node write the
+   * status of its own pods but never update the pod itself. Returns the annotations to write, if any.
    */
-  private async publishFromProvider(
+  private publishFromProvider(
     pod: Pod,
     key: string,
     tracked: Tracked,
     status: PodStatus,
-    signal: AbortSignal,
-  ): Promise<void> {
+  ): AnnotationWrite | undefined {
     const reported = tracked.status;
     this.billing.observe(key, pod.metadata?.namespace ?? "", reported?.billed, status.phase === "Running");
     this.recordProviderEvents(pod, tracked, reported?.events);
@@ -564,24 +567,13 @@ export class PodController {
     const published = tracked.publishedAnnotations ?? {};
     const changed: Record<string, string> = {};
     for (const [k, v] of Object.entries(wanted)) if (current[k] !== v && published[k] !== v) changed[k] = v;
-    if (Object.keys(changed).length === 0) return;
-    const ns = pod.metadata?.namespace ?? "";
-    const name = pod.metadata?.name ?? "";
-    try {
-      await this.options.client.patch(
-        paths.podStatus(ns, name),
-        { metadata: { uid: pod.metadata?.uid, annotations: changed } },
-        "application/merge-patch+json",
-        { signal },
-      );
-      tracked.publishedAnnotations = { ...published, ...changed };
-    } catch (error) {
-      if (isNotFound(error)) return;
-      this.options.logger.warn(
-        { pod: key, annotations: Object.keys(changed), error: describeError(error) },
-        "could not write the provider's pod annotations",
-      );
-    }
+    if (Object.keys(changed).length === 0) return undefined;
+    return {
+      annotations: changed,
+      written: () => {
+        tracked.publishedAnnotations = { ...tracked.publishedAnnotations, ...changed };
+      },
+    };
   }
 
   /** The annotations the provider asks for, plus billed-resources; invalid keys dropped (logged once). */
@@ -706,8 +698,9 @@ export class PodController {
       await this.call("deletePod", signal, (o) => this.options.provider.deletePod(tracked.ref, grace, o));
       this.tracked.delete(key);
       this.billing.forget(key);
-      // Report the containers terminated before the object goes, as the kubelet does.
-      if (!isTerminalPhase(pod.status?.phase)) {
+      // Report the containers terminated before the object goes, as the kubelet does, where anyone can
+      // still read it: the object outlives the DELETE (finalizers) or a watcher asked (see pod-api.ts).
+      if (!isTerminalPhase(pod.status?.phase) && finalStatusObservable(pod)) {
         await this.writeStatus(pod, terminatedPodStatus(pod, pod.status, this.currentTime()), signal).catch(
           (error: unknown) => {
             this.options.logger.debug({ pod: key, error: describeError(error) }, "final status write failed");
@@ -737,13 +730,22 @@ export class PodController {
     }
   }
 
-  private async writeStatus(pod: Pod, status: PodStatus, signal: AbortSignal): Promise<void> {
-    if (podStatusEqual(pod.status, status)) return;
+  /** Writes `status` (and `publish`'s annotations) in one merge patch of `pods/status`, if anything changed. */
+  private async writeStatus(
+    pod: Pod,
+    status: PodStatus,
+    signal: AbortSignal,
+    publish?: AnnotationWrite,
+  ): Promise<void> {
+    const annotations = publish?.annotations;
+    if (annotations === undefined && podStatusEqual(pod.status, status)) return;
     const ns = pod.metadata?.namespace ?? "";
     const name = pod.metadata?.name ?? "";
-    const body: Pod = { apiVersion: "v1", kind: "Pod", metadata: pod.metadata, spec: pod.spec, status };
+    const patch = podStatusPatch(pod, status, annotations);
+    if (patch === undefined) return;
     try {
-      await this.options.client.replace(paths.podStatus(ns, name), body, { signal });
+      await this.options.client.patch(paths.podStatus(ns, name), patch, MERGE_PATCH, { signal });
+      publish?.written();
       this.options.metrics.statusWrites.inc({ result: "ok" });
     } catch (error) {
       if (isNotFound(error)) {
@@ -756,12 +758,10 @@ export class PodController {
         const fresh = await this.options.client.get<Pod>(paths.pod(ns, name), { signal });
         if (fresh.metadata?.uid !== pod.metadata?.uid) return;
         const merged = mergePodStatus(fresh.status, status, { spec: fresh.spec });
-        if (podStatusEqual(fresh.status, merged)) return;
-        await this.options.client.replace(
-          paths.podStatus(ns, name),
-          { ...fresh, status: merged },
-          { signal },
-        );
+        const again = podStatusPatch(fresh, merged, annotations);
+        if (again === undefined) return;
+        await this.options.client.patch(paths.podStatus(ns, name), again, MERGE_PATCH, { signal });
+        publish?.written();
         this.options.metrics.statusWrites.inc({ result: "ok" });
         return;
       }

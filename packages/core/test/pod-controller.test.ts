@@ -16,7 +16,7 @@ import { createInMemoryConfigSource } from "../src/config/source.js";
 import { resolvePodConfig } from "../src/config/resolve.js";
 import type { EventRecorder, EventType, InvolvedObject } from "../src/events.js";
 import { KubeApiError } from "../src/kube/client.js";
-import type { PodApi } from "../src/kube/pod-api.js";
+import { REPORT_TERMINATION_ANNOTATION, type PodApi } from "../src/kube/pod-api.js";
 import type { Node, Pod, PodStatus } from "../src/kube/types.js";
 import { noopLogger } from "../src/logger.js";
 import { createMetrics } from "../src/metrics.js";
@@ -34,6 +34,8 @@ interface Write {
   verb: "replace" | "patch" | "delete";
   path: string;
   body: unknown;
+  /** A status write: the status it asks for (applied unless answered with a 409). */
+  status?: PodStatus;
 }
 
 const POD_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)(\/status)?$/;
@@ -93,8 +95,8 @@ class FakePodApi implements PodApi {
   /** Every status the controller wrote for `key`, in order. */
   statusWrites(key: string): PodStatus[] {
     return this.writes
-      .filter((w) => w.verb === "replace" && w.path === `${pathOf(key)}/status`)
-      .map((w) => (w.body as Pod).status ?? {});
+      .filter((w) => w.status !== undefined && w.path === `${pathOf(key)}/status`)
+      .map((w) => w.status ?? {});
   }
 
   get<T>(path: string): Promise<T> {
@@ -118,14 +120,30 @@ class FakePodApi implements PodApi {
   }
 
   patch<T>(path: string, body: unknown, contentType: string): Promise<T> {
-    const { pod } = this.#find(path);
-    this.writes.push({ verb: "patch", path, body: wire(body) });
+    const { key, pod } = this.#find(path);
+    const write: Write = { verb: "patch", path, body: wire(body) };
+    this.writes.push(write);
     expect(contentType).toBe("application/merge-patch+json");
-    const annotations = (body as Pod).metadata?.annotations ?? {};
+    const sent = wire(body) as Pod;
+    if (sent.status !== undefined) {
+      // A status write: a merge patch with the uid and resourceVersion it was computed from.
+      write.status = applyMergePatch(pod.status ?? {}, sent.status) as PodStatus;
+      if (this.conflicts > 0) {
+        this.conflicts--;
+        this.put(pod); // someone else wrote: the resourceVersion moves on
+        throw new KubeApiError(409, "Conflict", `the object has been modified (${key})`);
+      }
+    }
+    // The resourceVersion precondition, as the API server checks it.
+    const rv = sent.metadata?.resourceVersion;
+    if (rv !== undefined && rv !== pod.metadata?.resourceVersion)
+      throw new KubeApiError(409, "Conflict", `the object has been modified (${key})`);
+    const annotations = sent.metadata?.annotations ?? {};
     return Promise.resolve(
       this.put({
         ...pod,
         metadata: { ...pod.metadata, annotations: { ...pod.metadata?.annotations, ...annotations } },
+        ...(write.status === undefined ? {} : { status: write.status }),
       }) as T,
     );
   }
@@ -154,6 +172,19 @@ class FakePodApi implements PodApi {
     // Informers deliver after the write returns, never inside it.
     queueMicrotask(() => this.onChange?.(pod, deleted));
   }
+}
+
+/** RFC 7386, as the API server applies a merge patch. */
+function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> =
+    typeof target === "object" && target !== null && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
+  for (const [k, v] of Object.entries(patch)) out[k] = applyMergePatch(out[k], v);
+  return Object.fromEntries(
+    Object.entries(out).filter(([k]) => (patch as Record<string, unknown>)[k] !== null),
+  );
 }
 
 function keyOf(pod: Pod): string {
@@ -381,15 +412,16 @@ describe("pod sync decisions", () => {
     expect(status?.podIP).toMatch(/^10\.244\./);
     expect(containerState(status)).toHaveProperty("running");
     expect(status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
-    expect(status?.startTime).toBe(new Date(h.clock.now()).toISOString());
+    // RFC 3339 at whole seconds, as the API server stores times.
+    expect(status?.startTime).toBe(new Date(h.clock.now()).toISOString().replace(/\.\d{3}Z$/, "Z"));
     // Written through pods/status only: the status, and once the billed shape as an annotation.
     expect(new Set(h.api.writes.map((w) => `${w.verb} ${w.path}`))).toEqual(
-      new Set([
-        "replace /api/v1/namespaces/default/pods/web/status",
-        "patch /api/v1/namespaces/default/pods/web/status",
-      ]),
+      new Set(["patch /api/v1/namespaces/default/pods/web/status"]),
     );
-    expect(h.api.writes.filter((w) => w.verb === "patch")).toHaveLength(1);
+    // The billed shape rides along with a status write: no write of its own.
+    const annotated = h.api.writes.filter((w) => (w.body as Pod).metadata?.annotations !== undefined);
+    expect(annotated).toHaveLength(1);
+    expect(annotated[0]?.status).toBeDefined();
     expect(
       h.api.objects.get("default/web")?.metadata?.annotations?.[BILLED_RESOURCES_ANNOTATION],
     ).toBeTruthy();
@@ -425,10 +457,27 @@ describe("pod sync decisions", () => {
     expect(h.api.status("default/web")?.containerStatuses?.[0]?.image).toBe("busybox:1.37");
   });
 
-  it("graceful delete: the provider pod stops with the grace period, containers are reported terminated, then the API object goes", async () => {
+  it("graceful delete of a pod without finalizers: the provider pod stops, then one DELETE and no status write (nobody could read it)", async () => {
     const h = setup();
     await h.start();
     h.api.put(apiPod("web"));
+    await settle();
+    const before = h.api.writes.length;
+    h.api.requestDelete("default/web", 20);
+    await settle();
+
+    expect(h.calls).toEqual([
+      ["createPod", "uid-web"],
+      ["deletePod", "uid-web", 20],
+    ]);
+    expect(h.api.writes.slice(before).map((w) => w.verb)).toEqual(["delete"]);
+    expect(h.api.objects.has("default/web")).toBe(false);
+  });
+
+  it("graceful delete of a pod that asked for it: the provider pod stops with the grace period, containers are reported terminated, then the API object goes", async () => {
+    const h = setup();
+    await h.start();
+    h.api.put(apiPod("web", { annotations: { [REPORT_TERMINATION_ANNOTATION]: "true" } }));
     await settle();
     h.api.requestDelete("default/web", 20);
     await settle();
@@ -663,7 +712,7 @@ describe("what the provider publishes besides the status", () => {
     expect(stored()["aci.virtual-node.io/container-group"]).toBe("cg-abc");
     expect(stored()["team.example.com/owner"]).toBe("ops");
     expect(Object.keys(stored())).not.toContain("not a key!");
-    const patches = () => h.api.writes.filter((w) => w.verb === "patch");
+    const patches = () => h.api.writes.filter((w) => (w.body as Pod).metadata?.annotations !== undefined);
     // One merge patch carries the provider's annotation together with billed-resources.
     expect(patches()).toHaveLength(1);
     expect(Object.keys((patches()[0]?.body as Pod).metadata?.annotations ?? {}).sort()).toEqual([
