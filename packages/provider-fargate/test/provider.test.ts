@@ -186,7 +186,7 @@ describe("lifecycle on the simulator", () => {
       { server: "https://reg.example.com", username: "puller", password, secretName: "regcred" },
     ];
     await provider.createPod(p, call());
-    const mirrors = sim.secrets.live().filter((s) => s.value.includes(password));
+    const mirrors = sim.secrets.live().filter((s) => s.value?.includes(password) === true);
     expect(mirrors).toHaveLength(1);
     expect(JSON.parse(mirrors[0]?.value ?? "{}")).toEqual({ username: "puller", password });
     const registered = sim.calls("RegisterTaskDefinition").at(-1)?.body as {
@@ -196,7 +196,7 @@ describe("lifecycle on the simulator", () => {
     expect(main?.repositoryCredentials?.credentialsParameter).toMatch(/^arn:aws:secretsmanager:.*regcred/);
     for (const r of sim.requests.filter((r) => r.service === "ecs")) expect(r.raw).not.toContain(password);
     await provider.deletePod(p.ref, 0, call());
-    expect(sim.secrets.live().filter((s) => s.value.includes(password))).toHaveLength(0);
+    expect(sim.secrets.live().filter((s) => s.value?.includes(password) === true)).toHaveLength(0);
   });
 
   it("sweeps mirrors left behind by tasks that ended while nobody deleted them", async () => {
