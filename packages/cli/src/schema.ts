@@ -69,12 +69,6 @@ const mockOptions = {
   description:
     "Options of `createMockProvider` (packages/provider-mock): an in-memory cloud, for trying the agent out and for tests.",
   properties: {
-    cloudUrl: {
-      type: "string",
-      pattern: "^https?://",
-      description:
-        "Use a mock cloud served elsewhere (`startMockCloudServer`), so its state outlives the agent. Default: an in-process cloud.",
-    },
     pushStatus: {
       type: "boolean",
       description: "Push status changes to core (default true); false leaves core to poll.",

@@ -84,7 +84,7 @@ describe("virtual-node commands", () => {
     const ko = io();
     expect(await runCli(["validate-config", "-c", bad], ko.io)).toBe(ExitCodes.InvalidConfig);
     expect(ko.err.join("")).toContain(
-      'nodes[0].provider.options.push (line 3): unknown property; allowed: "cloudUrl", "pushStatus", "statusBatchSize"',
+      'nodes[0].provider.options.push (line 3): unknown property; allowed: "pushStatus", "statusBatchSize"',
     );
     const missing = io();
     expect(await runCli(["validate-config", "-c", join(dir, "nope.yaml")], missing.io)).toBe(
