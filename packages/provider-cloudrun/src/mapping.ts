@@ -235,7 +235,10 @@ export function mapPod(
   const versionOf = (secretId: string, index: number): string => {
     const v = versions.get(secretId)?.[index];
     if (v === undefined)
-      throw new InvalidInputError(`secret ${secretId} has no mirrored version ${index + 1} yet`);
+      throw new InvalidInputError(`secret ${secretId} has no mirrored version ${index + 1} yet`, {
+        // The mirror's field reads `spec.containers[0].env NAME`: the path is its first word.
+        field: secretOf.get(secretId)?.field.split(" ")[0] ?? "spec",
+      });
     return v.split("/").at(-1) ?? v;
   };
 

@@ -222,7 +222,7 @@ export class KubeClient {
           else if (status === 200) resolve();
           else reject(toApiError(status || 503, decoder.errorBody, {}, "watch stream closed"));
         });
-        stream.on("error", (error) => {
+        stream.on("error", (error: Error) => {
           if (!signal.aborted) this.reachability.failed();
           reject(error);
         });

@@ -44,12 +44,19 @@ export function podResources(pod: Pod): PodResources {
   const spec = pod.spec;
   const containers = spec?.containers ?? [];
   const initContainers = spec?.initContainers ?? [];
+  // Where each container sits in the pod, so a malformed quantity names its field.
+  const paths = new Map<Container, string>([
+    ...containers.map((c, i): [Container, string] => [c, `spec.containers[${String(i)}]`]),
+    ...initContainers.map((c, i): [Container, string] => [c, `spec.initContainers[${String(i)}]`]),
+  ]);
+  const fieldOf = (c: Container, list: "limits" | "requests"): string =>
+    `${paths.get(c) ?? "spec.containers"}.resources.${list}`;
   const requestsOf = (c: Container): ResourceAmounts => ({
-    ...amounts(c.resources?.limits, `container ${c.name} limits`),
-    ...amounts(c.resources?.requests, `container ${c.name} requests`),
+    ...amounts(c.resources?.limits, `container ${c.name} limits`, fieldOf(c, "limits")),
+    ...amounts(c.resources?.requests, `container ${c.name} requests`, fieldOf(c, "requests")),
   });
   const limitsOf = (c: Container): ResourceAmounts =>
-    amounts(c.resources?.limits, `container ${c.name} limits`);
+    amounts(c.resources?.limits, `container ${c.name} limits`, fieldOf(c, "limits"));
 
   const aggregate = (of: (c: Container) => ResourceAmounts): ResourceAmounts => {
     let running: ResourceAmounts = {};
@@ -74,11 +81,15 @@ export function podResources(pod: Pod): PodResources {
   let limits = aggregate(limitsOf);
   const podLevel = spec?.resources;
   if (podLevel !== undefined) {
-    const podLimits = amounts(podLevel.limits, "pod limits");
-    requests = { ...requests, ...podLimits, ...amounts(podLevel.requests, "pod requests") };
+    const podLimits = amounts(podLevel.limits, "pod limits", "spec.resources.limits");
+    requests = {
+      ...requests,
+      ...podLimits,
+      ...amounts(podLevel.requests, "pod requests", "spec.resources.requests"),
+    };
     limits = { ...limits, ...podLimits };
   }
-  const overhead = amounts(spec?.overhead, "pod overhead");
+  const overhead = amounts(spec?.overhead, "pod overhead", "spec.overhead");
   requests = add(requests, overhead);
   const limitedOverhead = Object.fromEntries(
     Object.entries(overhead).filter(([name]) => limits[name] !== undefined),
@@ -87,13 +98,16 @@ export function podResources(pod: Pod): PodResources {
   return { requests, limits };
 }
 
-function amounts(list: ResourceList, where: string): ResourceAmounts {
+function amounts(list: ResourceList, where: string, field: string): ResourceAmounts {
   const out: ResourceAmounts = {};
   for (const [name, quantity] of Object.entries(list ?? {})) {
     try {
       out[name] = parseQuantity(quantity);
     } catch (error) {
-      throw new InvalidInputError(`${where}: ${name}: ${(error as Error).message}`, { cause: error });
+      throw new InvalidInputError(`${where}: ${name}: ${(error as Error).message}`, {
+        cause: error,
+        field: `${field}.${name}`,
+      });
     }
   }
   return out;

@@ -241,6 +241,26 @@ const container = (name: string, requests?: Record<string, string>, limits?: Rec
 });
 
 describe("podResources", () => {
+  it.each([
+    [
+      { containers: [container("a", { cpu: "100m" }), container("b", { cpu: "" })] },
+      "spec.containers[1].resources.requests.cpu",
+    ],
+    [
+      { initContainers: [container("init", { memory: "lots" })], containers: [container("a", {})] },
+      "spec.initContainers[0].resources.requests.memory",
+    ],
+  ])("names the field of a malformed quantity (%#)", (spec, field) => {
+    let thrown: unknown;
+    try {
+      podResources(pod(spec));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidInputError);
+    expect((thrown as InvalidInputError).field).toBe(field);
+  });
+
   it("sums app containers", () => {
     const r = podResources(
       pod({
