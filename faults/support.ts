@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -71,9 +71,15 @@ export async function startAgent(
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const stderrLog = createWriteStream(`${logFile}.stderr`);
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderrLog.write(chunk);
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
   const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => {
+    child.once("exit", (code, signal) => {
+      // Kept next to the log: an agent that dies mid-scenario says why.
+      stderrLog.end(`\n[exit code=${String(code)} signal=${String(signal)}]\n`);
       resolve();
     }),
   );

@@ -375,17 +375,24 @@ export class KubeClient {
     const interval = this.options.pingIntervalMs ?? 30_000;
     this.pingTimer = setInterval(() => {
       const session = this.session;
-      if (!session || session.closed) return;
+      // A session the previous deadline just destroyed is still here until its 'close' event runs,
+      // and ping() on it throws: that crashed the whole agent on every half-open connection.
+      if (!session || session.closed || session.destroyed) return;
       const deadline = setTimeout(() => {
         // No PING answer: the connection is half-open. Destroying it fails every watch on it,
         // and the reflectors re-list on a new one.
         session.destroy(new Error("HTTP/2 ping timeout"));
       }, interval);
       deadline.unref();
-      session.ping((err) => {
+      try {
+        session.ping((err) => {
+          clearTimeout(deadline);
+          if (err) session.destroy(err);
+        });
+      } catch (error) {
         clearTimeout(deadline);
-        if (err) session.destroy(err);
-      });
+        session.destroy(error instanceof Error ? error : new Error(String(error)));
+      }
     }, interval);
     this.pingTimer.unref();
   }
