@@ -106,6 +106,13 @@ export interface SharedOptions {
    * process acts for all its nodes.
    */
   highAvailability?: HighAvailabilityOptions;
+  /**
+   * Time of the pod path: the pod controllers (retries, deadlines, poll and reconcile waits, status
+   * timestamps, billing, projected token refreshes) and the issue time of service account tokens.
+   * Lets a test reach a token's refresh time without waiting for it. The node lease, node status and
+   * watches keep the system clock. Default: the system clock.
+   */
+  clock?: Clock;
 }
 
 export type VirtualNodeOptions = NodeOptions & SharedOptions;
@@ -262,7 +269,7 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     volumePollIntervalMs: options.volumePollIntervalMs ?? 2_000,
   });
   const configExtras = {
-    requestServiceAccountToken: createTokenRequester(client),
+    requestServiceAccountToken: createTokenRequester(client, options.clock),
     getClusterTrustBundles: createTrustBundleReader(client),
   };
   objects.onChange((_kind, _ns, _name, podKeys) => {
@@ -353,7 +360,7 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
             hostIP: internalIP,
             nodeAllocatable: nodeController.current?.status?.allocatable,
             signal,
-            now: new Date(),
+            now: new Date(options.clock?.now() ?? Date.now()),
           });
           const volumes = new Map<string, ResolvedPersistentVolume>();
           for (const v of result.resolved.volumes)
@@ -379,6 +386,7 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       orphanGraceMs: options.orphanGraceMs ?? 120_000,
       maxRetryDelayMs: options.maxRetryDelayMs ?? 60_000,
       hostIP: internalIP,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
     const unregisterMetrics = metrics.addNode(n.nodeName, {
       listPods: allPods,

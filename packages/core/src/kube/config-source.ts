@@ -10,6 +10,7 @@ import {
   type ServiceAccountToken,
   type ServiceAccountTokenRequest,
 } from "../config/source.js";
+import { systemClock, type Clock } from "../clock.js";
 import { isNotFound, type KubeClient } from "./client.js";
 import { paths } from "./api.js";
 
@@ -24,12 +25,16 @@ interface ClusterTrustBundleList {
   }[];
 }
 
-/** Issues a token bound to the pod, as the kubelet does for projected `serviceAccountToken` volumes. */
+/**
+ * Issues a token bound to the pod, as the kubelet does for projected `serviceAccountToken` volumes.
+ * `clock` dates the issue (the refresh rule counts the lifetime from it).
+ */
 export function createTokenRequester(
   client: KubeClient,
+  clock: Clock = systemClock,
 ): (request: ServiceAccountTokenRequest, signal: AbortSignal) => Promise<ServiceAccountToken> {
   return async (request, signal) => {
-    const issuedAt = new Date();
+    const issuedAt = new Date(clock.now());
     const result = await client.create<TokenRequestResult>(
       paths.serviceAccountToken(request.namespace, request.serviceAccountName),
       {
