@@ -104,11 +104,16 @@ export function mergeOwnedTaints(
   desired: Taint[],
   previouslyApplied: readonly string[],
 ): Taint[] {
-  const desiredIds = new Set(desired.map(taintId));
+  // Order and existing entries are kept as they are: NodeRestriction refuses any change to a
+  // Node's taints by its own node identity, a reordering or a dropped `timeAdded` included, so an
+  // agent restarting onto a Node the lifecycle controller tainted `unreachable` must write them back
+  // exactly as they are.
+  const desiredById = new Map(desired.map((t) => [taintId(t), t]));
   const kept = (current ?? []).filter(
-    (t) => !desiredIds.has(taintId(t)) && !previouslyApplied.includes(taintId(t)),
+    (t) => desiredById.has(taintId(t)) || !previouslyApplied.includes(taintId(t)),
   );
-  return [...kept, ...desired];
+  const present = new Set(kept.map(taintId));
+  return [...kept, ...desired.filter((t) => !present.has(taintId(t)))];
 }
 
 export class NodeController {
@@ -119,6 +124,8 @@ export class NodeController {
   private providerError: string | undefined;
   private description: NodeDescription = {};
   private droppedLabels = new Set<string>();
+  /** NodeRestriction refused a taint change: the Node's own taints are written back unchanged. */
+  private taintsFromNode = false;
   private readonly readyWaiters: (() => void)[] = [];
   private registered = false;
   /** `Ready` as we last wrote it; a watched Node with another value was overwritten by someone else. */
@@ -345,7 +352,9 @@ export class NodeController {
             },
             spec: {
               ...current.spec,
-              taints: mergeOwnedTaints(current.spec?.taints, taints, previous.taints),
+              taints: this.taintsFromNode
+                ? current.spec?.taints
+                : mergeOwnedTaints(current.spec?.taints, taints, previous.taints),
             },
           };
           this.node = await client.replace<Node>(paths.node(nodeName), next, { signal });
@@ -355,10 +364,33 @@ export class NodeController {
       } catch (error) {
         if (isConflict(error) || isAlreadyExists(error)) continue;
         if (this.dropRestrictedLabels(error)) continue;
+        if (this.keepTaintsAsTheyAre(error, current)) continue;
         throw error;
       }
     }
     throw new Error(`could not register node ${nodeName}: kept conflicting`);
+  }
+
+  /**
+   * With the Node identity, NodeRestriction refuses every change to an existing Node's taints: keep
+   * the Node's taints as they are (once, with a warning naming the ones that differ) rather than
+   * never register again.
+   */
+  private keepTaintsAsTheyAre(error: unknown, current: Node | undefined): boolean {
+    if (!(error instanceof KubeApiError) || error.status !== 403 || !/taint/i.test(error.message))
+      return false;
+    if (current === undefined || this.taintsFromNode) return false;
+    this.taintsFromNode = true;
+    const existing = new Set((current.spec?.taints ?? []).map(taintId));
+    this.options.logger.warn(
+      {
+        missing: this.desiredTaints()
+          .map(taintId)
+          .filter((id) => !existing.has(id)),
+      },
+      "NodeRestriction refuses taint changes by the node itself; keeping the Node's taints as they are",
+    );
+    return true;
   }
 
   /**

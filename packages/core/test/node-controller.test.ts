@@ -7,9 +7,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../src/clock.js";
 import { createEventRecorder } from "../src/events.js";
 import { paths } from "../src/kube/api.js";
-import type { Node, NodeCondition } from "../src/kube/types.js";
+import type { Node, NodeCondition, Taint } from "../src/kube/types.js";
 import { noopLogger } from "../src/logger.js";
-import { LAST_APPLIED_ANNOTATION, NodeController, conditionsDiffer } from "../src/node-controller.js";
+import {
+  LAST_APPLIED_ANNOTATION,
+  NodeController,
+  conditionsDiffer,
+  mergeOwnedTaints,
+} from "../src/node-controller.js";
 import { FakeNodeApi } from "./fake-node-api.js";
 
 const NODE = "vn-unit";
@@ -285,3 +290,26 @@ describe("conditionsDiffer", () => {
     expect(conditionsDiffer([], [c("A", "True")])).toBe(true);
   });
 });
+
+describe("mergeOwnedTaints", () => {
+  const ours = { key: "virtual-kubelet.io/provider", value: "mock", effect: "NoSchedule" as const };
+  const unreachable: Taint = {
+    key: "node.kubernetes.io/unreachable",
+    effect: "NoExecute" as const,
+    timeAdded: new Date("2026-12-02T01:20:00Z"),
+  };
+
+  it("keeps the Node's taints in place, as they are, when ours is already there (NodeRestriction refuses any change)", () => {
+    const current = [ours, unreachable];
+    expect(mergeOwnedTaints(current, [{ ...ours }], [taintKey(ours)])).toEqual(current);
+  });
+
+  it("adds a missing taint of ours at the end and drops one we applied before and no longer want", () => {
+    const old = { key: "example.com/old", effect: "NoSchedule" as const };
+    expect(mergeOwnedTaints([unreachable, old], [ours], [taintKey(old)])).toEqual([unreachable, ours]);
+  });
+});
+
+function taintKey(t: { key: string; effect: string }): string {
+  return `${t.key}:${t.effect}`;
+}

@@ -378,11 +378,15 @@ export class KubeClient {
       // A session the previous deadline just destroyed is still here until its 'close' event runs,
       // and ping() on it throws: that crashed the whole agent on every half-open connection.
       if (!session || session.closed || session.destroyed) return;
-      const deadline = setTimeout(() => {
-        // No PING answer: the connection is half-open. Destroying it fails every watch on it,
-        // and the reflectors re-list on a new one.
-        session.destroy(new Error("HTTP/2 ping timeout"));
-      }, interval);
+      const deadline = setTimeout(
+        () => {
+          // No PING answer: the connection is half-open. Destroying it fails every watch on it,
+          // and the reflectors re-list on a new one.
+          session.destroy(new Error("HTTP/2 ping timeout"));
+        },
+        // client-go's PingTimeout: 15 s after a 30 s ReadIdleTimeout, so a silent peer is found in 45 s.
+        Math.min(interval, 15_000),
+      );
       deadline.unref();
       try {
         session.ping((err) => {
