@@ -5,6 +5,11 @@
  *
  * Pure logic: everything it reads from the cluster comes through the injected {@link ConfigSource},
  * so it runs the same in core, in providers' tests and in the conformance suite.
+ *
+ * This module is the orchestrator (the per-pod `Resolver`, its caches, warnings and references); the
+ * rules that need no cluster reads live by concern in `env.ts` (service links), `volumes.ts` (paths,
+ * payloads, trust bundles), `field-refs.ts` (subscripts, qualified names, downward API format) and
+ * `text.ts` (bytes, string order).
  */
 import { ConfigError, UnsupportedError, throwIfAborted } from "../errors.js";
 import type { ConfigMap, Container, Pod, Secret, Volume } from "../kube/types.js";
@@ -17,7 +22,6 @@ import {
 import type {
   ResolvedContainer,
   ResolvedEnvVar,
-  ResolvedFile,
   ResolvedPersistentVolume,
   ResolvedPod,
   ResolvedVolume,
@@ -28,6 +32,10 @@ import { expandVarsTracked } from "./expand.js";
 import { resolveImagePullSecrets } from "./image-pull-secrets.js";
 import { resolvePersistentVolumeClaim } from "./persistent-volume.js";
 import { ConfigReasons } from "./reasons.js";
+import { serviceLinkVars } from "./env.js";
+import { formatMap, qualifiedNameProblem, splitSubscript } from "./field-refs.js";
+import { compareStrings, decodeBase64, decodeUtf8, encodeUtf8 } from "./text.js";
+import { Payload, normalizeTrustAnchors, volumeKind } from "./volumes.js";
 import type { TrackedVar } from "./expand.js";
 import type {
   ClusterTrustBundleData,
@@ -1034,193 +1042,6 @@ class Resolver {
 // Volume files
 
 /** Files of one volume keyed by cleaned path; a later source wins (projected volumes). */
-class Payload {
-  private readonly field: string;
-  private readonly byPath = new Map<string, ResolvedFile>();
-
-  constructor(field: string) {
-    this.field = field;
-  }
-
-  add(
-    path: string,
-    content: Uint8Array,
-    mode: number,
-    secret: boolean,
-    field = this.field,
-    source?: ValueSource,
-  ): void {
-    const problem = pathProblem(path);
-    if (problem !== undefined) {
-      throw new ConfigError(
-        ConfigReasons.InvalidVolumeSource,
-        `${field}: invalid path ${JSON.stringify(path)}: ${problem}`,
-        {
-          field,
-        },
-      );
-    }
-    const clean = cleanPath(path);
-    this.byPath.set(clean, {
-      path: clean,
-      content,
-      mode,
-      secret,
-      ...(source === undefined ? {} : { source }),
-    });
-  }
-
-  files(): ResolvedFile[] {
-    return [...this.byPath.values()].sort((a, b) => compareStrings(a.path, b.path));
-  }
-}
-
-/** The kubelet atomic writer's path rules. */
-function pathProblem(path: string): string | undefined {
-  if (path === "") return "must not be empty";
-  if (path.startsWith("/")) return "must be a relative path";
-  if (encodeUtf8(path).length > 4096) return "must be less than or equal to 4096 characters";
-  const items = path.split("/");
-  for (const item of items) {
-    if (item === "..") return "must not contain '..'";
-    if (encodeUtf8(item).length > 255) return "file names must be less than or equal to 255 characters";
-  }
-  const first = items[0] ?? "";
-  if (first.startsWith("..") && first.length > 2) return "must not start with '..'";
-  if (cleanPath(path) === "") return "must name a file";
-  return undefined;
-}
-
-/** `path.Clean` for paths that passed {@link pathProblem} (relative, no `..` elements). */
-function cleanPath(path: string): string {
-  return path
-    .split("/")
-    .filter((part) => part !== "" && part !== ".")
-    .join("/");
-}
-
-function volumeKind(volume: Volume): string {
-  for (const [key, value] of Object.entries(volume)) {
-    if (key !== "name" && value !== undefined && value !== null) return key;
-  }
-  // The API defaults a volume without a source to an emptyDir.
-  return "emptyDir";
-}
-
-// -----------------------------------------------------------------------------------------------
-// Service links
-
-/** `envvars.FromServices` for one service: `<NAME>_SERVICE_HOST`, `_SERVICE_PORT[_<PORT>]`, docker links. */
-function serviceLinkVars(service: Service): [string, string][] {
-  const clusterIP = service.spec?.clusterIP ?? "";
-  const ports = service.spec?.ports ?? [];
-  const first = ports[0];
-  if (first === undefined) return [];
-  const prefix = envVarNameOf(service.metadata?.name ?? "");
-  const vars: [string, string][] = [
-    [`${prefix}_SERVICE_HOST`, clusterIP],
-    [`${prefix}_SERVICE_PORT`, String(first.port)],
-  ];
-  for (const port of ports) {
-    if (port.name !== undefined && port.name !== "") {
-      vars.push([`${prefix}_SERVICE_PORT_${envVarNameOf(port.name)}`, String(port.port)]);
-    }
-  }
-  const host = clusterIP.includes(":") ? `[${clusterIP}]` : clusterIP;
-  for (const [i, port] of ports.entries()) {
-    const protocol = port.protocol !== undefined && port.protocol !== "" ? port.protocol : "TCP";
-    const url = `${protocol.toLowerCase()}://${host}:${port.port}`;
-    if (i === 0) vars.push([`${prefix}_PORT`, url]);
-    const portPrefix = `${prefix}_PORT_${port.port}_${protocol.toUpperCase()}`;
-    vars.push(
-      [portPrefix, url],
-      [`${portPrefix}_PROTO`, protocol.toLowerCase()],
-      [`${portPrefix}_PORT`, String(port.port)],
-      [`${portPrefix}_ADDR`, clusterIP],
-    );
-  }
-  return vars;
-}
-
-function envVarNameOf(name: string): string {
-  return name.replaceAll("-", "_").toUpperCase();
-}
-
-// -----------------------------------------------------------------------------------------------
-// Field paths
-
-/** `metadata.labels['key']` → `["metadata.labels", "key"]`. */
-function splitSubscript(fieldPath: string): [string, string] | undefined {
-  if (!fieldPath.endsWith("']")) return undefined;
-  const body = fieldPath.slice(0, -2);
-  const open = body.indexOf("['");
-  if (open <= 0) return undefined;
-  return [body.slice(0, open), body.slice(open + 2)];
-}
-
-const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** Why `value` is not a qualified name (`[prefix/]name`), or `undefined` when it is one. */
-function qualifiedNameProblem(value: string): string | undefined {
-  const parts = value.split("/");
-  if (parts.length > 2) return "a qualified name must have at most one '/'";
-  const name = parts.length === 2 ? (parts[1] ?? "") : value;
-  if (parts.length === 2) {
-    const prefix = parts[0] ?? "";
-    if (prefix === "") return "prefix part must be non-empty";
-    if (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))
-      return "prefix part must be a DNS-1123 subdomain";
-  }
-  if (name === "") return "name part must be non-empty";
-  if (name.length > 63) return "name part must be no more than 63 characters";
-  if (!QUALIFIED_NAME.test(name)) {
-    return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-  }
-  return undefined;
-}
-
-/** The kubelet's downward API map format: sorted `key="value"` lines, values quoted like Go's `%q`. */
-function formatMap(map: Record<string, string>): string {
-  return Object.keys(map)
-    .sort(compareStrings)
-    .map((key) => `${key}=${goQuote(map[key] ?? "")}`)
-    .join("\n");
-}
-
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
-const GO_ESCAPES: Record<number, string> = {
-  7: "\\a",
-  8: "\\b",
-  9: "\\t",
-  10: "\\n",
-  11: "\\v",
-  12: "\\f",
-  13: "\\r",
-};
-
-/** Go's `strconv.Quote`. */
-function goQuote(value: string): string {
-  let out = '"';
-  for (const char of value) {
-    const code = char.codePointAt(0) ?? 0;
-    if (char === '"' || char === "\\") out += `\\${char}`;
-    else if (code >= 0x20 && code < 0x7f) out += char;
-    else if (GO_ESCAPES[code] !== undefined) out += GO_ESCAPES[code];
-    else if (code < 0x20 || code === 0x7f) out += `\\x${hex(code, 2)}`;
-    else if (code >= 0xd800 && code <= 0xdfff)
-      out += "\ufffd"; // a lone surrogate reads as U+FFFD in Go
-    else if (PRINTABLE.test(char)) out += char;
-    else if (code < 0x10000) out += `\\u${hex(code, 4)}`;
-    else out += `\\U${hex(code, 8)}`;
-  }
-  return `${out}"`;
-}
-
-function hex(code: number, width: number): string {
-  return code.toString(16).padStart(width, "0");
-}
-
 // -----------------------------------------------------------------------------------------------
 // Quantities (exact rationals, like resource.Quantity: the parser is kube/quantity.ts)
 
@@ -1233,36 +1054,6 @@ function toNumber(value: bigint): number {
 
 // -----------------------------------------------------------------------------------------------
 // Trust bundles
-
-const PEM_BLOCK = /-----BEGIN ([^\r\n-][^\r\n]*?)-----\r?\n([\s\S]*?)-----END \1-----/g;
-
-/** Deduplicated certificates of all bundles, in a stable (sorted) order, as PEM. */
-function normalizeTrustAnchors(bundles: ClusterTrustBundleData[]): Uint8Array {
-  const anchors = new Map<string, Uint8Array>();
-  for (const bundle of bundles) {
-    for (const match of bundle.trustBundle.matchAll(PEM_BLOCK)) {
-      const body = (match[2] ?? "")
-        .split(/\r?\n/)
-        .filter((line) => !line.includes(":"))
-        .join("")
-        .replace(/\s+/g, "");
-      const der = decodeBase64(body);
-      if (der.length > 0) anchors.set(Buffer.from(der).toString("base64"), der);
-    }
-  }
-  const sorted = [...anchors.values()].sort((a, b) => Buffer.compare(a, b));
-  let pem = "";
-  for (const der of sorted) {
-    const base64 = Buffer.from(der).toString("base64");
-    pem += "-----BEGIN CERTIFICATE-----\n";
-    for (let i = 0; i < base64.length; i += 64) pem += `${base64.slice(i, i + 64)}\n`;
-    pem += "-----END CERTIFICATE-----\n";
-  }
-  return encodeUtf8(pem);
-}
-
-// -----------------------------------------------------------------------------------------------
-// Data helpers
 
 /** `record[key]` for own keys only (a key such as `constructor` must not reach the prototype). */
 function own(record: Record<string, string> | undefined, key: string): string | undefined {
@@ -1279,24 +1070,4 @@ function secretData(secret: Secret): Map<string, Uint8Array> {
   for (const [key, value] of sortedEntries(secret.data)) data.set(key, decodeBase64(value));
   for (const [key, value] of sortedEntries(secret.stringData)) data.set(key, encodeUtf8(value));
   return data;
-}
-
-const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder();
-
-function encodeUtf8(text: string): Uint8Array {
-  return utf8Encoder.encode(text);
-}
-
-function decodeUtf8(bytes: Uint8Array): string {
-  return utf8Decoder.decode(bytes);
-}
-
-function decodeBase64(text: string): Uint8Array {
-  return new Uint8Array(Buffer.from(text, "base64"));
-}
-
-/** Byte-wise (code unit) order, like Go's `sort.Strings` for ASCII keys. */
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
