@@ -22,7 +22,8 @@ import { noopLogger } from "../src/logger.js";
 import { createMetrics } from "../src/metrics.js";
 import { PodController } from "../src/pod-controller.js";
 import type { ResolvedPod } from "../src/pod-config.js";
-import type { ProviderPodEvent, ProviderPodStatus } from "../src/provider.js";
+import type { ProviderPodEvent } from "../src/provider.js";
+import { decorateStatuses } from "./decorate-statuses.js";
 
 const NODE = "vn-unit";
 const HOST_IP = "192.0.2.10";
@@ -678,32 +679,13 @@ describe("pod sync decisions", () => {
 });
 
 describe("what the provider publishes besides the status", () => {
-  /** Adds `extra` to every status the mock reports, however it is delivered (get, batch, push). */
-  function decorate(provider: MockProvider, extra: () => Partial<ProviderPodStatus>): void {
-    const get = provider.getPodStatus.bind(provider);
-    const batch = provider.getPodStatuses.bind(provider);
-    const subscribe = provider.subscribeStatus?.bind(provider);
-    const add = (s: ProviderPodStatus | undefined): ProviderPodStatus | undefined =>
-      s === undefined ? s : { ...s, ...extra() };
-    provider.getPodStatus = async (ref, options) => add(await get(ref, options));
-    provider.getPodStatuses = async (refs, options) => {
-      const statuses = await batch(refs, options);
-      return new Map([...statuses].map(([k, v]) => [k, add(v)]));
-    };
-    if (subscribe)
-      provider.subscribeStatus = (nodeName, listener) =>
-        subscribe(nodeName, (ref, status) => {
-          listener(ref, add(status));
-        });
-  }
-
   it("annotations: merged into the pod through pods/status once, invalid keys dropped, nothing removed", async () => {
     const h = setup();
     let annotations: Record<string, string> = {
       "aci.virtual-node.io/container-group": "cg-abc",
       "not a key!": "dropped",
     };
-    decorate(h.provider, () => ({ annotations }));
+    decorateStatuses(h.provider, () => ({ annotations }));
     await h.start();
     h.api.put(apiPod("web", { annotations: { "team.example.com/owner": "ops" } }));
     await settle();
@@ -739,7 +721,7 @@ describe("what the provider publishes besides the status", () => {
     const events: ProviderPodEvent[] = [
       { id: "pull-1", type: "Normal", reason: "Pulling", message: "pulling image busybox:1.36" },
     ];
-    decorate(h.provider, () => ({ events: [...events] }));
+    decorateStatuses(h.provider, () => ({ events: [...events] }));
     await h.start();
     h.api.put(apiPod("web"));
     await settle();

@@ -4,9 +4,10 @@
  * NodeRestriction, so this proves the write path (a merge patch of metadata through `pods/status`)
  * and the Event writes are allowed to a node, and that each cloud event is recorded once.
  */
-import { createMockProvider, type MockProvider } from "@virtual-node/provider-mock";
+import { createMockProvider } from "@virtual-node/provider-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProviderPodEvent, ProviderPodStatus } from "../src/provider.js";
+import type { ProviderPodEvent } from "../src/provider.js";
+import { decorateStatuses } from "./decorate-statuses.js";
 import {
   apis,
   controlPlane,
@@ -19,27 +20,6 @@ import {
   type Apis,
   type RunningNode,
 } from "./support.js";
-
-/** The mock, reporting `annotations` and `events` with every status however it is delivered. */
-function publishing(extra: () => Partial<ProviderPodStatus>): MockProvider {
-  const provider = createMockProvider();
-  const get = provider.getPodStatus.bind(provider);
-  const batch = provider.getPodStatuses.bind(provider);
-  const subscribe = provider.subscribeStatus?.bind(provider);
-  const add = (s: ProviderPodStatus | undefined): ProviderPodStatus | undefined =>
-    s === undefined ? s : { ...s, ...extra() };
-  provider.getPodStatus = async (ref, options) => add(await get(ref, options));
-  provider.getPodStatuses = async (refs, options) => {
-    const statuses = await batch(refs, options);
-    return new Map([...statuses].map(([k, v]) => [k, add(v)]));
-  };
-  if (subscribe)
-    provider.subscribeStatus = (nodeName, listener) =>
-      subscribe(nodeName, (ref, status) => {
-        listener(ref, add(status));
-      });
-  return provider;
-}
 
 describe("provider annotations and cloud events (real control plane, Node identity)", () => {
   const nodeName = uniqueName("vn-publish");
@@ -61,7 +41,7 @@ describe("provider annotations and cloud events (real control plane, Node identi
     api = apis(cp.kubeConfig);
     await createNamespace(api, namespace);
     const identity = await cp.nodeIdentity(nodeName);
-    const provider = publishing(() => ({
+    const provider = decorateStatuses(createMockProvider(), () => ({
       annotations: { "example.virtual-node.io/cloud-id": "cg-1" },
       events: [...events],
     }));
