@@ -2,7 +2,7 @@
  * The TypeScript shape of a config that passed validation against `agentConfigSchema`. Kept next to
  * the schema by hand; `test/schema.test.ts` checks that the two agree on every top-level key.
  */
-import type { LogLevel, ShutdownPolicy } from "@virtual-node/core";
+import type { LogLevel, SharedOptions, ShutdownPolicy } from "@virtual-node/core";
 import type { BuiltInProviderName } from "./schema.js";
 
 /** A secret value in a config file: inline (discouraged), from a file or from an environment variable. */
@@ -70,19 +70,21 @@ export interface AgentConfig {
         };
   };
   telemetry?: { otlp?: { endpoint: string; headers?: Record<string, SecretRef>; serviceName?: string } };
-  tuning?: {
-    qps?: number;
-    burst?: number;
-    leaseDurationSeconds?: number;
-    leaseRenewIntervalMs?: number;
-    nodeStatusReportIntervalMs?: number;
-    pingIntervalMs?: number;
-    podSyncConcurrency?: number;
-    statusPollFastMs?: number;
-    statusPollSlowMs?: number;
-    reconcileIntervalMs?: number;
-    orphanGraceMs?: number;
-    maxRetryDelayMs?: number;
-    volumePollIntervalMs?: number;
-  };
+  /** Core's own tuning options, passed through as they are (same names, same defaults). */
+  tuning?: Pick<
+    SharedOptions,
+    | "qps"
+    | "burst"
+    | "leaseDurationSeconds"
+    | "leaseRenewIntervalMs"
+    | "nodeStatusReportIntervalMs"
+    | "pingIntervalMs"
+    | "podSyncConcurrency"
+    | "statusPollFastMs"
+    | "statusPollSlowMs"
+    | "reconcileIntervalMs"
+    | "orphanGraceMs"
+    | "maxRetryDelayMs"
+    | "volumePollIntervalMs"
+  >;
 }
