@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FakeClock, errorCode, podKey } from "@virtual-node/core";
 import type { PodRef } from "@virtual-node/core";
+import { createCertificateAuthority, issueCertificate } from "@virtual-node/testing";
 import { makeResolvedPod } from "@virtual-node/testing/conformance";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SITE_JOB_ID_ANNOTATION, createInterLinkProvider } from "../src/index.js";
@@ -277,6 +278,66 @@ describe("interLink provider", () => {
     const pod = makeResolvedPod({ nodeName: "vn-hpc" });
     await provider.createPod(pod, call());
     expect(await provider.getPodStatus(pod.ref, call())).toBeDefined();
+  });
+
+  it("mTLS: only an agent with a client certificate from the site's CA gets through, and it checks the site's certificate", async () => {
+    const siteCa = await createCertificateAuthority({ commonName: "interlink-site-ca" });
+    const server = await issueCertificate(siteCa, {
+      commonName: "interlink-edge",
+      ipAddresses: ["127.0.0.1"],
+      usages: ["server"],
+    });
+    const agentCert = await issueCertificate(siteCa, { commonName: "vn-hpc-agent" });
+    const strangerCa = await createCertificateAuthority({ commonName: "someone-else" });
+    const stranger = await issueCertificate(strangerCa, { commonName: "stranger" });
+    const write = (name: string, pem: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, pem);
+      return path;
+    };
+    const tls = {
+      caFile: write("ca.crt", siteCa.certPem),
+      certFile: write("agent.crt", agentCert.certPem),
+      keyFile: write("agent.key", agentCert.keyPem),
+    };
+    await start({ tls: { ...server, clientCa: siteCa.certPem } }, { tls });
+    expect(sim.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
+
+    const pod = makeResolvedPod({ nodeName: "vn-hpc", behaviour: "run" });
+    await provider.ping(call());
+    await provider.createPod(pod, call());
+    expect(await provider.getPodStatus(pod.ref, call())).toBeDefined();
+    expect(new Set(sim.requests.map((r) => r.clientCertificate))).toEqual(new Set(["vn-hpc-agent"]));
+
+    // Without a client certificate, or with one from another CA, the handshake refuses the agent:
+    // a transport failure the core retries, and the site never sees a request.
+    const seen = sim.requests.length;
+    const refused = async (options: Partial<InterLinkProviderOptions>) => {
+      const other = createInterLinkProvider({ url: sim.url, nodeName: "vn-hpc", clock, ...options });
+      try {
+        const error = await other.ping(call()).catch((e: unknown) => e);
+        return errorCode(error);
+      } finally {
+        await other.close();
+      }
+    };
+    expect(await refused({ tls: { caFile: tls.caFile } })).toBe("VN_RETRYABLE");
+    expect(
+      await refused({
+        tls: {
+          caFile: tls.caFile,
+          certFile: write("stranger.crt", stranger.certPem),
+          keyFile: write("stranger.key", stranger.keyPem),
+        },
+      }),
+    ).toBe("VN_RETRYABLE");
+    // The agent does not trust a site whose certificate its CA did not sign.
+    expect(
+      await refused({
+        tls: { ...tls, caFile: write("stranger-ca.crt", strangerCa.certPem) },
+      }),
+    ).toBe("VN_RETRYABLE");
+    expect(sim.requests).toHaveLength(seen);
   });
 
   it("validates options at start, naming the option", () => {

@@ -16,6 +16,8 @@
  */
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
+import type { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { systemClock } from "@virtual-node/core";
 import type { Clock, Pod } from "@virtual-node/core";
@@ -49,7 +51,16 @@ export interface RecordedRequest {
   /** The raw body text. */
   body: string;
   authorization: string | undefined;
+  /** The subject CN of the client certificate the TLS handshake verified (mTLS only). */
+  clientCertificate: string | undefined;
   at: number;
+}
+
+function clientCommonName(req: IncomingMessage): string | undefined {
+  const socket = req.socket as Partial<TLSSocket>;
+  if (socket.authorized !== true || socket.getPeerCertificate === undefined) return undefined;
+  const subject = socket.getPeerCertificate().subject as Record<string, string> | undefined;
+  return subject?.CN;
 }
 
 /** A schema violation: the request (or the simulator's own response) did not match. */
@@ -91,6 +102,11 @@ export interface InterLinkSimulatorOptions {
   timing?: SiteTiming;
   /** The ping answer (default `{status: "ok", resources: {...}}`); a string is sent as plain text. */
   ping?: PingResponse | string;
+  /**
+   * Serve HTTPS with this certificate; with `clientCa` every client must present a certificate
+   * signed by it (mTLS: the TLS handshake refuses anyone else, as an edge node's proxy would).
+   */
+  tls?: { certPem: string; keyPem: string; clientCa?: string };
 }
 
 interface Step {
@@ -216,6 +232,7 @@ export class InterLinkSimulator {
   #nextJid = 1000;
   #token: string | (() => string) | undefined;
   #url = "";
+  readonly #scheme: "http" | "https";
 
   constructor(options: InterLinkSimulatorOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -223,9 +240,24 @@ export class InterLinkSimulator {
     this.ping = options.ping ?? DEFAULT_PING;
     this.timing = { queueMs: 1_000, stepMs: 0, ...options.timing };
     this.#token = options.token;
-    this.#server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       void this.#handle(req, res);
-    });
+    };
+    const tls = options.tls;
+    this.#scheme = tls === undefined ? "http" : "https";
+    this.#server =
+      tls === undefined
+        ? createServer(handler)
+        : createTlsServer(
+            {
+              cert: tls.certPem,
+              key: tls.keyPem,
+              ...(tls.clientCa === undefined
+                ? {}
+                : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+            },
+            handler,
+          );
   }
 
   /** `http://127.0.0.1:<port>` (or `unix://<path>`). */
@@ -240,7 +272,7 @@ export class InterLinkSimulator {
       else this.#server.listen(0, "127.0.0.1", resolve);
     });
     if (socketPath !== undefined) this.#url = `unix://${socketPath}`;
-    else this.#url = `http://127.0.0.1:${String((this.#server.address() as AddressInfo).port)}`;
+    else this.#url = `${this.#scheme}://127.0.0.1:${String((this.#server.address() as AddressInfo).port)}`;
     return this;
   }
 
@@ -293,6 +325,7 @@ export class InterLinkSimulator {
       path,
       body,
       authorization: req.headers.authorization,
+      clientCertificate: clientCommonName(req),
       at: this.clock.now(),
     });
     if (route === undefined) {
