@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { FakeClock } from "../src/clock.js";
 import { KubeApiError, type KubeClient } from "../src/kube/client.js";
 import { ObjectWatchCache, type References, type ReferenceKind } from "../src/kube/object-cache.js";
+import { ApiReachability } from "../src/kube/reachability.js";
 import { noopLogger } from "../src/logger.js";
 
 /** An API with only GET, over a mutable object table keyed by path; records every GET. */
@@ -166,5 +167,95 @@ describe("ObjectWatchCache: claims and volumes", () => {
     await clock.advanceAsync(500);
     expect(woken).toEqual(["data"]);
     cache.close();
+  });
+});
+
+describe("ObjectWatchCache: API recovery", () => {
+  const CONFIG_MAPS = "/api/v1/namespaces/apps/configmaps";
+  const configMap = (rv: string) => ({ metadata: { name: "conf", namespace: "apps", resourceVersion: rv } });
+
+  /** List and watch of one ConfigMap; `down` fails both, and fails the open watch when it is set. */
+  function watchedApi(clock: FakeClock) {
+    const state = { down: false, object: configMap("1"), lists: [] as number[] };
+    let failOpenWatch: ((error: Error) => void) | undefined;
+    const client = {
+      get: <T>(path: string): Promise<T> => {
+        expect(path).toBe(CONFIG_MAPS);
+        state.lists.push(clock.now());
+        if (state.down) return Promise.reject(new Error("connect ECONNREFUSED"));
+        return Promise.resolve({ metadata: { resourceVersion: "10" }, items: [state.object] } as T);
+      },
+      watch: (_path: string, _query: unknown, _onEvent: unknown, signal: AbortSignal): Promise<void> => {
+        if (state.down) return Promise.reject(new Error("connect ECONNREFUSED"));
+        return new Promise<void>((resolve, reject) => {
+          failOpenWatch = reject;
+          signal.addEventListener("abort", () => {
+            resolve();
+          });
+        });
+      },
+    } as unknown as KubeClient;
+    const goDown = (): void => {
+      state.down = true;
+      failOpenWatch?.(new Error("connection reset"));
+    };
+    return { client, state, goDown };
+  }
+
+  it("restarts its watches at once when the API server answers again, instead of waiting out the backoff", async () => {
+    const clock = new FakeClock();
+    const { client, state, goDown } = watchedApi(clock);
+    const reachability = new ApiReachability({
+      probe: () => Promise.reject(new Error("still down")),
+      clock,
+    });
+    const cache = new ObjectWatchCache(client, noopLogger, { clock, reachability });
+    const woken: string[][] = [];
+    cache.onChange((_kind, _ns, _name, pods) => woken.push([...pods]));
+    const references = refs();
+    const conf = await cache.sourceFor(references).getConfigMap("apps", "conf", new AbortController().signal);
+    expect(conf?.metadata?.resourceVersion).toBe("1");
+    cache.retain("apps/web", references);
+    expect(cache.watchCount).toBe(1);
+
+    // A minute of outage: the watch fails and backs off to its 30 s cap; the ConfigMap changes meanwhile.
+    goDown();
+    reachability.failed();
+    await clock.advanceAsync(60_000);
+    state.object = configMap("2");
+    state.down = false;
+    expect(woken).toEqual([]);
+    const listsBefore = state.lists.length;
+
+    reachability.answered();
+    await clock.advanceAsync(0);
+    expect(state.lists.length).toBe(listsBefore + 1);
+    expect(state.lists.at(-1)).toBe(clock.now());
+    expect(woken).toEqual([["apps/web"]]);
+    cache.close();
+    reachability.close();
+  });
+
+  it("without a recovery it waits out its backoff (the restart above is the recovery's doing)", async () => {
+    const clock = new FakeClock();
+    const { client, state, goDown } = watchedApi(clock);
+    const reachability = new ApiReachability({ probe: () => Promise.reject(new Error("down")), clock });
+    const cache = new ObjectWatchCache(client, noopLogger, { clock, reachability });
+    const references = refs();
+    await cache.sourceFor(references).getConfigMap("apps", "conf", new AbortController().signal);
+    cache.retain("apps/web", references);
+    goDown();
+    await clock.advanceAsync(60_000);
+    state.down = false;
+    const listsBefore = state.lists.length;
+    await clock.advanceAsync(0);
+    expect(state.lists.length).toBe(listsBefore);
+    cache.close();
+    // Closed: a later recovery no longer reaches the cache's (stopped) watches.
+    reachability.failed();
+    reachability.answered();
+    await clock.advanceAsync(0);
+    expect(state.lists.length).toBe(listsBefore);
+    reachability.close();
   });
 });
