@@ -7,6 +7,7 @@
  * Usage: node faults/agent.ts '<AgentSpec JSON>'   (prints READY once its nodes are registered and synced)
  */
 import { createWriteStream, writeFileSync } from "node:fs";
+import { basename } from "node:path";
 
 import { KubeConfig } from "@kubernetes/client-node";
 import { createConsoleLogger, createVirtualNodeGroup } from "@virtual-node/core";
@@ -30,6 +31,19 @@ export interface AgentSpec {
 }
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as AgentSpec;
+
+// Every request to the cloud says who sends it (the HA identity, else the process's name), so that the
+// cloud's call log shows which replica acted when. Same name as CALLER_HEADER in support.ts.
+const caller = spec.highAvailability?.identity ?? basename(spec.logFile, ".log");
+const cloudOrigin = new URL(spec.cloudUrl).origin;
+const baseFetch = globalThis.fetch;
+globalThis.fetch = (input, init) => {
+  const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+  if (!url.startsWith(cloudOrigin)) return baseFetch(input, init);
+  const headers = new Headers(init?.headers);
+  headers.set("x-vn-caller", caller);
+  return baseFetch(input, { ...init, headers });
+};
 const kubeConfig = new KubeConfig();
 kubeConfig.loadFromFile(spec.kubeconfig);
 const logStream = createWriteStream(spec.logFile, { flags: "a" });

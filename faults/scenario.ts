@@ -8,6 +8,7 @@ import type { ControlPlaneHandle, FaultProxy } from "@virtual-node/testing";
 import {
   createNamespace,
   createSecret,
+  grantHaAgentRbac,
   proxiedKubeconfig,
   readAll,
   scanForSecrets,
@@ -43,7 +44,20 @@ export interface Scenario extends AsyncDisposable {
   scan(): Promise<LeakScan & { designatedSecretFields: number }>;
 }
 
-export async function openScenario(cp: ControlPlaneHandle, name: string): Promise<Scenario> {
+export interface ScenarioOptions {
+  /**
+   * The agents run as an HA agent group user with the documented RBAC (cluster role + the Leases of the
+   * scenario's namespace, their HA namespace) instead of the node's own identity, which NodeRestriction
+   * keeps out of Leases outside kube-node-lease. Default false.
+   */
+  readonly highAvailability?: boolean;
+}
+
+export async function openScenario(
+  cp: ControlPlaneHandle,
+  name: string,
+  options: ScenarioOptions = {},
+): Promise<Scenario> {
   const dir = await scenarioDir(name);
   const namespace = uniqueName(name);
   const nodeName = uniqueName(`vn-${name}`);
@@ -51,7 +65,15 @@ export async function openScenario(cp: ControlPlaneHandle, name: string): Promis
   const secretName = "app-credentials";
   const secretValues = await createSecret(cp.kubeConfig, namespace, secretName);
   const cloud = await startProxiedCloud();
-  const identity = await cp.nodeIdentity(nodeName);
+  let cleanUpRbac: (() => Promise<void>) | undefined;
+  let identity;
+  if (options.highAvailability === true) {
+    const user = `virtual-node-${namespace}`;
+    cleanUpRbac = await grantHaAgentRbac(cp.kubeConfig, user, namespace);
+    identity = await cp.mintClientIdentity({ user });
+  } else {
+    identity = await cp.nodeIdentity(nodeName);
+  }
   const { proxy: apiProxy, kubeconfig } = await proxiedKubeconfig(identity.kubeconfigPath, cp.server, dir);
   const agents: AgentProcess[] = [];
   return {
@@ -96,6 +118,7 @@ export async function openScenario(cp: ControlPlaneHandle, name: string): Promis
         .deleteNamespace({ name: namespace })
         .catch(() => undefined);
       await cloud[Symbol.asyncDispose]();
+      await cleanUpRbac?.();
     },
   };
 }

@@ -11,7 +11,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import {
+  AppsV1Api,
+  CoreV1Api,
+  RbacAuthorizationV1Api,
+  type KubeConfig,
+  type V1Pod,
+} from "@kubernetes/client-node";
 import { MockCloud, startMockCloudServer, type MockCloudServer } from "@virtual-node/provider-mock";
 import { startFaultProxy, type FaultProxy } from "@virtual-node/testing";
 
@@ -136,6 +142,35 @@ export function sumMetric(text: string, name: string, label?: string): number {
 // ------------------------------------------------------------------------------------------------------
 // The cloud: a mock cloud served over HTTP, reached through a fault proxy that keeps every request byte
 
+/** Header the fault agent adds to every request to the cloud: who is calling (its HA identity). */
+export const CALLER_HEADER = "x-vn-caller";
+
+/** One HTTP request the cloud received, as the proxy in front of it saw it arrive. */
+export interface CloudCall {
+  readonly at: number;
+  readonly method: string;
+  readonly path: string;
+  /** The {@link CALLER_HEADER} value; undefined when the header was missing. */
+  readonly caller: string | undefined;
+}
+
+/**
+ * Request lines (and their caller header) found in one upstream chunk. An HTTP/1.1 client writes a
+ * request's head in one piece, so a head is never split over two chunks in practice; a head whose end is
+ * not in the chunk still counts, with the caller looked up in what the chunk has.
+ */
+export function parseCloudCalls(chunk: string, at: number): CloudCall[] {
+  const calls: CloudCall[] = [];
+  for (const match of chunk.matchAll(/^(GET|POST|PUT|DELETE|PATCH) (\S+) HTTP\/1\.1\r?$/gm)) {
+    const start = match.index;
+    const end = chunk.indexOf("\r\n\r\n", start);
+    const head = chunk.slice(start, end === -1 ? undefined : end);
+    const caller = new RegExp(`^${CALLER_HEADER}: *(\\S+)\r?$`, "im").exec(head)?.[1];
+    calls.push({ at, method: match[1] ?? "", path: match[2] ?? "", caller });
+  }
+  return calls;
+}
+
 export interface ProxiedCloud extends AsyncDisposable {
   readonly cloud: MockCloud;
   readonly server: MockCloudServer;
@@ -146,6 +181,8 @@ export interface ProxiedCloud extends AsyncDisposable {
   requestText(): string;
   /** Write calls (method path) with the time the proxy saw them, in order. */
   readonly writes: { readonly at: number; readonly line: string }[];
+  /** Every call (reads included) with its caller, in the order the proxy saw them. */
+  readonly calls: CloudCall[];
 }
 
 export async function startProxiedCloud(): Promise<ProxiedCloud> {
@@ -153,13 +190,15 @@ export async function startProxiedCloud(): Promise<ProxiedCloud> {
   const server = await startMockCloudServer({ cloud });
   const chunks: Buffer[] = [];
   const writes: { at: number; line: string }[] = [];
+  const calls: CloudCall[] = [];
   const proxy = await startFaultProxy({
     target: { port: Number(new URL(server.url).port) },
     onChunk: (direction, chunk) => {
       if (direction !== "upstream") return;
       chunks.push(chunk);
-      for (const match of chunk.toString("latin1").matchAll(/^(POST|PUT|DELETE|PATCH) (\S+) HTTP/gm)) {
-        writes.push({ at: Date.now(), line: `${match[1] ?? ""} ${match[2] ?? ""}` });
+      for (const call of parseCloudCalls(chunk.toString("latin1"), Date.now())) {
+        calls.push(call);
+        if (call.method !== "GET") writes.push({ at: call.at, line: `${call.method} ${call.path}` });
       }
     },
   });
@@ -175,6 +214,7 @@ export async function startProxiedCloud(): Promise<ProxiedCloud> {
     url: `http://${proxy.host}`,
     requestText: () => Buffer.concat(chunks).toString("utf8"),
     writes,
+    calls,
     [Symbol.asyncDispose]: close,
   };
 }
@@ -369,7 +409,7 @@ export async function convergence(kc: KubeConfig, cloud: MockCloud, namespace: s
 /** Polls until `check` returns a value (not undefined/false); throws with the last state after timeoutMs. */
 export async function waitFor<T>(
   what: string,
-  check: () => Promise<T | undefined | false>,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs: number,
   intervalMs = 500,
 ): Promise<T> {
@@ -433,4 +473,162 @@ export async function createNamespace(kc: KubeConfig, name: string): Promise<voi
     60_000,
     200,
   );
+}
+
+// ------------------------------------------------------------------------------------------------------
+// etcd compaction, ownership from the call log, pod identity across a fault
+
+/**
+ * Compacts etcd's history up to its current revision through etcd's v3 HTTP gateway (the harness's etcd
+ * serves plain HTTP on loopback): afterwards a watch from any older resourceVersion that reaches etcd is
+ * answered 410 Gone. Returns the revision compacted to.
+ */
+export async function compactEtcd(etcdClientPort: number): Promise<number> {
+  const base = `http://127.0.0.1:${String(etcdClientPort)}`;
+  const post = async (path: string, body: unknown): Promise<unknown> => {
+    const res = await fetch(`${base}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`etcd ${path}: HTTP ${String(res.status)}: ${text}`);
+    return JSON.parse(text) as unknown;
+  };
+  // Any range answers with the store's current revision in its header.
+  const range = (await post("/v3/kv/range", { key: Buffer.from("/").toString("base64") })) as {
+    header?: { revision?: string };
+  };
+  const revision = Number(range.header?.revision);
+  if (!Number.isSafeInteger(revision) || revision <= 0)
+    throw new Error(`etcd /v3/kv/range: no header.revision in ${JSON.stringify(range)}`);
+  await post("/v3/kv/compaction", { revision: String(revision), physical: true });
+  return revision;
+}
+
+/** A maximal run of consecutive cloud calls by one caller: the caller's ownership interval as the cloud saw it. */
+export interface CallerRun {
+  readonly caller: string;
+  readonly from: number;
+  readonly to: number;
+  readonly calls: number;
+}
+
+/**
+ * The cloud's call log cut into runs of one caller. One owner at a time gives one run per ownership
+ * period, in the order of the owners; two replicas acting at once interleave, which shows as more runs
+ * (A B A B …) than there were owners.
+ */
+export function callerRuns(calls: readonly CloudCall[]): CallerRun[] {
+  const runs: CallerRun[] = [];
+  for (const call of [...calls].sort((a, b) => a.at - b.at)) {
+    const caller = call.caller ?? "<none>";
+    const last = runs.at(-1);
+    if (last?.caller === caller) runs[runs.length - 1] = { ...last, to: call.at, calls: last.calls + 1 };
+    else runs.push({ caller, from: call.at, to: call.at, calls: 1 });
+  }
+  return runs;
+}
+
+/** Successful createPod calls per pod (`namespace/name`) from the cloud's own log: more than one is a re-create. */
+export async function recreatedPods(cloud: MockCloud): Promise<string[]> {
+  const creates = new Map<string, number>();
+  for (const call of (await cloud.callStats()).log) {
+    if (call.op !== "createPod" || call.outcome !== "ok" || call.key === undefined) continue;
+    creates.set(call.key, (creates.get(call.key) ?? 0) + 1);
+  }
+  return [...creates].filter(([, n]) => n > 1).map(([key]) => key);
+}
+
+/** Each live pod's UID → the start time of its containers (a restart or a re-create changes it). */
+export async function podStarts(kc: KubeConfig, namespace: string): Promise<Map<string, string>> {
+  const starts = new Map<string, string>();
+  for (const pod of await listPods(kc, namespace)) {
+    if (pod.metadata?.deletionTimestamp != null) continue;
+    const started = (pod.status?.containerStatuses ?? [])
+      .map((c) => c.state?.running?.startedAt?.toISOString() ?? "not running")
+      .join(",");
+    starts.set(pod.metadata?.uid ?? "", started);
+  }
+  return starts;
+}
+
+/** Pods of `before` still alive after the fault whose containers' start times changed (restarted). */
+export function restartedSince(before: Map<string, string>, after: Map<string, string>): string[] {
+  return [...before]
+    .filter(([uid, started]) => after.has(uid) && after.get(uid) !== started)
+    .map(([uid]) => uid);
+}
+
+/**
+ * The documented RBAC of an HA agent (docs/high-availability.md) for `user`: the group's ClusterRole
+ * (node identities cannot hold Leases outside kube-node-lease: NodeRestriction) and the Leases of the HA
+ * namespace. Returns the clean-up of the cluster-scoped objects.
+ */
+export async function grantHaAgentRbac(
+  kc: KubeConfig,
+  user: string,
+  namespace: string,
+): Promise<() => Promise<void>> {
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  const subjects = [{ kind: "User", name: user, apiGroup: "rbac.authorization.k8s.io" }];
+  await rbac.createClusterRole({
+    body: {
+      metadata: { name: user },
+      rules: [
+        {
+          apiGroups: [""],
+          resources: ["nodes"],
+          verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+        },
+        { apiGroups: [""], resources: ["nodes/status"], verbs: ["get", "update", "patch"] },
+        { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
+        { apiGroups: [""], resources: ["pods/status"], verbs: ["get", "update", "patch"] },
+        { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "update"] },
+        {
+          apiGroups: [""],
+          resources: ["configmaps", "secrets", "services"],
+          verbs: ["get", "list", "watch"],
+        },
+        { apiGroups: [""], resources: ["serviceaccounts/token"], verbs: ["create"] },
+        {
+          apiGroups: ["coordination.k8s.io"],
+          resources: ["leases"],
+          verbs: ["get", "create", "update", "delete"],
+        },
+      ],
+    },
+  });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: user },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: user },
+      subjects,
+    },
+  });
+  await rbac.createNamespacedRole({
+    namespace,
+    body: {
+      metadata: { name: "virtual-node-ha" },
+      rules: [
+        {
+          apiGroups: ["coordination.k8s.io"],
+          resources: ["leases"],
+          verbs: ["get", "list", "watch", "create", "update", "delete"],
+        },
+      ],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: "virtual-node-ha" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "virtual-node-ha" },
+      subjects,
+    },
+  });
+  return async () => {
+    await rbac.deleteClusterRoleBinding({ name: user }).catch(() => undefined);
+    await rbac.deleteClusterRole({ name: user }).catch(() => undefined);
+  };
 }
