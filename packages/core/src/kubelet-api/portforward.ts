@@ -11,13 +11,14 @@
  *
  * WebSocket (`v4.channel.k8s.io`, `v4.base64.channel.k8s.io`, or none; `?ports=80,443`): channel
  * 2i carries port i's data, 2i+1 its errors; the first message on each is the port, 2 bytes little
- * endian.
+ * endian. The channel framing is websocket-channel.ts.
  */
 import { Duplex, PassThrough } from "node:stream";
 import type { WebSocket } from "ws";
 import type { Logger } from "../logger.js";
 import { messageOf } from "./http-util.js";
 import { SpdyConnection, type SpdyStream } from "./spdy/connection.js";
+import { openChannelSocket } from "./websocket-channel.js";
 
 export const PORT_FORWARD_PROTOCOL = "portforward.k8s.io";
 export const PORT_FORWARD_TUNNEL_PROTOCOL = "SPDY/3.1+portforward.k8s.io";
@@ -153,44 +154,24 @@ export async function serveWebSocketPortForward(
   ports: readonly number[],
   session: PortForwardSessionOptions,
 ): Promise<void> {
-  const base64 = protocol.includes("base64.");
   const abort = new AbortController();
   const inputs = ports.map(() => new PassThrough());
-  const closed = new Promise<void>((resolve) => {
-    ws.once("close", () => {
+  const channels = openChannelSocket(ws, protocol, {
+    onClose: () => {
       abort.abort();
       for (const input of inputs) input.end();
-      resolve();
-    });
-  });
-  ws.on("error", () => undefined);
-  const send = (channel: number, data: Buffer): Promise<void> =>
-    new Promise((resolve) => {
-      if (ws.readyState !== ws.OPEN) {
-        resolve();
-        return;
-      }
-      const message = base64
-        ? String.fromCharCode(48 + channel) + data.toString("base64")
-        : Buffer.concat([Buffer.from([channel]), data]);
-      ws.send(message, { binary: !base64 }, () => {
-        resolve();
-      });
-    });
-  ws.on("message", (raw: Buffer | ArrayBuffer | Buffer[]) => {
-    const data = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
-    if (data.length === 0) return;
-    const channel = base64 ? (data[0] ?? 0) - 48 : (data[0] ?? 0);
-    const payload = base64 ? Buffer.from(data.subarray(1).toString("latin1"), "base64") : data.subarray(1);
-    if (channel % 2 !== 0) return;
-    inputs[channel / 2]?.write(payload);
+    },
+    onData: (channel, payload) => {
+      if (channel % 2 !== 0) return;
+      inputs[channel / 2]?.write(payload);
+    },
   });
   await Promise.all(
     ports.map(async (port, i) => {
       const portBytes = Buffer.alloc(2);
       portBytes.writeUInt16LE(port);
-      await send(i * 2, portBytes);
-      await send(i * 2 + 1, portBytes);
+      await channels.send(i * 2, portBytes);
+      await channels.send(i * 2 + 1, portBytes);
     }),
   );
   await Promise.all(
@@ -201,7 +182,7 @@ export async function serveWebSocketPortForward(
           // data arrives from the input pipe below
         },
         write(chunk: Buffer, _encoding, callback) {
-          send(i * 2, chunk).then(
+          channels.send(i * 2, chunk).then(
             () => {
               callback();
             },
@@ -216,10 +197,13 @@ export async function serveWebSocketPortForward(
       try {
         await session.forward(port, duplex, abort.signal);
       } catch (error) {
-        await send(i * 2 + 1, Buffer.from(`error forwarding port ${port} to pod: ${messageOf(error)}`));
+        await channels.send(
+          i * 2 + 1,
+          Buffer.from(`error forwarding port ${port} to pod: ${messageOf(error)}`),
+        );
       }
     }),
   );
-  if (ws.readyState === ws.OPEN) ws.close(1000);
-  await closed;
+  channels.close();
+  await channels.closed;
 }

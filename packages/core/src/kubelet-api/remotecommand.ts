@@ -10,10 +10,9 @@
  * half-closes its streams, resets stdin and resize, and waits for the client to close the
  * connection, so no output is cut off.
  *
- * WebSocket (`Sec-WebSocket-Protocol`): one binary message per write, the first byte being the
- * channel (0 stdin, 1 stdout, 2 stderr, 3 error, 4 resize); `base64.` variants send text with the
- * channel as an ASCII digit and base64 data; v5 adds the close signal `[255, channel]`. At the end
- * the status goes on channel 3 and the server sends a normal close frame.
+ * WebSocket (`Sec-WebSocket-Protocol`, framing in websocket-channel.ts): channels 0 stdin, 1 stdout,
+ * 2 stderr, 3 error, 4 resize; v5 adds the close signal `[255, channel]`. At the end the status goes
+ * on channel 3 and the server sends a normal close frame.
  */
 import { PassThrough, Writable, type Duplex, type Readable } from "node:stream";
 import type { WebSocket } from "ws";
@@ -21,6 +20,7 @@ import type { ExecResult, ExecStreams, TerminalSize } from "../provider.js";
 import type { Logger } from "../logger.js";
 import { AsyncQueue, JsonObjectSplitter, messageOf } from "./http-util.js";
 import { SpdyConnection, type SpdyStream } from "./spdy/connection.js";
+import { openChannelSocket } from "./websocket-channel.js";
 
 /** SPDY subprotocols, most preferred first (v5 over SPDY behaves as v4: SPDY half-closes natively). */
 export const SPDY_REMOTECOMMAND_PROTOCOLS = [
@@ -70,20 +70,6 @@ interface StreamStatus {
   reason?: string;
   details?: { causes: { reason: string; message: string }[] };
   code?: number;
-}
-
-/** First client protocol the server supports (client preference, like `httpstream.Handshake`). */
-export function negotiateProtocol(client: readonly string[], server: readonly string[]): string | undefined {
-  return client.find((p) => server.includes(p));
-}
-
-/** Splits `a, b` header values into protocols. */
-export function protocolList(values: string | string[] | undefined): string[] {
-  const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
-  return list
-    .flatMap((v) => v.split(","))
-    .map((v) => v.trim())
-    .filter((v) => v.length > 0);
 }
 
 function statusOf(result: ExecResult | undefined, error: unknown): StreamStatus {
@@ -299,92 +285,48 @@ export async function serveSpdyRemoteCommand(socket: Duplex, session: SessionOpt
 /** Serves one WebSocket remotecommand session on an accepted WebSocket. */
 export async function serveWebSocketRemoteCommand(ws: WebSocket, session: SessionOptions): Promise<void> {
   const { options, protocol, logger } = session;
-  const base64 = protocol.includes("base64.");
-  const closeSignal = protocol.startsWith("v5.");
   const abort = new AbortController();
   const stdin = options.stdin ? new PassThrough() : undefined;
   const resizeInput = options.tty ? new PassThrough() : undefined;
-  const closed = new Promise<void>((resolve) => {
-    ws.once("close", () => {
+  const channels = openChannelSocket(ws, protocol, {
+    closeSignal: protocol.startsWith("v5."),
+    onClose: () => {
       abort.abort();
       stdin?.end();
       resizeInput?.end();
-      resolve();
-    });
+    },
+    onCloseSignal: (channel) => {
+      if (channel === 0) stdin?.end();
+      else if (channel === 4) resizeInput?.end();
+    },
+    onData: (channel, payload) => {
+      if (channel === 0 && stdin !== undefined && !stdin.writableEnded) stdin.write(payload);
+      else if (channel === 4 && resizeInput !== undefined && !resizeInput.writableEnded)
+        resizeInput.write(payload);
+    },
   });
-  ws.on("error", () => undefined);
-
-  const send = (channel: number, data: Buffer): Promise<void> =>
-    new Promise((resolve) => {
-      if (ws.readyState !== ws.OPEN) {
-        resolve();
-        return;
-      }
-      const message = base64
-        ? String.fromCharCode(48 + channel) + data.toString("base64")
-        : Buffer.concat([Buffer.from([channel]), data]);
-      ws.send(message, { binary: !base64 }, () => {
-        resolve();
-      });
-    });
-
-  ws.on("message", (raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-    const data = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
-    if (data.length === 0) return;
-    if (closeSignal && isBinary && data[0] === 255) {
-      if (data[1] === 0) stdin?.end();
-      else if (data[1] === 4) resizeInput?.end();
-      return;
-    }
-    let channel: number;
-    let payload: Buffer;
-    if (base64) {
-      channel = (data[0] ?? 0) - 48;
-      payload = Buffer.from(data.subarray(1).toString("latin1"), "base64");
-    } else {
-      channel = data[0] ?? 0;
-      payload = data.subarray(1);
-    }
-    if (channel === 0 && stdin !== undefined && !stdin.writableEnded) stdin.write(payload);
-    else if (channel === 4 && resizeInput !== undefined && !resizeInput.writableEnded)
-      resizeInput.write(payload);
-  });
-
-  const channelWriter = (channel: number): Writable =>
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        send(channel, chunk).then(
-          () => {
-            callback();
-          },
-          () => {
-            callback();
-          },
-        );
-      },
-    });
 
   // An empty message on the lowest writable channel tells the client the session is open.
-  await send(options.stdout ? 1 : options.stderr && !options.tty ? 2 : 3, Buffer.alloc(0));
+  await channels.send(options.stdout ? 1 : options.stderr && !options.tty ? 2 : 3, Buffer.alloc(0));
 
   const execStreams: ExecStreams = {
     tty: options.tty,
     ...(stdin === undefined ? {} : { stdin }),
-    ...(options.stdout ? { stdout: channelWriter(1) } : {}),
-    ...(options.stderr && !options.tty ? { stderr: channelWriter(2) } : {}),
+    ...(options.stdout ? { stdout: channels.writer(1) } : {}),
+    ...(options.stderr && !options.tty ? { stderr: channels.writer(2) } : {}),
     ...(options.tty ? { resize: resizeQueue(resizeInput) } : {}),
   };
   const status = await runAndReport(session.run, execStreams, abort.signal, logger);
   const bytes = statusBytes(protocol, status);
-  if (bytes !== undefined) await send(3, bytes);
-  if (ws.readyState === ws.OPEN) ws.close(1000);
+  if (bytes !== undefined) await channels.send(3, bytes);
+  channels.close();
   const finishTimer = setTimeout(
     () => {
-      ws.terminate();
+      channels.terminate();
     },
     session.finishTimeoutMs ?? 15 * 60_000,
   );
   finishTimer.unref();
-  await closed;
+  await channels.closed;
   clearTimeout(finishTimer);
 }

@@ -50,8 +50,6 @@ import {
 import {
   SPDY_REMOTECOMMAND_PROTOCOLS,
   WEBSOCKET_REMOTECOMMAND_PROTOCOLS,
-  negotiateProtocol,
-  protocolList,
   serveSpdyRemoteCommand,
   serveWebSocketRemoteCommand,
   type RemoteCommandOptions,
@@ -62,6 +60,7 @@ import { renderCadvisorMetrics } from "./cadvisor.js";
 import { TEXT_FORMAT_CONTENT_TYPE } from "./exposition.js";
 import { probeResultCounterFor } from "./probes-metrics.js";
 import type { StatsSummary } from "./stats-types.js";
+import { negotiateProtocol, protocolList } from "./websocket-channel.js";
 
 /** One node the server answers for. */
 export interface KubeletApiNode {

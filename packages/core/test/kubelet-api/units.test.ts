@@ -9,7 +9,12 @@ import { KubeletAuth, requestAttributes, verbOf } from "../../src/kubelet-api/au
 import type { KubeClient } from "../../src/kube/client.js";
 import { AsyncQueue, JsonObjectSplitter, parseGoBool } from "../../src/kubelet-api/http-util.js";
 import { parseLogOptions } from "../../src/kubelet-api/logs.js";
-import { negotiateProtocol, protocolList } from "../../src/kubelet-api/remotecommand.js";
+import {
+  decodeChannelMessage,
+  encodeChannelMessage,
+  negotiateProtocol,
+  protocolList,
+} from "../../src/kubelet-api/websocket-channel.js";
 import { parsePorts } from "../../src/kubelet-api/portforward.js";
 import { completeSummary, cpuAndMemoryOnly, renderResourceMetrics } from "../../src/kubelet-api/stats.js";
 import { kubeletPortFor } from "../../src/kubelet-api/options.js";
@@ -283,6 +288,20 @@ describe("helpers", () => {
     expect(parsePorts(["80,443", "8080"])).toEqual([80, 443, 8080]);
     expect(() => parsePorts([])).toThrow(/required/);
     expect(() => parsePorts(["0"])).toThrow(/unable to parse/);
+  });
+  it.each([
+    { base64: false, channel: 1, data: "hi", wire: Buffer.from([1, 0x68, 0x69]) },
+    { base64: false, channel: 3, data: "", wire: Buffer.from([3]) },
+    { base64: true, channel: 2, data: "hi", wire: "2aGk=" },
+    { base64: true, channel: 0, data: "", wire: "0" },
+  ])("frames channel $channel (base64 $base64) both ways", ({ base64, channel, data, wire }) => {
+    expect(encodeChannelMessage(base64, channel, Buffer.from(data))).toEqual(wire);
+    const received = typeof wire === "string" ? Buffer.from(wire, "latin1") : wire;
+    expect(decodeChannelMessage(base64, received)).toEqual({ channel, payload: Buffer.from(data) });
+  });
+  it("ignores an empty channel message", () => {
+    expect(decodeChannelMessage(false, Buffer.alloc(0))).toBeUndefined();
+    expect(decodeChannelMessage(true, Buffer.alloc(0))).toBeUndefined();
   });
   it("assigns kubelet ports: explicit, else base + index when the API is on", () => {
     expect(kubeletPortFor(1234, { port: 20000 }, 3)).toBe(1234);
