@@ -21,15 +21,18 @@ export {
   healthCheckOf,
   mapPodToTask,
   mirrorDocuments,
+  mirrorGroup,
+  mirrorSlot,
   parseEfsVolumeHandle,
   planSecretMirrors,
   pullLoginFor,
   registryOf,
   podMirrorName,
   secretMirrorName,
+  ssmParameters,
   startedByFor,
 } from "./mapping.js";
-export type { FargateTaskSpec, MappingContext, MirroredValue } from "./mapping.js";
+export type { FargateTaskSpec, MappingContext, MirrorSlot, MirroredValue, SecretSource } from "./mapping.js";
 export {
   DEADLINE_STOP_REASON,
   FargateStatusAnnotations,
@@ -48,3 +51,23 @@ export { DEFAULT_CAPACITY, describeFargateNode } from "./node.js";
 export { containerLogs } from "./logs.js";
 export type { ContainerLogsInput } from "./logs.js";
 export { SecretMirror, MIRROR_NODE_TAG } from "./secret-mirror.js";
+export type { MirrorBackend } from "./secret-mirror.js";
+export { SsmParameterMirror, SSM_DELETE_BATCH, SSM_DESCRIBE_PAGE } from "./ssm-mirror.js";
+export type { SsmMirrorOptions } from "./ssm-mirror.js";
+export {
+  DEFAULT_SSM_PREFIX,
+  SSM_ARN_RESERVE,
+  SSM_MAX_DEPTH,
+  SSM_MAX_GROUP,
+  SSM_MAX_LEAF,
+  SSM_MAX_NAME,
+  SSM_MAX_NAME_WITH_ARN,
+  SSM_VALUE_LIMITS,
+  checkSsmName,
+  partitionAndAccount,
+  ssmGroupOf,
+  ssmLeaf,
+  ssmParameterArn,
+  ssmPodGroup,
+  ssmSecretGroup,
+} from "./ssm-names.js";

@@ -35,6 +35,14 @@ import {
   splitEnv,
 } from "@virtual-node/core/provider-kit";
 import { FargateAnnotations } from "./annotations.js";
+import {
+  DEFAULT_SSM_PREFIX,
+  SSM_VALUE_LIMITS,
+  checkSsmName,
+  ssmLeaf,
+  ssmPodGroup,
+  ssmSecretGroup,
+} from "./ssm-names.js";
 import { FILE_WRITER_CONTAINER, ROLES_TAG, formatRoles } from "./roles.js";
 import type { ResolvedFargateOptions } from "./options.js";
 import { FARGATE_SHAPES } from "./sizes.js";
@@ -51,15 +59,35 @@ export const MAX_STOP_TIMEOUT_SECONDS = 120;
 
 const FILE_VOLUME_KINDS = new Set(["configMap", "secret", "projected", "downwardAPI"]);
 
-/** One value the provider must mirror into Secrets Manager before the task can reference it. */
+/** One value the provider must mirror (Secrets Manager or SSM) before the task can reference it. */
 export interface MirroredValue {
-  /** Name of the Secrets Manager secret. */
+  /** Secrets Manager: the secret's name. SSM: the parameter's name. */
   mirror: string;
-  /** Key inside the secret's JSON value (`e.<key>` for env text, `f.<key>` for base64 file bytes). */
-  jsonKey: string;
+  /**
+   * Secrets Manager only: key inside the secret's JSON value (`e.<key>` for env text, `f.<key>`
+   * for base64 file bytes). SSM parameters hold one value each: absent.
+   */
+  jsonKey?: string;
   value: string;
   /** A Kubernetes Secret's mirror is shared by the node's pods; a pod mirror holds one pod's other secret values. */
   scope: { kind: "secret"; namespace: string; name: string } | { kind: "pod" };
+  /** What the value is, for messages (`Secret default/db key password (env)`); never the value. */
+  label: string;
+  /** The pod field that uses the value, for errors. */
+  field: string;
+}
+
+/** Where one secret value of a pod comes from. */
+export type SecretSource =
+  | { kind: "secret-env"; secret: string; key: string }
+  | { kind: "secret-file"; secret: string; key: string }
+  | { kind: "pod-env"; container: string; env: string }
+  | { kind: "pod-file"; volume: string; path: string };
+
+/** Where a secret value is mirrored: the mirror's name, and for Secrets Manager the JSON key. */
+export interface MirrorSlot {
+  mirror: string;
+  jsonKey?: string;
 }
 
 /** What the pure mapping needs besides the pod. */
@@ -132,67 +160,193 @@ export function podMirrorName(prefix: string, ref: PodRef): string {
 }
 
 function mirrorPrefix(options: ResolvedFargateOptions): string {
-  return options.secretMirroring?.prefix ?? "virtual-node/";
+  return (
+    options.secretMirroring?.prefix ??
+    (options.secretMirroring?.store === "ssm" ? DEFAULT_SSM_PREFIX : "virtual-node/")
+  );
+}
+
+function fileKey(volume: string, path: string): string {
+  return `${volume}.${path.replace(/[^A-Za-z0-9._-]/g, "_")}`;
+}
+
+/**
+ * Where one secret value of a pod is mirrored, for the configured store: Secrets Manager keeps
+ * one JSON document per Kubernetes Secret (or per pod) and a key in it; SSM one parameter per
+ * value. Pure: the mapping and the mirror planning both ask here, so they always agree.
+ */
+export function mirrorSlot(
+  options: ResolvedFargateOptions,
+  pod: ResolvedPod,
+  source: SecretSource,
+): MirrorSlot {
+  const prefix = mirrorPrefix(options);
+  const { namespace } = pod.ref;
+  if (options.secretMirroring?.store === "ssm") {
+    switch (source.kind) {
+      case "secret-env":
+      case "secret-file": {
+        const group = ssmSecretGroup(prefix, pod.nodeName, namespace, source.secret);
+        return { mirror: `${group}/${ssmLeaf(source.kind === "secret-env" ? "env" : "file", source.key)}` };
+      }
+      case "pod-env":
+        return {
+          mirror: `${ssmPodGroup(prefix, pod.nodeName, pod.ref)}/${ssmLeaf("env", source.container, source.env)}`,
+        };
+      case "pod-file":
+        return {
+          mirror: `${ssmPodGroup(prefix, pod.nodeName, pod.ref)}/${ssmLeaf("file", source.volume, source.path)}`,
+        };
+    }
+  }
+  switch (source.kind) {
+    case "secret-env":
+      return {
+        mirror: secretMirrorName(prefix, pod.nodeName, namespace, source.secret),
+        jsonKey: `e.${source.key}`,
+      };
+    case "secret-file":
+      return {
+        mirror: secretMirrorName(prefix, pod.nodeName, namespace, source.secret),
+        jsonKey: `f.${source.key}`,
+      };
+    case "pod-env":
+      return { mirror: podMirrorName(prefix, pod.ref), jsonKey: `e.${source.container}.${source.env}` };
+    case "pod-file":
+      return { mirror: podMirrorName(prefix, pod.ref), jsonKey: `f.${fileKey(source.volume, source.path)}` };
+  }
+}
+
+/**
+ * The group of mirrors of one Kubernetes Secret (or, `@pod`, of one pod's own values) that the
+ * provider releases together: the Secrets Manager secret's name, or the SSM path of its
+ * parameters. `secret` is a Secret name, or `<pull secret>@<hash>` for a pull login's mirror.
+ */
+export function mirrorGroup(
+  options: ResolvedFargateOptions,
+  nodeName: string,
+  owner: PodRef,
+  secret: string,
+): string {
+  const prefix = mirrorPrefix(options);
+  const ssm = options.secretMirroring?.store === "ssm";
+  if (secret === "@pod") {
+    return ssm ? ssmPodGroup(prefix, nodeName, owner) : podMirrorName(prefix, owner);
+  }
+  return ssm
+    ? ssmSecretGroup(prefix, nodeName, owner.namespace, secret)
+    : secretMirrorName(prefix, nodeName, owner.namespace, secret);
 }
 
 const encoderBase64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
 
 /**
  * Every secret value of the pod that must be mirrored (env from Secrets, Secret files, token
- * files), with the mirror it goes to. Empty when the pod uses no secret.
+ * files, pull-secret logins), with the mirror it goes to. Empty when the pod uses no secret. With
+ * the SSM store, pull logins are left out (ECS reads them from Secrets Manager only; the mapping
+ * rejects a pod that needs one without `repositoryCredentials`).
  */
 export function planSecretMirrors(pod: ResolvedPod, options: ResolvedFargateOptions): MirroredValue[] {
-  const prefix = mirrorPrefix(options);
   const out: MirroredValue[] = [];
-  const all = [...pod.initContainers, ...pod.containers];
-  for (const container of all) {
+  const { namespace } = pod.ref;
+  const specs = new Map<string, string>([
+    ...(pod.pod.spec?.initContainers ?? []).map((c, i): [string, string] => [
+      c.name,
+      `spec.initContainers[${i}]`,
+    ]),
+    ...(pod.pod.spec?.containers ?? []).map((c, i): [string, string] => [c.name, `spec.containers[${i}]`]),
+  ]);
+  for (const container of [...pod.initContainers, ...pod.containers]) {
+    const base = specs.get(container.name) ?? `container ${container.name}`;
     for (const env of splitEnv(container).secret) {
+      const field = `${base}.env[${env.name}]`;
       if (env.source.kind === "secret") {
+        const { name, key } = env.source;
         out.push({
-          mirror: secretMirrorName(prefix, pod.nodeName, pod.ref.namespace, env.source.name),
-          jsonKey: `e.${env.source.key}`,
+          ...mirrorSlot(options, pod, { kind: "secret-env", secret: name, key }),
           value: env.value,
-          scope: { kind: "secret", namespace: pod.ref.namespace, name: env.source.name },
+          scope: { kind: "secret", namespace, name },
+          label: `Secret ${namespace}/${name} key ${key} (env ${env.name})`,
+          field,
         });
       } else {
         out.push({
-          mirror: podMirrorName(prefix, pod.ref),
-          jsonKey: `e.${container.name}.${env.name}`,
+          ...mirrorSlot(options, pod, { kind: "pod-env", container: container.name, env: env.name }),
           value: env.value,
           scope: { kind: "pod" },
+          label: `env ${env.name} of container ${container.name}`,
+          field,
         });
       }
     }
   }
-  for (const volume of pod.volumes) {
-    if (!FILE_VOLUME_KINDS.has(volume.kind)) continue;
+  pod.volumes.forEach((volume, index) => {
+    if (!FILE_VOLUME_KINDS.has(volume.kind)) return;
+    const field = `spec.volumes[${index}]`;
     for (const file of volume.files) {
       if (!file.secret) continue;
+      const value = encoderBase64(file.content);
       if (file.source?.kind === "secret") {
+        const { name, key } = file.source;
         out.push({
-          mirror: secretMirrorName(prefix, pod.nodeName, pod.ref.namespace, file.source.name),
-          jsonKey: `f.${file.source.key}`,
-          value: encoderBase64(file.content),
-          scope: { kind: "secret", namespace: pod.ref.namespace, name: file.source.name },
+          ...mirrorSlot(options, pod, { kind: "secret-file", secret: name, key }),
+          value,
+          scope: { kind: "secret", namespace, name },
+          label: `Secret ${namespace}/${name} key ${key} (file ${file.path} of volume ${volume.name}, base64)`,
+          field,
         });
       } else {
         out.push({
-          mirror: podMirrorName(prefix, pod.ref),
-          jsonKey: `f.${volume.name}.${file.path.replace(/[^A-Za-z0-9._-]/g, "_")}`,
-          value: encoderBase64(file.content),
+          ...mirrorSlot(options, pod, { kind: "pod-file", volume: volume.name, path: file.path }),
+          value,
           scope: { kind: "pod" },
+          label: `file ${file.path} of volume ${volume.name} (base64)`,
+          field,
         });
       }
     }
-  }
+  });
+  if (options.secretMirroring?.store === "ssm") return out;
+  const pullSecrets = pod.pod.spec?.imagePullSecrets ?? [];
   for (const spec of [...(pod.pod.spec?.initContainers ?? []), ...(pod.pod.spec?.containers ?? [])]) {
     const login = spec.image === undefined ? undefined : pullLoginFor(pod, spec.image);
     // An explicitly configured credentials ARN for that pull secret wins (nothing to mirror).
     if (login === undefined || options.repositoryCredentials?.[login.secretName] !== undefined) continue;
     const mirror = pullMirrorName(options, pod, login);
-    const scope = { kind: "secret" as const, namespace: pod.ref.namespace, name: pullMirrorKey(login) };
-    out.push({ mirror, jsonKey: "username", value: login.username, scope });
-    out.push({ mirror, jsonKey: "password", value: login.password, scope });
+    const scope = { kind: "secret" as const, namespace, name: pullMirrorKey(login) };
+    const index = Math.max(
+      0,
+      pullSecrets.findIndex((s) => s.name === login.secretName),
+    );
+    const label = `pull Secret ${namespace}/${login.secretName} (${registryOf(spec.image ?? "")})`;
+    const field = `spec.imagePullSecrets[${index}]`;
+    out.push({ mirror, jsonKey: "username", value: login.username, scope, label, field });
+    out.push({ mirror, jsonKey: "password", value: login.password, scope, label, field });
+  }
+  return out;
+}
+
+/**
+ * The SSM parameters of planned values (name → value), each checked against the tier's size
+ * limit: a larger value is an `InvalidInputError` naming the Secret key and the pod field.
+ */
+export function ssmParameters(
+  values: readonly MirroredValue[],
+  tier: "Standard" | "Advanced" = "Standard",
+): Map<string, string> {
+  const limit = SSM_VALUE_LIMITS[tier];
+  const out = new Map<string, string>();
+  for (const v of values) {
+    const size = Buffer.byteLength(v.value);
+    if (size > limit) {
+      const more = tier === "Standard" ? ' (secretMirroring.tier "Advanced" allows 8192)' : "";
+      throw new InvalidInputError(
+        `${v.field}: ${v.label} is ${size} bytes; an SSM ${tier} parameter holds at most ${limit}${more}`,
+        { field: v.field },
+      );
+    }
+    checkSsmName(v.mirror, v.field);
+    out.set(v.mirror, v.value);
   }
   return out;
 }
@@ -241,17 +395,25 @@ function pullMirrorName(
 /** Groups mirrored values by mirror into the JSON documents stored in Secrets Manager. */
 export function mirrorDocuments(values: readonly MirroredValue[]): Map<string, Record<string, string>> {
   const docs = new Map<string, Record<string, string>>();
+  const fields = new Map<string, string>();
   for (const v of values) {
+    if (v.jsonKey === undefined) {
+      throw new InvalidInputError(`${v.field}: ${v.label} has no Secrets Manager JSON key`, {
+        field: v.field,
+      });
+    }
     const doc = docs.get(v.mirror) ?? {};
     doc[v.jsonKey] = v.value;
     docs.set(v.mirror, doc);
+    if (!fields.has(v.mirror)) fields.set(v.mirror, v.field);
   }
   for (const [name, doc] of docs) {
     const size = Buffer.byteLength(JSON.stringify(doc));
     if (size > MAX_SECRET_BYTES) {
+      const field = fields.get(name) ?? "spec.volumes";
       throw new InvalidInputError(
-        `secret values mirrored to ${name} are ${size} bytes; Secrets Manager accepts at most ${MAX_SECRET_BYTES}`,
-        { field: "spec.volumes" },
+        `${field}: secret values mirrored to ${name} are ${size} bytes; Secrets Manager accepts at most ${MAX_SECRET_BYTES}`,
+        { field },
       );
     }
   }
@@ -275,9 +437,15 @@ function repositoryCredentialsOf(
   if (configured !== undefined) return configured;
   const login = image === undefined ? undefined : pullLoginFor(pod, image);
   if (login === undefined) return undefined;
+  const index = (pod.pod.spec?.imagePullSecrets ?? []).findIndex((s) => s.name === login.secretName);
+  if (ctx.options.secretMirroring?.store === "ssm") {
+    return invalid(
+      `spec.imagePullSecrets[${String(Math.max(0, index))}]`,
+      `the login for ${registryOf(image ?? "")} (Secret ${login.secretName}, used by ${field}) cannot be mirrored to SSM: ECS reads repositoryCredentials from Secrets Manager only; set repositoryCredentials.${login.secretName} to a Secrets Manager secret ARN`,
+    );
+  }
   const arn = ctx.secretArns.get(pullMirrorName(ctx.options, pod, login));
   if (arn !== undefined) return arn;
-  const index = (pod.pod.spec?.imagePullSecrets ?? []).findIndex((s) => s.name === login.secretName);
   return invalid(
     `spec.imagePullSecrets[${String(Math.max(0, index))}]`,
     `the login for ${registryOf(image ?? "")} (Secret ${login.secretName}, used by ${field}) reaches ECS only through Secrets Manager: set secretMirroring, or repositoryCredentials.${login.secretName} to a secret ARN`,
@@ -318,9 +486,12 @@ function quantityOf(value: string | number | undefined, field: string): number |
   }
 }
 
-/** Where a secret value comes from: the mirror's ARN with its JSON key (`arn:…:key::`). */
-function valueFrom(ctx: MappingContext, mirror: string, jsonKey: string, field: string): string {
-  const arn = ctx.secretArns.get(mirror);
+/**
+ * Where a secret value comes from: Secrets Manager, the mirror's ARN with its JSON key
+ * (`arn:…:key::`); SSM, the parameter's ARN.
+ */
+function valueFrom(ctx: MappingContext, slot: MirrorSlot, field: string): string {
+  const arn = ctx.secretArns.get(slot.mirror);
   if (arn === undefined) {
     invalid(
       field,
@@ -328,7 +499,7 @@ function valueFrom(ctx: MappingContext, mirror: string, jsonKey: string, field: 
         "(Secret values are never put into a task definition as plain text)",
     );
   }
-  return `${arn}:${jsonKey}::`;
+  return slot.jsonKey === undefined ? arn : `${arn}:${slot.jsonKey}::`;
 }
 
 function shellQuote(text: string): string {
@@ -345,7 +516,6 @@ function fileWriter(
   volumes: ResolvedVolume[],
   ctx: MappingContext,
 ): FileWriter | undefined {
-  const prefix = mirrorPrefix(ctx.options);
   const environment: KeyValuePair[] = [];
   const secrets: Secret[] = [];
   const lines = ["set -e"];
@@ -361,18 +531,17 @@ function fileWriter(
       const dir = target.slice(0, target.lastIndexOf("/"));
       if (file.secret) {
         const field = `spec.volumes[${volume.name}]`;
-        const mirror =
+        const slot = mirrorSlot(
+          ctx.options,
+          pod,
           file.source?.kind === "secret"
-            ? secretMirrorName(prefix, pod.nodeName, pod.ref.namespace, file.source.name)
-            : podMirrorName(prefix, pod.ref);
-        const jsonKey =
-          file.source?.kind === "secret"
-            ? `f.${file.source.key}`
-            : `f.${volume.name}.${file.path.replace(/[^A-Za-z0-9._-]/g, "_")}`;
-        if (ctx.secretArns.get(mirror) === undefined && ctx.options.allowPlainTextSecrets === true) {
+            ? { kind: "secret-file", secret: file.source.name, key: file.source.key }
+            : { kind: "pod-file", volume: volume.name, path: file.path },
+        );
+        if (ctx.secretArns.get(slot.mirror) === undefined && ctx.options.allowPlainTextSecrets === true) {
           environment.push({ name: variable, value: encoderBase64(file.content) });
         } else {
-          secrets.push({ name: variable, valueFrom: valueFrom(ctx, mirror, jsonKey, field) });
+          secrets.push({ name: variable, valueFrom: valueFrom(ctx, slot, field) });
         }
       } else {
         environment.push({ name: variable, value: encoderBase64(file.content) });
@@ -486,20 +655,18 @@ function containerDefinition(
   const { plain, secret } = splitEnv(resolved);
   const environment: KeyValuePair[] = plain.map((e) => ({ name: e.name, value: e.value }));
   const secrets: Secret[] = [];
-  const prefix = mirrorPrefix(ctx.options);
   for (const env of secret) {
-    const mirror =
+    const slot = mirrorSlot(
+      ctx.options,
+      pod,
       env.source.kind === "secret"
-        ? secretMirrorName(prefix, pod.nodeName, pod.ref.namespace, env.source.name)
-        : podMirrorName(prefix, pod.ref);
-    const jsonKey = env.source.kind === "secret" ? `e.${env.source.key}` : `e.${resolved.name}.${env.name}`;
-    if (ctx.secretArns.get(mirror) === undefined && ctx.options.allowPlainTextSecrets === true) {
+        ? { kind: "secret-env", secret: env.source.name, key: env.source.key }
+        : { kind: "pod-env", container: resolved.name, env: env.name },
+    );
+    if (ctx.secretArns.get(slot.mirror) === undefined && ctx.options.allowPlainTextSecrets === true) {
       environment.push({ name: env.name, value: env.value });
     } else {
-      secrets.push({
-        name: env.name,
-        valueFrom: valueFrom(ctx, mirror, jsonKey, `${field}.env[${env.name}]`),
-      });
+      secrets.push({ name: env.name, valueFrom: valueFrom(ctx, slot, `${field}.env[${env.name}]`) });
     }
   }
   const ports = (spec.ports ?? []).map((p, i) => {

@@ -17,14 +17,31 @@ export interface CapacityProviderEntry {
 /** How Kubernetes Secret values reach a task. */
 export interface SecretMirroringOptions {
   /**
-   * `secretsmanager` (default when the option is given): Secret values are copied into AWS
-   * Secrets Manager and referenced by ARN in the task definition's `secrets`.
+   * Where the values are copied, referenced by ARN in the task definition's `secrets`:
+   * - `secretsmanager`: one AWS Secrets Manager secret per Kubernetes Secret and node, a JSON
+   *   document of the keys pods use (`valueFrom` = `<secret ARN>:<key>::`);
+   * - `ssm`: one SSM Parameter Store `SecureString` parameter per mirrored value, under a
+   *   hierarchical name `<prefix><node>/<namespace>/secret/<Secret>/<env|file>.<key>`
+   *   (`valueFrom` = the parameter ARN). Pull-secret logins cannot go there (ECS reads
+   *   `repositoryCredentials` from Secrets Manager only): give `repositoryCredentials` for them.
    */
-  store: "secretsmanager";
-  /** Name prefix of the mirrored secrets. Default `virtual-node/`. */
+  store: "secretsmanager" | "ssm";
+  /**
+   * Name prefix of the mirrors. Default `virtual-node/` (Secrets Manager) or `/virtual-node/`
+   * (SSM; there it must be a path: `/`-separated, starting and ending with `/`, at most 10 levels,
+   * not starting with `aws` or `ssm`).
+   */
   prefix?: string;
-  /** KMS key for the mirrored secrets. Default: the account's `aws/secretsmanager` key. */
+  /**
+   * KMS key for the mirrored values. Default: the account's `aws/secretsmanager` or `aws/ssm` key.
+   * The task execution role needs `kms:Decrypt` on a customer key.
+   */
   kmsKeyId?: string;
+  /**
+   * SSM only: parameter tier. `Standard` (default, free, values up to 4 KB) or `Advanced`
+   * (charged, values up to 8 KB). A larger value rejects the pod, naming the Secret key.
+   */
+  tier?: "Standard" | "Advanced";
 }
 
 /** Everything the Fargate provider needs to know. */
@@ -73,7 +90,7 @@ export interface FargateProviderOptions {
   /** Credentials; default the SDK's default provider chain. */
   credentials?: ECSClientConfig["credentials"];
   /**
-   * Extra AWS client settings for all clients (ECS, Logs, Secrets Manager), e.g. `endpoint` for a
+   * Extra AWS client settings for all clients (ECS, Logs, Secrets Manager, SSM), e.g. `endpoint` for a
    * simulator or a VPC endpoint. Retries are done by the provider: `maxAttempts` defaults to 1.
    */
   clientConfig?: { endpoint?: string; maxAttempts?: number };
@@ -83,7 +100,10 @@ export interface FargateProviderOptions {
   capacity?: { cpu?: string; memory?: string; pods?: string };
   /** A task stuck before RUNNING longer than this is reported Failed. Default 15 minutes. */
   startDeadlineMs?: number;
-  /** How often unused mirrored secrets are looked for (ListSecrets by the node's tag). Default 10 minutes. */
+  /**
+   * How often unused mirrors are looked for (Secrets Manager ListSecrets / SSM DescribeParameters by
+   * the node's tag). Default 10 minutes.
+   */
   mirrorSweepIntervalMs?: number;
   /** Status polling intervals (list-based). Defaults 2 s while some pod changes, 15 s when all settled. */
   statusIntervalMs?: { fast?: number; slow?: number };
@@ -107,8 +127,48 @@ export const DEFAULT_FILE_WRITER_IMAGE = "public.ecr.aws/docker/library/busybox:
 
 const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$/;
 
+/** An SSM parameter path: `/a/b/`. */
+const SSM_PREFIX = /^(\/[A-Za-z0-9_.-]+)+\/$/;
+
 function fail(option: string, message: string): never {
   throw new InvalidInputError(`FargateProviderOptions.${option}: ${message}`, { field: option });
+}
+
+/** The checks of `secretMirroring` (see {@link SecretMirroringOptions}). */
+function validateMirroring(mirroring: SecretMirroringOptions, options: FargateProviderOptions): void {
+  const store = mirroring.store as string;
+  if (store !== "secretsmanager" && store !== "ssm") {
+    fail("secretMirroring.store", `must be \`secretsmanager\` or \`ssm\`, not ${JSON.stringify(store)}`);
+  }
+  if (options.executionRoleArn === undefined) {
+    fail("executionRoleArn", "is required with secretMirroring (ECS reads secrets with the execution role)");
+  }
+  const tier = mirroring.tier as string | undefined;
+  if (tier !== undefined) {
+    if (store !== "ssm") fail("secretMirroring.tier", "applies to store `ssm` only");
+    if (tier !== "Standard" && tier !== "Advanced") {
+      fail("secretMirroring.tier", `must be Standard or Advanced, not ${JSON.stringify(tier)}`);
+    }
+  }
+  if (store === "ssm") {
+    const prefix = mirroring.prefix;
+    if (prefix !== undefined) {
+      if (!SSM_PREFIX.test(prefix) || prefix.length > 200) {
+        fail(
+          "secretMirroring.prefix",
+          `${JSON.stringify(prefix)} is not an SSM path: \`/\`-separated levels of [A-Za-z0-9_.-], starting and ending with \`/\`, at most 200 characters`,
+        );
+      }
+      if (/^\/(aws|ssm)/i.test(prefix)) {
+        fail("secretMirroring.prefix", "SSM parameter names cannot start with `aws` or `ssm`");
+      }
+      if (prefix.split("/").length - 2 > 10) fail("secretMirroring.prefix", "at most 10 levels");
+    }
+    const key = mirroring.kmsKeyId;
+    if (key !== undefined && !/^[a-zA-Z0-9:/_-]{1,256}$/.test(key)) {
+      fail("secretMirroring.kmsKeyId", "not a KMS key ID, alias or ARN (SSM's KeyId pattern)");
+    }
+  }
 }
 
 /** Checks the options and fills defaults; throws `InvalidInputError` naming the first bad option. */
@@ -138,17 +198,7 @@ export function resolveFargateOptions(options: FargateProviderOptions): Resolved
   if (options.logGroup !== undefined && options.executionRoleArn === undefined) {
     fail("executionRoleArn", "is required with logGroup (the awslogs driver writes with the execution role)");
   }
-  if (options.secretMirroring !== undefined) {
-    if ((options.secretMirroring.store as string) !== "secretsmanager") {
-      fail("secretMirroring.store", "only `secretsmanager` is supported");
-    }
-    if (options.executionRoleArn === undefined) {
-      fail(
-        "executionRoleArn",
-        "is required with secretMirroring (ECS reads secrets with the execution role)",
-      );
-    }
-  }
+  if (options.secretMirroring !== undefined) validateMirroring(options.secretMirroring, options);
   const strategy = options.capacityProviderStrategy ?? [];
   strategy.forEach((entry, i) => {
     if (!["FARGATE", "FARGATE_SPOT"].includes(entry.capacityProvider)) {

@@ -18,6 +18,7 @@ import {
 import type { Task } from "@aws-sdk/client-ecs";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import {
   InvalidInputError,
   NotFoundError,
@@ -52,19 +53,15 @@ import type { Readable } from "node:stream";
 import { fargateCapabilities } from "./capabilities.js";
 import { ECS_LIMITS } from "./limits.js";
 import { containerLogs } from "./logs.js";
-import {
-  mapPodToTask,
-  mirrorDocuments,
-  planSecretMirrors,
-  podMirrorName,
-  secretMirrorName,
-  startedByFor,
-} from "./mapping.js";
+import { mapPodToTask, mirrorGroup, planSecretMirrors, startedByFor } from "./mapping.js";
 import type { FargateTaskSpec, MirroredValue } from "./mapping.js";
 import { describeFargateNode } from "./node.js";
 import { resolveFargateOptions } from "./options.js";
 import type { FargateProviderOptions, ResolvedFargateOptions } from "./options.js";
 import { SecretMirror } from "./secret-mirror.js";
+import type { MirrorBackend } from "./secret-mirror.js";
+import { SsmParameterMirror } from "./ssm-mirror.js";
+import { partitionAndAccount } from "./ssm-names.js";
 import { DEADLINE_STOP_REASON, taskToPodStatus } from "./status.js";
 
 /** `stoppedReason` prefix of tasks the provider stopped because their pod was deleted or replaced. */
@@ -124,6 +121,7 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
   const ecs = new ECSClient(clientConfig);
   const logs = new CloudWatchLogsClient(clientConfig);
   const secretsManager = new SecretsManagerClient(clientConfig);
+  const ssm = new SSMClient(clientConfig);
   const call = createCloudCaller({
     provider: "fargate",
     limits: { ...ECS_LIMITS, ...options.limits },
@@ -135,12 +133,33 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
   const region = options.region ?? "us-east-1";
   let nodeName: string | undefined;
   let lastZone: string | undefined;
-  const mirrors = new Map<string, SecretMirror>();
+  const mirrors = new Map<string, MirrorBackend>();
+  const mirroring = options.secretMirroring;
 
-  const mirrorFor = (node: string): SecretMirror => {
+  /** Partition, Region and account of the SSM parameters: the execution role's account, the tasks' Region. */
+  const ssmWhere = async (): Promise<{ partition: string; region: string; account: string }> => {
+    const owner = partitionAndAccount(options.executionRoleArn ?? "");
+    if (owner === undefined) {
+      throw new InvalidInputError(
+        "FargateProviderOptions.executionRoleArn: the SSM mirror takes the parameters' account from it, and it is not an IAM role ARN",
+        { field: "executionRoleArn" },
+      );
+    }
+    return { ...owner, region: options.region ?? (await ssm.config.region()) };
+  };
+
+  const mirrorFor = (node: string): MirrorBackend => {
     let mirror = mirrors.get(node);
     if (mirror === undefined) {
-      mirror = new SecretMirror(secretsManager, call, node, options.secretMirroring?.kmsKeyId);
+      mirror =
+        mirroring?.store === "ssm"
+          ? new SsmParameterMirror(ssm, call, {
+              nodeName: node,
+              tier: mirroring.tier ?? "Standard",
+              ...(mirroring.kmsKeyId === undefined ? {} : { kmsKeyId: mirroring.kmsKeyId }),
+              where: ssmWhere,
+            })
+          : new SecretMirror(secretsManager, call, node, mirroring?.kmsKeyId);
       mirrors.set(node, mirror);
     }
     return mirror;
@@ -301,7 +320,7 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
     const planned = planSecretMirrors(pod, options);
     let arns = new Map<string, string>();
     if (planned.length > 0 && options.secretMirroring !== undefined) {
-      arns = await mirrorFor(pod.nodeName).ensure(mirrorDocuments(planned), signal);
+      arns = await mirrorFor(pod.nodeName).ensure(planned, signal);
     }
     const secrets = secretsOf(planned);
     const redact = secretRedactor(pod);
@@ -405,13 +424,15 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       );
   }
 
+  /** The mirror group of a `namespace/secret` (or `namespace/name/uid/@pod`) key. */
   function mirrorNameOf(key: string, node: string): string {
-    const prefix = options.secretMirroring?.prefix ?? "virtual-node/";
     const parts = key.split("/");
     if (parts[3] === "@pod") {
-      return podMirrorName(prefix, { namespace: parts[0] ?? "", name: parts[1] ?? "", uid: parts[2] ?? "" });
+      const ref = { namespace: parts[0] ?? "", name: parts[1] ?? "", uid: parts[2] ?? "" };
+      return mirrorGroup(options, node, ref, "@pod");
     }
-    return secretMirrorName(prefix, node, parts[0] ?? "", parts.slice(1).join("/"));
+    const owner = { namespace: parts[0] ?? "", name: "", uid: "" };
+    return mirrorGroup(options, node, owner, parts.slice(1).join("/"));
   }
 
   /** Deregisters task definitions and deletes mirrors no live task and no create in flight uses. */
@@ -445,7 +466,7 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
     }
     if (options.secretMirroring === undefined) return;
     const unused = new Set(released.flatMap(mirrorKeys).filter((k) => !usedMirrors.has(k)));
-    await mirrorFor(node).delete(
+    await mirrorFor(node).release(
       [...unused].map((k) => mirrorNameOf(k, node)),
       signal,
     );
@@ -474,11 +495,7 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
         mirrorNameOf(k, node),
       ),
     );
-    const names = await mirrorFor(node).list(signal);
-    await mirrorFor(node).delete(
-      names.filter((n) => !used.has(n)),
-      signal,
-    );
+    await mirrorFor(node).sweep(used, signal);
   }
 
   function mirrorKeysOf(pod: ResolvedPod, secrets: Set<string>): Set<string> {
@@ -507,6 +524,7 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       ecs.destroy();
       logs.destroy();
       secretsManager.destroy();
+      ssm.destroy();
     },
 
     async createPod(pod, { signal }) {

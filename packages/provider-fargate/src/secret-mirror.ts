@@ -1,5 +1,6 @@
 /**
- * Mirrors Kubernetes Secret values into AWS Secrets Manager, so task definitions reference them
+ * Mirrors Kubernetes Secret values into AWS Secrets Manager (the SSM Parameter Store mirror is
+ * `ssm-mirror.ts`), so task definitions reference them
  * by ARN (`secrets[].valueFrom`) and never carry them as plain text. One Secrets Manager secret
  * per Kubernetes Secret and node (a JSON document of the keys pods use), plus one per pod for
  * secret values that are not one Secret key (service-account tokens). Values are updated on
@@ -15,12 +16,28 @@ import {
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { errorCode } from "@virtual-node/core";
 import type { CloudCaller } from "@virtual-node/core/provider-kit";
+import { mirrorDocuments } from "./mapping.js";
+import type { MirroredValue } from "./mapping.js";
 
 /** Tag on every mirror: the node that owns it. */
 export const MIRROR_NODE_TAG = "virtual-node-node";
 
-/** Keeps mirrored secrets in Secrets Manager. */
-export class SecretMirror {
+/**
+ * A store of mirrored secret values (Secrets Manager or SSM Parameter Store), as the provider
+ * uses it. A *group* is what the provider releases at once: every mirror of one Kubernetes
+ * Secret (or of one pod's own values) for the node — see `mirrorGroup` in the mapping.
+ */
+export interface MirrorBackend {
+  /** Writes (creates or updates) the values; returns mirror name → ARN for the mapping. */
+  ensure(values: readonly MirroredValue[], signal: AbortSignal): Promise<Map<string, string>>;
+  /** Deletes every mirror of these groups (already gone is fine). */
+  release(groups: Iterable<string>, signal: AbortSignal): Promise<void>;
+  /** Deletes every mirror the node owns (by its tag) whose group is not in `used`. */
+  sweep(used: ReadonlySet<string>, signal: AbortSignal): Promise<void>;
+}
+
+/** Keeps mirrored secrets in Secrets Manager: one secret (a JSON document) per group. */
+export class SecretMirror implements MirrorBackend {
   readonly #docs = new Map<string, { arn: string; doc: Record<string, string>; text: string }>();
 
   constructor(
@@ -30,8 +47,27 @@ export class SecretMirror {
     private readonly kmsKeyId: string | undefined,
   ) {}
 
+  /** {@link MirrorBackend.ensure}: the values grouped into one JSON document per secret. */
+  ensure(values: readonly MirroredValue[], signal: AbortSignal): Promise<Map<string, string>> {
+    return this.ensureDocuments(mirrorDocuments(values), signal);
+  }
+
+  /** {@link MirrorBackend.release}: a group is one secret. */
+  release(groups: Iterable<string>, signal: AbortSignal): Promise<void> {
+    return this.delete(groups, signal);
+  }
+
+  /** {@link MirrorBackend.sweep}. */
+  async sweep(used: ReadonlySet<string>, signal: AbortSignal): Promise<void> {
+    const names = await this.list(signal);
+    await this.delete(
+      names.filter((n) => !used.has(n)),
+      signal,
+    );
+  }
+
   /** Creates or updates each mirror with (at least) the given keys; returns mirror name → ARN. */
-  async ensure(
+  async ensureDocuments(
     docs: ReadonlyMap<string, Record<string, string>>,
     signal: AbortSignal,
   ): Promise<Map<string, string>> {

@@ -388,7 +388,9 @@ export class EcsState {
         if (this.env.secretExists !== undefined && !this.env.secretExists(s.valueFrom)) {
           task.startFailure = {
             stopCode: "TaskFailedToStart",
-            reason: `ResourceInitializationError: unable to pull secrets or registry auth: retrieved secret from Secrets Manager did not contain json key ${s.valueFrom}`,
+            reason: s.valueFrom.startsWith("arn:aws:ssm:")
+              ? `ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secrets from ssm: invalid parameters: ${s.valueFrom}`
+              : `ResourceInitializationError: unable to pull secrets or registry auth: retrieved secret from Secrets Manager did not contain json key ${s.valueFrom}`,
           };
           return;
         }

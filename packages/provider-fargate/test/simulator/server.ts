@@ -1,9 +1,9 @@
 /**
  * The AWS simulator's HTTP front: one local server on 127.0.0.1 that speaks AWS JSON 1.1 for
- * ECS, CloudWatch Logs and Secrets Manager (routed on `X-Amz-Target`), validates every request
+ * ECS, CloudWatch Logs, Secrets Manager and SSM Parameter Store (routed on `X-Amz-Target`), validates every request
  * against the service's schema, records it, and injects faults (throttles, 5xx, errors).
  *
- * ECS requests are checked against the botocore model in the fixtures. The fixtures have no
+ * ECS and SSM requests are checked against the botocore models in the fixtures. The fixtures have no
  * botocore model for Logs or Secrets Manager, so those are checked against the Smithy schemas
  * that ship inside `@aws-sdk/client-cloudwatch-logs` / `@aws-sdk/client-secrets-manager`
  * (member names, types, required members; those schemas carry no enums or bounds).
@@ -32,15 +32,18 @@ import { EcsState, SimError, setFargateTable } from "./ecs-state.js";
 import type { EcsTimings } from "./ecs-state.js";
 import { LogsState } from "./logs-state.js";
 import { SecretsState } from "./secrets-state.js";
+import { SsmState } from "./ssm-state.js";
 
 /** Where the ECS fixtures are (copied into the package, see `test/fixtures/SOURCES.md`). */
 export const ECS_FIXTURES = fileURLToPath(new URL("../fixtures/ecs", import.meta.url));
+/** Where the SSM botocore model is (copied into the package, see `test/fixtures/SOURCES.md`). */
+export const SSM_FIXTURES = fileURLToPath(new URL("../fixtures/ssm", import.meta.url));
 
 type Json = Record<string, unknown>;
 
 /** One request the simulator received. */
 export interface RecordedRequest {
-  service: "ecs" | "logs" | "secretsmanager";
+  service: "ecs" | "logs" | "secretsmanager" | "ssm";
   operation: string;
   body: Json;
   /** The raw body text, for scanning for secret values. */
@@ -70,12 +73,19 @@ export interface SimulatorOptions {
 const ECS_PREFIX = "AmazonEC2ContainerServiceV20141113.";
 const LOGS_PREFIX = "Logs_20140328.";
 const SM_PREFIX = "secretsmanager.";
+const SSM_PREFIX = "AmazonSSM.";
 
 let ecsValidator: BotocoreValidator | undefined;
+let ssmValidator: BotocoreValidator | undefined;
 
 function ecsModel(): BotocoreValidator {
   ecsValidator ??= new BotocoreValidator(`${ECS_FIXTURES}/service-2.json`);
   return ecsValidator;
+}
+
+function ssmModel(): BotocoreValidator {
+  ssmValidator ??= new BotocoreValidator(`${SSM_FIXTURES}/service-2.json`);
+  return ssmValidator;
 }
 
 const logsValidator = new SdkSchemaValidator({
@@ -99,6 +109,7 @@ export class AwsSimulator {
   readonly ecs: EcsState;
   readonly logs: LogsState;
   readonly secrets: SecretsState;
+  readonly ssm: SsmState;
   readonly requests: RecordedRequest[] = [];
   readonly violations: Violation[] = [];
   readonly faults: PlannedFault[] = [];
@@ -114,8 +125,9 @@ export class AwsSimulator {
     setFargateTable(table.combinations);
     this.logs = new LogsState(this.clock);
     this.secrets = new SecretsState(this.clock, region);
+    this.ssm = new SsmState(this.clock, region);
     this.ecs = new EcsState(this.clock, region, options.timings, {
-      secretExists: (valueFrom) => this.secrets.resolves(valueFrom),
+      secretExists: (valueFrom) => this.secrets.resolves(valueFrom) || this.ssm.resolves(valueFrom),
       writeLog: (group, stream, time, message) => {
         this.logs.write(group, stream, time, message);
       },
@@ -217,6 +229,9 @@ export class AwsSimulator {
     } else if (target.startsWith(SM_PREFIX)) {
       service = "secretsmanager";
       operation = target.slice(SM_PREFIX.length);
+    } else if (target.startsWith(SSM_PREFIX)) {
+      service = "ssm";
+      operation = target.slice(SSM_PREFIX.length);
     } else {
       error(400, "UnknownOperationException", `unknown target ${target}`);
       return;
@@ -246,14 +261,23 @@ export class AwsSimulator {
       return;
     }
 
-    const validator = service === "ecs" ? ecsModel() : service === "logs" ? logsValidator : secretsValidator;
+    const validator =
+      service === "ecs"
+        ? ecsModel()
+        : service === "ssm"
+          ? ssmModel()
+          : service === "logs"
+            ? logsValidator
+            : secretsValidator;
     const violations = validator.validate(operation, body);
     if (violations.length > 0) {
       this.violations.push(...violations);
       record.status = 400;
       const type = violations.some((v) => v.kind === "operation")
         ? "UnknownOperationException"
-        : "InvalidParameterException";
+        : service === "ssm"
+          ? "ValidationException"
+          : "InvalidParameterException";
       error(400, type, violations.map((v) => `${v.path}: ${v.message}`).join("; "));
       return;
     }
@@ -323,6 +347,26 @@ export class AwsSimulator {
           return this.logs.createLogGroup(body);
         case "DescribeLogGroups":
           return this.logs.describeLogGroups(body);
+        default:
+          throw new SimError(
+            "UnsupportedOperationException",
+            `the simulator does not implement ${operation}`,
+          );
+      }
+    }
+    if (service === "ssm") {
+      const m = this.ssm;
+      switch (operation) {
+        case "PutParameter":
+          return m.putParameter(body);
+        case "AddTagsToResource":
+          return m.addTagsToResource(body);
+        case "DescribeParameters":
+          return m.describeParameters(body);
+        case "DeleteParameters":
+          return m.deleteParameters(body);
+        case "GetParameters":
+          return m.getParameters(body);
         default:
           throw new SimError(
             "UnsupportedOperationException",
