@@ -1,6 +1,6 @@
 /**
  * The Google Cloud clients the provider uses, built once from the options: Cloud Run Admin v2
- * (Jobs, Executions, Tasks, Services), Secret Manager and Cloud Logging. The transport option
+ * (Jobs, Executions, Tasks, Worker Pools, Services, Instances), Secret Manager and Cloud Logging. The transport option
  * picks gRPC (the libraries' default, for production) or the HTTP/1.1 REST fallback (for proxies
  * that cannot carry HTTP/2, and for the local simulator in tests).
  */
@@ -30,7 +30,10 @@ export interface CloudRunClients {
   jobs: v2.JobsClient;
   executions: v2.ExecutionsClient;
   tasks: v2.TasksClient;
+  workerPools: v2.WorkerPoolsClient;
   services: v2.ServicesClient;
+  /** Cloud Run Instances (used only with `longRunning: "instance"`). */
+  instances: v2.InstancesClient;
   secrets: SecretManagerServiceClient;
   logging: Logging;
   /** Closes every gRPC channel. */
@@ -48,14 +51,18 @@ export function createCloudRunClients(settings: CloudRunClientSettings): CloudRu
   const jobs = new v2.JobsClient(options);
   const executions = new v2.ExecutionsClient(options);
   const tasks = new v2.TasksClient(options);
+  const workerPools = new v2.WorkerPoolsClient(options);
   const services = new v2.ServicesClient(options);
+  const instances = new v2.InstancesClient(options);
   const secrets = new SecretManagerServiceClient(options);
   const logging = new Logging(options);
   return {
     jobs,
     executions,
     tasks,
+    workerPools,
     services,
+    instances,
     secrets,
     logging,
     async close() {
@@ -63,7 +70,9 @@ export function createCloudRunClients(settings: CloudRunClientSettings): CloudRu
         jobs.close(),
         executions.close(),
         tasks.close(),
+        workerPools.close(),
         services.close(),
+        instances.close(),
         secrets.close(),
       ]);
     },

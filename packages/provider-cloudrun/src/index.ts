@@ -15,8 +15,12 @@ export {
   planSecrets,
   resourceKindFor,
   secretIdPrefix,
+  specResource,
+  type CloudRunInstance,
   type CloudRunJob,
+  type CloudRunKind,
   type CloudRunService,
+  type CloudRunWorkerPool,
   type CloudRunSpec,
   type LongRunningKind,
   type MappingOptions,
@@ -25,8 +29,10 @@ export {
 } from "./mapping.js";
 export {
   CloudRunStatusAnnotations,
+  instanceStatus,
   jobStatus,
   serviceStatus,
+  workerPoolStatus,
   toDate,
   toPodStatus,
   type CloudRunObject,

@@ -1,7 +1,7 @@
 /**
- * Container logs from Cloud Logging: `entries.list` filtered by the job (`cloud_run_job`) or the
- * service (`cloud_run_revision`), ascending by time, with a timestamp cursor; the kit's polling
- * follower applies tail/since/timestamps/limitBytes and de-duplicates by `insertId`.
+ * Container logs from Cloud Logging: `entries.list` filtered by the job (`cloud_run_job`), the
+ * worker pool (`cloud_run_worker_pool`), the service (`cloud_run_revision`) or the instance,
+ * ascending by time, with a timestamp cursor; the kit's polling follower applies tail/since/timestamps/limitBytes and de-duplicates by `insertId`.
  */
 import { InvalidInputError } from "@virtual-node/core";
 import type { ContainerLogOptions } from "@virtual-node/core";
@@ -10,11 +10,12 @@ import type { CloudCaller, LogEntry, LogPage } from "@virtual-node/core/provider
 import type { Clock } from "@virtual-node/core";
 import type { Logging } from "@google-cloud/logging";
 import type { Readable } from "node:stream";
+import type { CloudRunKind } from "./mapping.js";
 
 /** What to read: the pod's Cloud Run object and container. */
 export interface LogTarget {
-  kind: "job" | "service";
-  /** The Job or Service id. */
+  kind: CloudRunKind;
+  /** The Job, Worker Pool, Service or Instance id. */
   id: string;
   container: string;
   /** Filter by container too (pods with several containers). */
@@ -42,12 +43,19 @@ interface RawEntry {
   timestamp?: { seconds?: number | string | { toString(): string } | null; nanos?: number | null } | null;
 }
 
+/** The monitored resource of each kind's container logs. */
+const RESOURCE_FILTER: Record<CloudRunKind, (id: string) => readonly string[]> = {
+  job: (id) => ['resource.type="cloud_run_job"', `resource.labels.job_name="${id}"`],
+  workerPool: (id) => ['resource.type="cloud_run_worker_pool"', `resource.labels.worker_pool_name="${id}"`],
+  service: (id) => ['resource.type="cloud_run_revision"', `resource.labels.service_name="${id}"`],
+  // Worker Pool and Instance resource types follow Cloud Run's naming (cloud_run_<kind>); they are
+  // not in the validated fixtures (docs/providers/cloudrun.md says so).
+  instance: (id) => ['resource.type="cloud_run_instance"', `resource.labels.instance_name="${id}"`],
+};
+
 /** The Cloud Logging filter of a target, from `since` on (RFC 3339 with nanoseconds). */
 export function logFilter(target: LogTarget, region: string, since: string): string {
-  const clauses =
-    target.kind === "job"
-      ? ['resource.type="cloud_run_job"', `resource.labels.job_name="${target.id}"`]
-      : ['resource.type="cloud_run_revision"', `resource.labels.service_name="${target.id}"`];
+  const clauses = [...RESOURCE_FILTER[target.kind](target.id)];
   clauses.push(`resource.labels.location="${region}"`);
   if (target.multiContainer) clauses.push(`labels.container_name="${target.container}"`);
   // Always mention timestamp: the client library otherwise adds "the last 24 hours" on its own.

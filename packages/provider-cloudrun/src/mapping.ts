@@ -1,5 +1,5 @@
 /**
- * Pure mapping `ResolvedPod → Cloud Run Job | Service`: which resource kind runs the pod, its
+ * Pure mapping `ResolvedPod → Cloud Run Job | WorkerPool | Service | Instance`: which resource kind runs the pod, its
  * name, labels, containers, resources (fitted to Cloud Run's legal sizes), Secret Manager
  * references and volumes. Everything Cloud Run cannot express is rejected here with an
  * `UnsupportedError` naming the pod field, never dropped silently.
@@ -23,6 +23,10 @@ import { CLOUD_RUN_GPU_SHAPES, CLOUD_RUN_SHAPES, memoryLimit } from "./shapes.js
 export type CloudRunJob = protos.google.cloud.run.v2.IJob;
 /** A Cloud Run v2 Service, as the client library takes it. */
 export type CloudRunService = protos.google.cloud.run.v2.IService;
+/** A Cloud Run v2 WorkerPool, as the client library takes it. */
+export type CloudRunWorkerPool = protos.google.cloud.run.v2.IWorkerPool;
+/** A Cloud Run v2 Instance, as the client library takes it. */
+export type CloudRunInstance = protos.google.cloud.run.v2.IInstance;
 type CloudContainer = protos.google.cloud.run.v2.IContainer;
 type CloudVolume = protos.google.cloud.run.v2.IVolume;
 type CloudProbe = protos.google.cloud.run.v2.IProbe;
@@ -41,8 +45,15 @@ export const SHAPE_ANNOTATION = "virtual-node-shape";
  */
 export const IGNORED_PULL_SECRETS_ANNOTATION = "virtual-node-ignored-pull-secrets";
 
-/** How pods with `restartPolicy: Always` run. */
-export type LongRunningKind = "service";
+/**
+ * How pods with `restartPolicy: Always` run: `workerPool` (default: a Worker Pool with one manual
+ * instance), `service` (pods that declare a container port become a Service with one always-on
+ * instance, the others Worker Pools), `instance` (a standalone Cloud Run Instance).
+ */
+export type LongRunningKind = "workerPool" | "service" | "instance";
+
+/** Every Cloud Run resource a pod can become. */
+export type CloudRunKind = "job" | LongRunningKind;
 
 /** Options of {@link mapPod} (validated provider options). */
 export interface MappingOptions {
@@ -68,6 +79,8 @@ export interface MappingOptions {
   serviceIngress: "INGRESS_TRAFFIC_ALL" | "INGRESS_TRAFFIC_INTERNAL_ONLY" | "INGRESS_TRAFFIC_NONE";
   /** The GPU type for pods that ask for `nvidia.com/gpu` (default `nvidia-l4`). */
   gpuType: string;
+  /** Which resource runs `restartPolicy: Always` pods (default `workerPool`). */
+  longRunning?: LongRunningKind;
 }
 
 /** One Secret Manager secret the provider writes before creating the Job/Service. */
@@ -80,20 +93,50 @@ export interface SecretMirror {
   field: string;
 }
 
-/** The Job or Service for a pod, plus what it needs first. */
+/** The Job, Worker Pool, Service or Instance for a pod, plus what it needs first. */
 export type CloudRunSpec =
   | { kind: "job"; id: string; job: CloudRunJob; shape: Shape; secrets: SecretMirror[] }
-  | { kind: "service"; id: string; service: CloudRunService; shape: Shape; secrets: SecretMirror[] };
+  | { kind: "workerPool"; id: string; workerPool: CloudRunWorkerPool; shape: Shape; secrets: SecretMirror[] }
+  | { kind: "service"; id: string; service: CloudRunService; shape: Shape; secrets: SecretMirror[] }
+  | { kind: "instance"; id: string; instance: CloudRunInstance; shape: Shape; secrets: SecretMirror[] };
 
-/** Which Cloud Run resource a pod becomes (the resource-choice table of the docs). */
-export function resourceKindFor(pod: ResolvedPod): "job" | "service" {
-  const policy = pod.pod.spec?.restartPolicy ?? "Always";
-  return policy === "Always" ? "service" : "job";
+/** The resource a spec creates (the Job, Worker Pool, Service or Instance body). */
+export function specResource(
+  spec: CloudRunSpec,
+): CloudRunJob | CloudRunWorkerPool | CloudRunService | CloudRunInstance {
+  switch (spec.kind) {
+    case "job":
+      return spec.job;
+    case "workerPool":
+      return spec.workerPool;
+    case "service":
+      return spec.service;
+    case "instance":
+      return spec.instance;
+  }
 }
 
-/** The Job or Service id of a pod: deterministic from its UID, valid for Cloud Run. */
-export function cloudRunId(ref: ResolvedPod["ref"], kind: "job" | "service"): string {
+/** Whether any container of the pod declares a port (what makes it a Service under `longRunning: "service"`). */
+function declaresPort(pod: ResolvedPod): boolean {
+  return (pod.pod.spec?.containers ?? []).some((c) => (c.ports ?? []).length > 0);
+}
+
+/**
+ * Which Cloud Run resource a pod becomes (the resource-choice table of the docs):
+ * `Never | OnFailure` → Job; `Always` → Worker Pool, or a Service when `longRunning` is `service`
+ * and the pod declares a port, or an Instance when `longRunning` is `instance`.
+ */
+export function resourceKindFor(pod: ResolvedPod, longRunning: LongRunningKind = "workerPool"): CloudRunKind {
+  const policy = pod.pod.spec?.restartPolicy ?? "Always";
+  if (policy !== "Always") return "job";
+  if (longRunning === "service") return declaresPort(pod) ? "service" : "workerPool";
+  return longRunning;
+}
+
+/** The resource id of a pod: deterministic from its UID, valid for Cloud Run. */
+export function cloudRunId(ref: ResolvedPod["ref"], kind: CloudRunKind): string {
   // An execution is named `<job>-<5 characters>` and must stay within 63, hence 57 for jobs.
+  // Worker Pools and Instances share the Service id rule (fewer than 50 characters).
   return kind === "job"
     ? cloudName(ref, { ...NAME_RULES.cloudRunJob, maxLength: 57 })
     : cloudName(ref, NAME_RULES.cloudRunService);
@@ -228,7 +271,7 @@ export function mapPod(
   const spec = pod.pod.spec;
   if (spec === undefined || pod.containers.length === 0)
     throw new InvalidInputError("the pod has no containers", { field: "spec.containers" });
-  const kind = resourceKindFor(pod);
+  const kind = resourceKindFor(pod, options.longRunning);
   const id = cloudRunId(pod.ref, kind);
   const secrets = planSecrets(pod, options);
   const secretOf = new Map(secrets.map((s) => [s.secretId, s]));
@@ -279,7 +322,7 @@ export function mapPod(
     });
   if (gpus > 0 && kind === "job")
     throw new UnsupportedError(
-      "GPUs are supported on long-running pods (Services) only in this API version",
+      "GPUs are supported on long-running pods (Worker Pools, Services, Instances) only in this API version",
       {
         field: "spec.containers[].resources",
       },
@@ -295,7 +338,7 @@ export function mapPod(
 
   const sidecarNames = inputs.filter((c) => c.sidecar).map((c) => c.resolved.name);
   const ported = inputs.filter((c) => (c.api.ports ?? []).length > 0);
-  if (kind === "service" && ported.length > 1)
+  if ((kind === "service" || kind === "instance") && ported.length > 1)
     throw new UnsupportedError(
       `Cloud Run routes traffic to one container only; ${ported.map((c) => c.resolved.name).join(", ")} all declare ports`,
       { field: `${ported[1]?.field ?? "spec.containers"}.ports` },
@@ -335,7 +378,8 @@ export function mapPod(
     if (kind === "job" && (api.livenessProbe !== undefined || api.startupProbe !== undefined))
       throw new UnsupportedError("Cloud Run Jobs have no probes", { field: `${field}.livenessProbe` });
     const isMain = input === main;
-    const ports = kind === "service" ? (api.ports ?? []) : [];
+    // Worker Pools receive no traffic: their containers' ports are informational and not sent.
+    const ports = kind === "service" || kind === "instance" ? (api.ports ?? []) : [];
     const out: CloudContainer = {
       name: resolved.name,
       image: api.image,
@@ -373,7 +417,7 @@ export function mapPod(
       if (declared?.memory !== undefined) limits.memory = declared.memory;
       if (Object.keys(limits).length > 0) out.resources = { limits };
     }
-    if (kind === "service") {
+    if (kind !== "job") {
       const startup = probe(api.startupProbe, `${field}.startupProbe`, "startup");
       const liveness = probe(api.livenessProbe, `${field}.livenessProbe`, "liveness");
       if (startup !== undefined) out.startupProbe = startup;
@@ -392,6 +436,11 @@ export function mapPod(
   };
   const vpcAccess = vpcOf(options);
   const needsGen2 = volumes.some((v) => v.nfs != null || v.gcs != null);
+  const nodeSelector = gpus > 0 ? { nodeSelector: { accelerator: options.gpuType } } : {};
+  const identity = {
+    ...(options.serviceAccount === undefined ? {} : { serviceAccount: options.serviceAccount }),
+    ...(vpcAccess === undefined ? {} : { vpcAccess }),
+  };
 
   if (kind === "job") {
     const policy = spec.restartPolicy ?? "Never";
@@ -417,6 +466,36 @@ export function mapPod(
     };
     return { kind, id, job, shape, secrets };
   }
+  if (kind === "workerPool") {
+    // Worker Pools always run in the second generation environment (no executionEnvironment field).
+    const workerPool: CloudRunWorkerPool = {
+      labels,
+      annotations,
+      template: {
+        labels,
+        annotations,
+        containers,
+        ...(volumes.length === 0 ? {} : { volumes }),
+        ...identity,
+        ...nodeSelector,
+      },
+      // One pod = one instance, always on: Worker Pools scale manually.
+      scaling: { manualInstanceCount: 1 },
+    };
+    return { kind, id, workerPool, shape, secrets };
+  }
+  if (kind === "instance") {
+    const instance: CloudRunInstance = {
+      labels,
+      annotations,
+      containers,
+      ...(volumes.length === 0 ? {} : { volumes }),
+      ...identity,
+      ...nodeSelector,
+      ingress: options.serviceIngress,
+    };
+    return { kind, id, instance, shape, secrets };
+  }
   const service: CloudRunService = {
     labels,
     annotations,
@@ -429,10 +508,9 @@ export function mapPod(
       ...(volumes.length === 0 ? {} : { volumes }),
       // One pod = one always-on instance.
       scaling: { minInstanceCount: 1, maxInstanceCount: 1 },
-      ...(options.serviceAccount === undefined ? {} : { serviceAccount: options.serviceAccount }),
-      ...(vpcAccess === undefined ? {} : { vpcAccess }),
+      ...identity,
       ...(needsGen2 ? { executionEnvironment: "EXECUTION_ENVIRONMENT_GEN2" } : {}),
-      ...(gpus > 0 ? { nodeSelector: { accelerator: options.gpuType } } : {}),
+      ...nodeSelector,
     },
   };
   return { kind, id, service, shape, secrets };

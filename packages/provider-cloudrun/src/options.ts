@@ -6,7 +6,7 @@ import { InvalidInputError } from "@virtual-node/core";
 import type { Clock } from "@virtual-node/core";
 import type { CloudCallerOptions, PollOptions, RateLimitTable } from "@virtual-node/core/provider-kit";
 import type { CloudRunClientSettings, CloudRunClients, CloudRunTransport } from "./clients.js";
-import type { MappingOptions } from "./mapping.js";
+import type { LongRunningKind, MappingOptions } from "./mapping.js";
 
 /** Options of `createCloudRunProvider`. */
 export interface CloudRunProviderOptions {
@@ -21,10 +21,11 @@ export interface CloudRunProviderOptions {
   /** Extra labels on every Job and Service (valid GCP labels). */
   labels?: Record<string, string>;
   /**
-   * Which resource runs `restartPolicy: Always` pods. Only `service` exists in the Run v2 API version
-   * this provider is validated against (its discovery document has no Worker Pools).
+   * Which resource runs `restartPolicy: Always` pods: `workerPool` (default; one manually scaled
+   * instance), `service` (pods that declare a container port become Services with one always-on
+   * instance, the others Worker Pools), `instance` (standalone Cloud Run Instances; explicit opt-in).
    */
-  longRunning?: "service";
+  longRunning?: LongRunningKind;
   /** `mirror`: Secret values go to Secret Manager (created, versioned, deleted with the pod); `reject` (default). */
   secrets?: "mirror" | "reject";
   /** `grpc` (default, production) or `rest` (HTTP/1.1 JSON fallback). */
@@ -73,6 +74,7 @@ export interface CloudRunProviderOptions {
 export interface ResolvedCloudRunOptions extends CloudRunProviderOptions {
   secrets: "mirror" | "reject";
   transport: CloudRunTransport;
+  longRunning: LongRunningKind;
   onFailureMaxRetries: number;
   defaultJobTimeoutSeconds: number;
   serviceIngress: MappingOptions["serviceIngress"];
@@ -102,8 +104,13 @@ export function resolveOptions(options: CloudRunProviderOptions): ResolvedCloudR
     fail("serviceAccount", "must be a service account email");
   // Plain-JavaScript callers can pass anything: check the values the types promise.
   const given = options as { longRunning?: unknown; secrets?: unknown; transport?: unknown };
-  if (given.longRunning !== undefined && given.longRunning !== "service")
-    fail("longRunning", 'only "service" is available (Worker Pools are not in the validated Run v2 API)');
+  if (
+    given.longRunning !== undefined &&
+    given.longRunning !== "workerPool" &&
+    given.longRunning !== "service" &&
+    given.longRunning !== "instance"
+  )
+    fail("longRunning", 'must be "workerPool" (default), "service" or "instance"');
   if (given.secrets !== undefined && given.secrets !== "mirror" && given.secrets !== "reject")
     fail("secrets", 'must be "mirror" or "reject"');
   if (given.transport !== undefined && given.transport !== "grpc" && given.transport !== "rest")
@@ -131,6 +138,7 @@ export function resolveOptions(options: CloudRunProviderOptions): ResolvedCloudR
     ...options,
     secrets: options.secrets ?? "reject",
     transport: options.transport ?? "grpc",
+    longRunning: options.longRunning ?? "workerPool",
     onFailureMaxRetries: retries,
     defaultJobTimeoutSeconds: timeout,
     serviceIngress: options.serviceIngress ?? "INGRESS_TRAFFIC_INTERNAL_ONLY",

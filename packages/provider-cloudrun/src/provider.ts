@@ -28,8 +28,8 @@ import { createCloudRunClients } from "./clients.js";
 import type { CloudRunClients } from "./clients.js";
 import { CLOUD_RUN_RATE_LIMITS } from "./limits.js";
 import { readContainerLogs } from "./logs.js";
-import { cloudRunId, mapPod, planSecrets } from "./mapping.js";
-import type { MappingOptions } from "./mapping.js";
+import { cloudRunId, mapPod, planSecrets, resourceKindFor } from "./mapping.js";
+import type { CloudRunKind, MappingOptions } from "./mapping.js";
 import { describeCloudRunNode } from "./node.js";
 import { resolveOptions } from "./options.js";
 import type { CloudRunProviderOptions } from "./options.js";
@@ -40,6 +40,8 @@ import type { CloudRunObject } from "./status.js";
 type Job = protos.google.cloud.run.v2.IJob;
 type Execution = protos.google.cloud.run.v2.IExecution;
 type Service = protos.google.cloud.run.v2.IService;
+type WorkerPool = protos.google.cloud.run.v2.IWorkerPool;
+type Instance = protos.google.cloud.run.v2.IInstance;
 
 /** The Cloud Run provider: the contract plus logs, batched status, ping and node description. */
 export interface CloudRunProvider extends Provider {
@@ -78,8 +80,9 @@ function createdAtOf(execution: Execution): number {
 
 /**
  * A provider that runs pods on Cloud Run in `options.project` / `options.region`:
- * `restartPolicy: Never | OnFailure` pods as Jobs (one Execution), `Always` pods as Services with
- * one always-on instance. Options are validated here; errors name the option.
+ * `restartPolicy: Never | OnFailure` pods as Jobs (one Execution), `Always` pods as Worker Pools
+ * with one manual instance (or Services / Instances, by `longRunning`). Options are validated
+ * here; errors name the option.
  */
 export function createCloudRunProvider(options: CloudRunProviderOptions): CloudRunProvider {
   const o = resolveOptions(options);
@@ -109,6 +112,7 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     secrets: o.secrets,
     serviceIngress: o.serviceIngress,
     gpuType: o.gpuType,
+    longRunning: o.longRunning,
     ...(o.serviceAccount === undefined ? {} : { serviceAccount: o.serviceAccount }),
     ...(o.vpc === undefined ? {} : { vpc: o.vpc }),
     ...(o.labels === undefined ? {} : { labels: o.labels }),
@@ -145,21 +149,39 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     }
   }
 
-  async function getService(id: string, signal: AbortSignal): Promise<Service | undefined> {
+  /** A Get that answers `undefined` for NOT_FOUND. */
+  async function getOrUndefined<T>(
+    api: string,
+    get: () => Promise<[T, ...unknown[]]>,
+    signal: AbortSignal,
+  ): Promise<T | undefined> {
     try {
-      const [service] = await call(
-        "GetService",
-        () => clients.services.getService({ name: `${parent}/services/${id}` }),
-        {
-          signal,
-        },
-      );
-      return service;
+      const [found] = await call(api, get, { signal });
+      return found;
     } catch (error) {
       if (error instanceof NotFoundError) return undefined;
       throw error;
     }
   }
+
+  const getService = (id: string, signal: AbortSignal): Promise<Service | undefined> =>
+    getOrUndefined(
+      "GetService",
+      () => clients.services.getService({ name: `${parent}/services/${id}` }),
+      signal,
+    );
+  const getWorkerPool = (id: string, signal: AbortSignal): Promise<WorkerPool | undefined> =>
+    getOrUndefined(
+      "GetWorkerPool",
+      () => clients.workerPools.getWorkerPool({ name: `${parent}/workerPools/${id}` }),
+      signal,
+    );
+  const getInstance = (id: string, signal: AbortSignal): Promise<Instance | undefined> =>
+    getOrUndefined(
+      "GetInstance",
+      () => clients.instances.getInstance({ name: `${parent}/instances/${id}` }),
+      signal,
+    );
 
   async function runJob(id: string, signal: AbortSignal): Promise<void> {
     // RunJob's operation ends with the execution; its first answer already names the execution.
@@ -214,9 +236,19 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     if (done.error == null) await runJob(id, signal);
   }
 
-  async function createService(pod: ResolvedPod, signal: AbortSignal): Promise<void> {
-    const id = cloudRunId(pod.ref, "service");
-    if ((await getService(id, signal)) !== undefined) return;
+  /**
+   * Creates the pod's Worker Pool, Service or Instance. The operation ends when the revision (or
+   * instance) is ready, which can take minutes: the status list reports progress and failure.
+   */
+  async function createLongRunning(pod: ResolvedPod, kind: CloudRunKind, signal: AbortSignal): Promise<void> {
+    const id = cloudRunId(pod.ref, kind);
+    const existing =
+      kind === "workerPool"
+        ? await getWorkerPool(id, signal)
+        : kind === "instance"
+          ? await getInstance(id, signal)
+          : await getService(id, signal);
+    if (existing !== undefined) return;
     const versions = await mirrorSecrets(
       secretDeps,
       pod.ref,
@@ -225,17 +257,34 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
       signal,
     );
     const spec = mapPod(pod, mapping, versions);
-    if (spec.kind !== "service") throw new Error("unreachable: service mapping");
+    const once = { signal, maxAttempts: 1 };
     try {
-      // The operation ends when the revision is ready, which can take minutes: status reports it.
-      await call(
-        "CreateService",
-        () => clients.services.createService({ parent, serviceId: id, service: spec.service }),
-        {
-          signal,
-          maxAttempts: 1,
-        },
-      );
+      switch (spec.kind) {
+        case "workerPool":
+          await call(
+            "CreateWorkerPool",
+            () =>
+              clients.workerPools.createWorkerPool({ parent, workerPoolId: id, workerPool: spec.workerPool }),
+            once,
+          );
+          return;
+        case "instance":
+          await call(
+            "CreateInstance",
+            () => clients.instances.createInstance({ parent, instanceId: id, instance: spec.instance }),
+            once,
+          );
+          return;
+        case "service":
+          await call(
+            "CreateService",
+            () => clients.services.createService({ parent, serviceId: id, service: spec.service }),
+            once,
+          );
+          return;
+        case "job":
+          throw new Error("unreachable: long-running mapping");
+      }
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
     }
@@ -288,6 +337,30 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
       yield objects;
     }
     for await (const page of pages(
+      "ListWorkerPools",
+      (pageToken) =>
+        clients.workerPools.listWorkerPools(
+          { parent, pageSize, ...(pageToken === undefined ? {} : { pageToken }) },
+          { autoPaginate: false },
+        ),
+      signal,
+    )) {
+      yield page.map((workerPool): CloudRunObject => ({ kind: "workerPool", workerPool }));
+    }
+    if (o.longRunning === "instance") {
+      for await (const page of pages(
+        "ListInstances",
+        (pageToken) =>
+          clients.instances.listInstances(
+            { parent, pageSize, ...(pageToken === undefined ? {} : { pageToken }) },
+            { autoPaginate: false },
+          ),
+        signal,
+      )) {
+        yield page.map((instance): CloudRunObject => ({ kind: "instance", instance }));
+      }
+    }
+    for await (const page of pages(
       "ListServices",
       (pageToken) =>
         clients.services.listServices(
@@ -300,22 +373,30 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     }
   }
 
-  const annotationsOf = (object: CloudRunObject) =>
-    object.kind === "job" ? object.job.annotations : object.service.annotations;
+  const resourceOf = (object: CloudRunObject): Job | WorkerPool | Service | Instance =>
+    object.kind === "job"
+      ? object.job
+      : object.kind === "workerPool"
+        ? object.workerPool
+        : object.kind === "service"
+          ? object.service
+          : object.instance;
+  const annotationsOf = (object: CloudRunObject) => resourceOf(object).annotations;
 
   const source = createListStatusSource<CloudRunObject>({
     list: listObjects,
     identify: (object) => parseOwnership(annotationsOf(object) ?? undefined),
     fingerprint: (object) => {
-      if (object.kind === "service") {
-        const s = object.service;
+      if (object.kind !== "job") {
+        const r = resourceOf(object) as WorkerPool & Service & Instance;
         return [
-          s.etag,
-          s.generation,
-          s.observedGeneration,
-          s.reconciling,
-          s.terminalCondition?.state,
-          s.latestReadyRevision,
+          object.kind,
+          r.etag,
+          r.generation,
+          r.observedGeneration,
+          r.reconciling,
+          r.terminalCondition?.state,
+          r.latestReadyRevision,
         ].join("|");
       }
       const { job, execution: e } = object;
@@ -390,20 +471,40 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     }
   }
 
-  async function deleteService(id: string, signal: AbortSignal): Promise<void> {
+  /** Deletes a Worker Pool, Service or Instance and waits for the operation (absent: done). */
+  async function deleteLongRunning(
+    kind: Exclude<CloudRunKind, "job">,
+    id: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const api = { workerPool: "WorkerPool", service: "Service", instance: "Instance" }[kind];
+    const start = (): Promise<[LroLike, ...unknown[]]> => {
+      switch (kind) {
+        case "workerPool":
+          return clients.workerPools.deleteWorkerPool({ name: `${parent}/workerPools/${id}` });
+        case "service":
+          return clients.services.deleteService({ name: `${parent}/services/${id}` });
+        case "instance":
+          return clients.instances.deleteInstance({ name: `${parent}/instances/${id}` });
+      }
+    };
+    const check = (name: string): Promise<LroLike> => {
+      switch (kind) {
+        case "workerPool":
+          return clients.workerPools.checkDeleteWorkerPoolProgress(name);
+        case "service":
+          return clients.services.checkDeleteServiceProgress(name);
+        case "instance":
+          return clients.instances.checkDeleteInstanceProgress(name);
+      }
+    };
     try {
-      const [op] = await call(
-        "DeleteService",
-        () => clients.services.deleteService({ name: `${parent}/services/${id}` }),
-        {
-          signal,
-        },
-      );
+      const [op] = await call(`Delete${api}`, start, { signal });
       if (op.done !== true) {
         const name = op.name ?? "";
         await waitFor(
-          `service ${id} delete`,
-          () => call("GetOperation", () => clients.services.checkDeleteServiceProgress(name), { signal }),
+          `${kind} ${id} delete`,
+          () => call("GetOperation", () => check(name), { signal }),
           signal,
         );
       }
@@ -412,14 +513,21 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     }
   }
 
-  /** The pod's Job or Service, found by its deterministic ids. */
+  const owned = (resource: { annotations?: Record<string, string> | null } | undefined, ref: PodRef) =>
+    resource !== undefined && parseOwnership(resource.annotations ?? undefined)?.uid === ref.uid;
+
+  /** The pod's Job, Worker Pool, Service or Instance, found by its deterministic ids. */
   async function find(ref: PodRef, signal: AbortSignal): Promise<CloudRunObject | undefined> {
     const job = await getJob(cloudRunId(ref, "job"), signal);
-    if (job !== undefined && parseOwnership(job.annotations ?? undefined)?.uid === ref.uid)
-      return { kind: "job", job };
+    if (job !== undefined && owned(job, ref)) return { kind: "job", job };
+    const workerPool = await getWorkerPool(cloudRunId(ref, "workerPool"), signal);
+    if (workerPool !== undefined && owned(workerPool, ref)) return { kind: "workerPool", workerPool };
     const service = await getService(cloudRunId(ref, "service"), signal);
-    if (service !== undefined && parseOwnership(service.annotations ?? undefined)?.uid === ref.uid)
-      return { kind: "service", service };
+    if (service !== undefined && owned(service, ref)) return { kind: "service", service };
+    if (o.longRunning === "instance") {
+      const instance = await getInstance(cloudRunId(ref, "instance"), signal);
+      if (instance !== undefined && owned(instance, ref)) return { kind: "instance", instance };
+    }
     return undefined;
   }
 
@@ -431,9 +539,9 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     async createPod(pod, { signal }) {
       throwIfAborted(signal);
       try {
-        if (pod.pod.spec?.restartPolicy === "Always" || pod.pod.spec?.restartPolicy === undefined)
-          await createService(pod, signal);
-        else await createJob(pod, signal);
+        const kind = resourceKindFor(pod, o.longRunning);
+        if (kind === "job") await createJob(pod, signal);
+        else await createLongRunning(pod, kind, signal);
       } finally {
         source.invalidate(pod.ref);
       }
@@ -444,8 +552,9 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
       const found = await find(pod.ref, signal);
       if (found === undefined)
         throw new NotFoundError(`pod ${pod.ref.namespace}/${pod.ref.name} is not on Cloud Run`);
-      // A running Execution cannot change; Jobs keep their spec (documented). Services roll out a new revision.
-      if (found.kind === "job") return;
+      // A running Execution cannot change; Jobs keep their spec (documented). Worker Pools and
+      // Services roll out a new revision; an Instance cannot be updated (no Update method).
+      if (found.kind === "job" || found.kind === "instance") return;
       const versions = await mirrorSecrets(
         secretDeps,
         pod.ref,
@@ -454,16 +563,21 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
         signal,
       );
       const spec = mapPod(pod, mapping, versions);
-      if (spec.kind !== "service") return;
-      const name = found.service.name ?? `${parent}/services/${spec.id}`;
-      await call(
-        "UpdateService",
-        () => clients.services.updateService({ service: { ...spec.service, name } }),
-        {
-          signal,
-          maxAttempts: 1,
-        },
-      );
+      if (spec.kind === "service" && found.kind === "service") {
+        const name = found.service.name ?? `${parent}/services/${spec.id}`;
+        await call(
+          "UpdateService",
+          () => clients.services.updateService({ service: { ...spec.service, name } }),
+          { signal, maxAttempts: 1 },
+        );
+      } else if (spec.kind === "workerPool" && found.kind === "workerPool") {
+        const name = found.workerPool.name ?? `${parent}/workerPools/${spec.id}`;
+        await call(
+          "UpdateWorkerPool",
+          () => clients.workerPools.updateWorkerPool({ workerPool: { ...spec.workerPool, name } }),
+          { signal, maxAttempts: 1 },
+        );
+      }
       source.invalidate(pod.ref);
     },
 
@@ -471,7 +585,8 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
       throwIfAborted(signal);
       const found = await find(ref, signal);
       if (found?.kind === "job") await deleteJob(found.job, signal);
-      else if (found?.kind === "service") await deleteService(shortName(found.service.name), signal);
+      else if (found !== undefined)
+        await deleteLongRunning(found.kind, shortName(resourceOf(found).name), signal);
       if (o.secrets === "mirror") await deleteMirroredSecrets(secretDeps, ref, signal);
       source.invalidate(ref);
     },
@@ -500,13 +615,17 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
       const found = await find(ref, signal);
       if (found === undefined)
         throw new NotFoundError(`pod ${ref.namespace}/${ref.name} is not on Cloud Run`);
-      const template = found.kind === "job" ? found.job.template?.template : found.service.template;
-      const containers = template?.containers ?? [];
+      const containers =
+        (found.kind === "job"
+          ? found.job.template?.template?.containers
+          : found.kind === "workerPool"
+            ? found.workerPool.template?.containers
+            : found.kind === "service"
+              ? found.service.template?.containers
+              : found.instance.containers) ?? [];
       if (!containers.some((c) => c.name === container))
         throw new NotFoundError(`container ${container} is not in pod ${ref.namespace}/${ref.name}`);
-      const created =
-        toDate(found.kind === "job" ? found.job.createTime : found.service.createTime) ??
-        new Date(clock.now());
+      const created = toDate(resourceOf(found).createTime) ?? new Date(clock.now());
       return readContainerLogs(
         {
           call,
@@ -518,7 +637,7 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
         },
         {
           kind: found.kind,
-          id: shortName(found.kind === "job" ? found.job.name : found.service.name),
+          id: shortName(resourceOf(found).name),
           container,
           multiContainer: containers.length > 1,
           createdAt: created,

@@ -1,9 +1,9 @@
 /**
  * Pure status mapping `Cloud Run object → ProviderPodStatus`. A Job pod's state comes from its
  * (single) Execution's counts and conditions, exit codes and signals from its Task's
- * `lastAttemptResult`; a Service pod's from its conditions, `reconciling` and generations. Every
- * non-running state carries a reason and message: never a silent Pending. There is no pod IP:
- * nothing on Cloud Run is routable from the cluster.
+ * `lastAttemptResult`; a Worker Pool, Service or Instance pod's from its conditions, `reconciling`
+ * and generations. Every non-running state carries a reason and message: never a silent Pending.
+ * There is no pod IP: nothing on Cloud Run is routable from the cluster.
  */
 import { billedFromShape, parseQuantity } from "@virtual-node/core/provider-kit";
 import type { BilledResources, ContainerState, ContainerStatus, ProviderPodStatus } from "@virtual-node/core";
@@ -14,13 +14,18 @@ type Job = protos.google.cloud.run.v2.IJob;
 type Execution = protos.google.cloud.run.v2.IExecution;
 type Task = protos.google.cloud.run.v2.ITask;
 type Service = protos.google.cloud.run.v2.IService;
+type WorkerPool = protos.google.cloud.run.v2.IWorkerPool;
+type Instance = protos.google.cloud.run.v2.IInstance;
 type Condition = protos.google.cloud.run.v2.ICondition;
 type Timestamp = protos.google.protobuf.ITimestamp;
 type CloudContainer = protos.google.cloud.run.v2.IContainer;
 
-/** What one pod is on Cloud Run: a Job with its latest Execution (and Tasks), or a Service. */
+/** What one pod is on Cloud Run: a Job with its latest Execution (and Tasks), a Worker Pool, a Service or an Instance. */
 export type CloudRunObject =
-  { kind: "job"; job: Job; execution?: Execution; tasks?: Task[] } | { kind: "service"; service: Service };
+  | { kind: "job"; job: Job; execution?: Execution; tasks?: Task[] }
+  | { kind: "workerPool"; workerPool: WorkerPool }
+  | { kind: "service"; service: Service }
+  | { kind: "instance"; instance: Instance };
 
 /** A protobuf timestamp (seconds may be a string or Long) as a Date. */
 export function toDate(ts: Timestamp | null | undefined): Date | undefined {
@@ -108,11 +113,11 @@ function each(
 
 /** Pod annotations the provider publishes (through core's status channel) about the pod's Cloud Run objects. */
 export const CloudRunStatusAnnotations = {
-  /** Full resource name of the Job or Service (`projects/…/locations/…/jobs/…`). */
+  /** Full resource name of the Job, Worker Pool, Service or Instance (`projects/…/locations/…/jobs/…`). */
   resource: "run.virtual-node.io/resource",
   /** Full resource name of the Job's Execution that runs the pod. */
   execution: "run.virtual-node.io/execution",
-  /** The Service's URL (`https://…run.app`), once Cloud Run assigned one. */
+  /** The Service's (or Instance's first) URL (`https://…run.app`), once Cloud Run assigned one. */
   url: "run.virtual-node.io/url",
 } as const;
 
@@ -322,33 +327,63 @@ export function jobStatus(job: Job, execution?: Execution, tasks?: readonly Task
   };
 }
 
-/** Service pod: ready revision → Running; a failed terminal condition → Failed with its reason. */
-export function serviceStatus(service: Service): ProviderPodStatus {
-  const containers = containersOf(service.template);
+/** What the long-running kinds share for status: conditions, generations, the revisions. */
+interface Deployed {
+  name?: string | null;
+  annotations?: Record<string, string> | null;
+  createTime?: Timestamp | null;
+  updateTime?: Timestamp | null;
+  terminalCondition?: Condition | null;
+  reconciling?: boolean | null;
+  generation?: number | string | { toString(): string } | null;
+  observedGeneration?: number | string | { toString(): string } | null;
+  /** Services and Worker Pools roll out revisions; an Instance has none. */
+  latestReadyRevision?: string | null;
+  latestCreatedRevision?: string | null;
+}
+
+/**
+ * A long-running pod (Worker Pool, Service, Instance): a failed terminal condition → Failed with
+ * its reason; ready and rolled out (not reconciling, observedGeneration caught up, the latest
+ * revision ready) → Running; otherwise Pending with the condition's message.
+ */
+function deployedStatus(
+  resource: Deployed,
+  containers: CloudContainer[],
+  url: string | null | undefined,
+  revisions: boolean,
+  deploying: string,
+): ProviderPodStatus {
   const image = (i: number) => containers[i]?.image ?? undefined;
-  const billed = billedOf(service.annotations, containers);
-  const created = toDate(service.createTime);
-  const annotations = publishedAnnotations({ resource: service.name, url: service.uri });
+  const billed = billedOf(resource.annotations, containers);
+  const created = toDate(resource.createTime);
+  const annotations = publishedAnnotations({ resource: resource.name, url });
   const base = {
     ...(billed === undefined ? {} : { billed }),
     ...(annotations === undefined ? {} : { annotations }),
-    ...pullSecretEvents(service.annotations),
+    ...pullSecretEvents(resource.annotations),
     ...(created === undefined ? {} : { startTime: created }),
   };
-  const terminal = service.terminalCondition;
+  const terminal = resource.terminalCondition;
   const state = enumName(terminal?.state);
   if (terminal != null && state === "CONDITION_FAILED") {
     const reason = reasonOf(terminal);
     const message = terminal.message ?? reason;
+    // Cloud Run has no quota reason code: quota failures say so in the message.
+    const quota = /\bquota\b/i.test(message);
     return {
       ...base,
       phase: "Failed",
-      reason: pascal(reason),
+      reason: quota ? "QuotaExceeded" : pascal(reason),
       message,
       containers: each(containers, (_n, i) => ({
         state: {
           waiting: {
-            reason: reason === "REVISION_FAILED" ? "CrashLoopBackOff" : waitingReason(reason),
+            reason: quota
+              ? "CreateContainerError"
+              : reason === "REVISION_FAILED"
+                ? "CrashLoopBackOff"
+                : waitingReason(reason),
             message,
           },
         },
@@ -356,14 +391,14 @@ export function serviceStatus(service: Service): ProviderPodStatus {
       })),
     };
   }
-  const hasReady = (service.latestReadyRevision ?? "") !== "";
+  const caughtUp =
+    resource.reconciling !== true && num(resource.observedGeneration) >= num(resource.generation);
   const rolledOut =
-    service.reconciling !== true &&
-    num(service.observedGeneration) >= num(service.generation) &&
-    service.latestReadyRevision === service.latestCreatedRevision;
+    caughtUp && (!revisions || resource.latestReadyRevision === resource.latestCreatedRevision);
+  const hasReady = revisions && (resource.latestReadyRevision ?? "") !== "";
   if ((state === "CONDITION_SUCCEEDED" && rolledOut) || hasReady) {
     const startedAt =
-      toDate(terminal?.lastTransitionTime) ?? toDate(service.updateTime) ?? created ?? new Date(0);
+      toDate(terminal?.lastTransitionTime) ?? toDate(resource.updateTime) ?? created ?? new Date(0);
     return {
       ...base,
       phase: "Running",
@@ -375,7 +410,7 @@ export function serviceStatus(service: Service): ProviderPodStatus {
       })),
     };
   }
-  const message = terminal?.message || "Cloud Run is deploying the revision";
+  const message = terminal?.message || deploying;
   return {
     ...base,
     phase: "Pending",
@@ -386,9 +421,53 @@ export function serviceStatus(service: Service): ProviderPodStatus {
   };
 }
 
+/** Service pod: ready revision → Running; a failed terminal condition → Failed with its reason. */
+export function serviceStatus(service: Service): ProviderPodStatus {
+  return deployedStatus(
+    service,
+    containersOf(service.template),
+    service.uri,
+    true,
+    "Cloud Run is deploying the revision",
+  );
+}
+
+/**
+ * Worker Pool pod: its one manual instance runs once the revision is ready (not reconciling,
+ * observedGeneration caught up) → Running; a failed terminal condition (image not found, quota,
+ * permission, a container that exits) → Failed with the condition's reason and message.
+ */
+export function workerPoolStatus(workerPool: WorkerPool): ProviderPodStatus {
+  return deployedStatus(
+    workerPool,
+    containersOf(workerPool.template),
+    undefined,
+    true,
+    "Cloud Run is deploying the worker pool revision",
+  );
+}
+
+/** Instance pod: ready terminal condition, caught up → Running; failed → Failed with its reason. */
+export function instanceStatus(instance: Instance): ProviderPodStatus {
+  return deployedStatus(
+    instance,
+    instance.containers ?? [],
+    instance.urls?.[0],
+    false,
+    "Cloud Run is starting the instance",
+  );
+}
+
 /** The pod status of any Cloud Run object. */
 export function toPodStatus(object: CloudRunObject): ProviderPodStatus {
-  return object.kind === "job"
-    ? jobStatus(object.job, object.execution, object.tasks)
-    : serviceStatus(object.service);
+  switch (object.kind) {
+    case "job":
+      return jobStatus(object.job, object.execution, object.tasks);
+    case "workerPool":
+      return workerPoolStatus(object.workerPool);
+    case "service":
+      return serviceStatus(object.service);
+    case "instance":
+      return instanceStatus(object.instance);
+  }
 }

@@ -2,9 +2,9 @@ import { errorCode } from "@virtual-node/core";
 import type { ResolvedPod, ResolvedVolume } from "@virtual-node/core";
 import { makeResolvedPod } from "@virtual-node/testing/conformance";
 import { describe, expect, it } from "vitest";
-import { cloudRunId, mapPod, planSecrets, resourceKindFor } from "../src/mapping.js";
+import { cloudRunId, mapPod, planSecrets, resourceKindFor, specResource } from "../src/mapping.js";
 import type { MappingOptions, SecretVersions } from "../src/mapping.js";
-import { loadRunDiscovery, validateValue } from "./simulator/schema.js";
+import { loadRunDiscovery, loadRunProtos, validateValue } from "./simulator/schema.js";
 
 const options: MappingOptions = {
   onFailureMaxRetries: 3,
@@ -44,6 +44,9 @@ function versionsFor(p: ResolvedPod): SecretVersions {
 }
 
 const discovery = loadRunDiscovery();
+const runProtos = loadRunProtos();
+/** Services are the opt-in for pods that declare a port. */
+const serviceOptions: MappingOptions = { ...options, longRunning: "service" };
 
 /** The mapped object must be valid for the discovery schema (what the simulator will check too). */
 function expectValid(schema: string, value: unknown): void {
@@ -56,8 +59,17 @@ function expectValid(schema: string, value: unknown): void {
         : v,
     ),
   ) as unknown;
-  validateValue(discovery, { $ref: schema }, json, "body", out, { enumInt: false });
+  const set = schema.startsWith("google.") ? runProtos : discovery;
+  validateValue(set, { $ref: schema }, json, "body", out, { enumInt: false });
   expect(out).toEqual([]);
+}
+
+/** A pod whose main container declares `containerPort`. */
+function ported(restartPolicy: "Always" | "OnFailure" | "Never", port = 8080): ResolvedPod {
+  return pod(restartPolicy, (s) => {
+    const c = s.containers[0];
+    if (c !== undefined) c.ports = [{ containerPort: port }];
+  });
 }
 
 function rejects(p: ResolvedPod, field: string | RegExp, opts: MappingOptions = options): void {
@@ -73,12 +85,76 @@ function rejects(p: ResolvedPod, field: string | RegExp, opts: MappingOptions = 
 
 describe("resource choice", () => {
   it.each([
-    ["Never", "job"],
-    ["OnFailure", "job"],
-    ["Always", "service"],
-  ] as const)("restartPolicy %s → %s", (policy, kind) => {
-    expect(resourceKindFor(pod(policy))).toBe(kind);
-    expect(mapPod(pod(policy), options).kind).toBe(kind);
+    ["Never", false, undefined, "job"],
+    ["OnFailure", false, undefined, "job"],
+    ["Always", false, undefined, "workerPool"],
+    ["Always", true, undefined, "workerPool"],
+    ["Always", true, "workerPool", "workerPool"],
+    ["Always", false, "service", "workerPool"],
+    ["Always", true, "service", "service"],
+    ["Never", true, "service", "job"],
+    ["Always", false, "instance", "instance"],
+    ["OnFailure", false, "instance", "job"],
+  ] as const)(
+    "restartPolicy %s, port declared %s, longRunning %s → %s",
+    (policy, withPort, longRunning, kind) => {
+      const p = withPort ? ported(policy) : pod(policy);
+      expect(resourceKindFor(p, longRunning)).toBe(kind);
+      const opts = longRunning === undefined ? options : { ...options, longRunning };
+      expect(mapPod(p, opts).kind).toBe(kind);
+    },
+  );
+});
+
+describe("worker pools", () => {
+  it("one manual instance, no ports sent, probes mapped; valid for the WorkerPool proto", () => {
+    const spec = mapPod(
+      pod("Always", (s) => {
+        const c = s.containers[0];
+        if (c === undefined) return;
+        c.ports = [{ containerPort: 8080 }];
+        c.startupProbe = { tcpSocket: { port: 8080 }, periodSeconds: 2 };
+      }),
+      { ...options, serviceAccount: "run@p1.iam.gserviceaccount.com", vpc: { network: "default" } },
+    );
+    if (spec.kind !== "workerPool") throw new Error("worker pool expected");
+    expect(spec.id).toMatch(/^[a-z][a-z0-9-]{0,47}[a-z0-9]$/);
+    expect(spec.workerPool.scaling).toEqual({ manualInstanceCount: 1 });
+    const t = spec.workerPool.template;
+    expect(t?.serviceAccount).toBe("run@p1.iam.gserviceaccount.com");
+    expect(t?.vpcAccess).toEqual({
+      egress: "PRIVATE_RANGES_ONLY",
+      networkInterfaces: [{ network: "default" }],
+    });
+    const c = t?.containers?.[0];
+    expect(c?.ports).toBeUndefined();
+    expect(c?.resources).toEqual({ limits: { cpu: "1", memory: "512Mi" } });
+    expect(c?.startupProbe).toEqual({ periodSeconds: 2, tcpSocket: { port: 8080 } });
+    expect(spec.workerPool.labels).toMatchObject({ "virtual-node-node": "vn-1" });
+    expect(spec.workerPool.annotations).toMatchObject({ "virtual-node-shape": "1 vCPU / 512Mi" });
+    expectValid("google.cloud.run.v2.WorkerPool", spec.workerPool);
+  });
+
+  it("a GPU worker pool gets the accelerator node selector; NFS volumes need no execution environment", () => {
+    const p = pod("Always", (s) => {
+      const c = s.containers[0];
+      if (c !== undefined) c.resources = { limits: { "nvidia.com/gpu": "1" } };
+    });
+    const spec = mapPod(p, { ...options, gpuType: "nvidia-rtx-pro-6000" });
+    if (spec.kind !== "workerPool") throw new Error("worker pool expected");
+    expect(spec.workerPool.template?.nodeSelector).toEqual({ accelerator: "nvidia-rtx-pro-6000" });
+    expectValid("google.cloud.run.v2.WorkerPool", spec.workerPool);
+  });
+});
+
+describe("instances (longRunning: instance)", () => {
+  it("containers, ports and ingress at the top level; valid for the Instance proto", () => {
+    const spec = mapPod(ported("Always"), { ...options, longRunning: "instance" });
+    if (spec.kind !== "instance") throw new Error("instance expected");
+    expect(spec.instance.containers?.[0]?.ports).toEqual([{ containerPort: 8080 }]);
+    expect(spec.instance.ingress).toBe("INGRESS_TRAFFIC_INTERNAL_ONLY");
+    expect(spec.instance.annotations).toMatchObject({ "virtual-node-shape": "1 vCPU / 512Mi" });
+    expectValid("google.cloud.run.v2.Instance", spec.instance);
   });
 });
 
@@ -184,7 +260,7 @@ describe("services", () => {
         c.startupProbe = { tcpSocket: { port: 8080 }, periodSeconds: 2 };
         c.livenessProbe = { httpGet: { path: "/healthz", port: 8080 } };
       }),
-      options,
+      serviceOptions,
     );
     if (spec.kind !== "service") throw new Error("service expected");
     expect(spec.service.template?.scaling).toEqual({ minInstanceCount: 1, maxInstanceCount: 1 });
@@ -202,9 +278,15 @@ describe("services", () => {
       s.initContainers = [{ name: "proxy", image: "envoy", restartPolicy: "Always" }];
       r.initContainers = [{ name: "proxy", env: [], command: undefined, args: undefined }];
     });
-    const spec = mapPod(withSidecar, options);
-    if (spec.kind !== "service") throw new Error("service expected");
-    expect(spec.service.template?.containers?.map((c) => [c.name, c.dependsOn])).toEqual([
+    const pool = mapPod(withSidecar, options);
+    if (pool.kind !== "workerPool") throw new Error("worker pool expected");
+    expect(pool.workerPool.template?.containers?.map((c) => [c.name, c.dependsOn])).toEqual([
+      ["proxy", undefined],
+      ["main", ["proxy"]],
+    ]);
+    const spec = mapPod(withSidecar, serviceOptions);
+    if (spec.kind !== "workerPool") throw new Error("no port: a worker pool even when services are allowed");
+    expect(spec.workerPool.template?.containers?.map((c) => [c.name, c.dependsOn])).toEqual([
       ["proxy", undefined],
       ["main", ["proxy"]],
     ]);
@@ -216,6 +298,7 @@ describe("services", () => {
         if (c !== undefined) c.ports = [{ containerPort: 80 }];
       }),
       "spec.containers[1].ports",
+      serviceOptions,
     );
   });
 
@@ -266,18 +349,18 @@ describe("resources fitted to Cloud Run sizes", () => {
     [{ cpu: "3" }, { memory: "1Gi" }, "4", "2Gi"],
   ])("%o / %o → cpu %s, memory %s", (requests, limits, cpu, memory) => {
     const spec = mapPod(withResources(requests, limits), options);
-    if (spec.kind !== "service") throw new Error("service expected");
-    expect(spec.service.template?.containers?.[0]?.resources?.limits).toEqual({ cpu, memory });
+    if (spec.kind !== "workerPool") throw new Error("worker pool expected");
+    expect(spec.workerPool.template?.containers?.[0]?.resources?.limits).toEqual({ cpu, memory });
   });
   it("a GPU pod gets an L4, at least 4 vCPU / 16 GiB", () => {
     const spec = mapPod(withResources({}, { "nvidia.com/gpu": "1" }), options);
-    if (spec.kind !== "service") throw new Error("service expected");
-    expect(spec.service.template?.containers?.[0]?.resources?.limits).toEqual({
+    if (spec.kind !== "workerPool") throw new Error("worker pool expected");
+    expect(spec.workerPool.template?.containers?.[0]?.resources?.limits).toEqual({
       cpu: "4",
       memory: "16Gi",
       "nvidia.com/gpu": "1",
     });
-    expect(spec.service.template?.nodeSelector).toEqual({ accelerator: "nvidia-l4" });
+    expect(spec.workerPool.template?.nodeSelector).toEqual({ accelerator: "nvidia-l4" });
   });
   it("too large for Cloud Run: rejected with the reason", () => {
     rejects(withResources({ cpu: "16" }), "spec.containers[].resources");
@@ -301,7 +384,7 @@ describe("secrets", () => {
     expect(mirrors).toHaveLength(1);
     expect(new TextDecoder().decode(mirrors[0]?.payloads[0])).toBe("s3cr3t");
     const spec = mapPod(p, options, versionsFor(p));
-    expect(JSON.stringify(spec.kind === "job" ? spec.job : spec.service)).not.toContain("s3cr3t");
+    expect(JSON.stringify(specResource(spec))).not.toContain("s3cr3t");
     if (spec.kind !== "job") throw new Error("job expected");
     expect(spec.job.template?.template?.containers?.[0]?.env).toEqual([
       { name: "DB_PASSWORD", valueSource: { secretKeyRef: { secret: mirrors[0]?.secretId, version: "1" } } },
@@ -380,7 +463,13 @@ describe("volumes", () => {
     ],
   ] as const)("%s", (_title, volume, expected) => {
     const p = makeResolvedPod({ volumes: [volume as ResolvedVolume], restartPolicy: "Always" });
-    const spec = mapPod(p, options);
+    const pool = mapPod(p, options);
+    if (pool.kind !== "workerPool") throw new Error("worker pool expected");
+    expect(pool.workerPool.template?.volumes?.[0]).toEqual({ name: "data", ...expected });
+    expectValid("google.cloud.run.v2.WorkerPool", pool.workerPool);
+    const c = p.pod.spec?.containers[0];
+    if (c !== undefined) c.ports = [{ containerPort: 8080 }];
+    const spec = mapPod(p, serviceOptions);
     if (spec.kind !== "service") throw new Error("service expected");
     expect(spec.service.template?.volumes?.[0]).toEqual({ name: "data", ...expected });
     if ("nfs" in expected || "gcs" in expected)

@@ -133,7 +133,7 @@ describe("createCloudRunProvider on the simulator", () => {
     expect(status?.containers[0]?.restartCount).toBe(3);
   });
 
-  it("an image that does not exist: Failed with Cloud Run's reason, for a job and a service", async () => {
+  it("an image that does not exist: Failed with Cloud Run's reason, for a job and a worker pool", async () => {
     const job = script("noimage-job", "exit 0", "Never", "gcr.io/x/does-not-exist:1");
     await withTime(provider.createPod(job, signal()));
     const jobStatus = await until(job, (s) => s?.phase === "Failed");
@@ -190,7 +190,7 @@ describe("createCloudRunProvider on the simulator", () => {
   it("throttling: RESOURCE_EXHAUSTED with RetryInfo is retried after the delay on reads, typed on writes", async () => {
     const pod = script("throttled", "sleep 86400", "Always");
     server.sim.inject({
-      operation: "run.projects.locations.services.create",
+      operation: "run.CreateWorkerPool",
       httpStatus: 429,
       status: "RESOURCE_EXHAUSTED",
       retryDelaySeconds: 3,

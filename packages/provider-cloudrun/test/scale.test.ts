@@ -1,5 +1,5 @@
 /**
- * Call count at 1 000 steady pods: 500 running Jobs and 500 ready Services, status asked for all
+ * Call count at 1 000 steady pods: 500 running Jobs and 500 ready Worker Pools, status asked for all
  * of them once a second (as core's status loop would, in batches) for two virtual minutes. The
  * provider must answer from shared list calls, not per pod. The figure is printed for the report.
  */
@@ -7,7 +7,7 @@ import { FakeClock } from "@virtual-node/core";
 import type { PodRef } from "@virtual-node/core";
 import { makeResolvedPod } from "@virtual-node/testing/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mapPod } from "../src/mapping.js";
+import { mapPod, specResource } from "../src/mapping.js";
 import type { MappingOptions } from "../src/mapping.js";
 import type { CloudRunProvider } from "../src/provider.js";
 import { startSimulator } from "./simulator/server.js";
@@ -45,7 +45,7 @@ describe("1 000 steady pods", () => {
       const spec = mapPod(pod, mapping);
       // As the client library would send it: Durations as "Ns".
       const json = JSON.parse(
-        JSON.stringify(spec.kind === "job" ? spec.job : spec.service, (_key, value: unknown) =>
+        JSON.stringify(specResource(spec), (_key, value: unknown) =>
           value !== null && typeof value === "object" && Object.keys(value).join() === "seconds"
             ? `${String((value as { seconds: number }).seconds)}s`
             : value,
@@ -54,7 +54,7 @@ describe("1 000 steady pods", () => {
       if (spec.kind === "job") {
         cloud.createJob(cloud.parent, spec.id, json);
         cloud.runJob(`${cloud.parent}/jobs/${spec.id}`);
-      } else cloud.createService(cloud.parent, spec.id, json);
+      } else cloud.createWorkerPool(cloud.parent, spec.id, json);
     }
     await clock.advanceAsync(1000);
     provider = simulatorProvider(server.port, clock, {
@@ -82,9 +82,11 @@ describe("1 000 steady pods", () => {
     const byOperation: Record<string, number> = {};
     for (const c of calls) byOperation[c.operation] = (byOperation[c.operation] ?? 0) + 1;
     console.log(`[cloudrun scale] ${POD_COUNT} steady pods: ${perMinute} API calls per minute`, byOperation);
-    // Per 15 s (slow interval): ListExecutions (1 page of 500), ListJobs (1), ListServices (1) = 3.
+    // Per 15 s (slow interval): ListExecutions (1 page of 500), ListJobs (1), ListWorkerPools (1),
+    // ListServices (1, for pods created as Services) = 4.
     expect(perMinute).toBeLessThanOrEqual(16);
     expect(Object.keys(byOperation).sort()).toEqual([
+      "run.ListWorkerPools",
       "run.projects.locations.jobs.executions.list",
       "run.projects.locations.jobs.list",
       "run.projects.locations.services.list",

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { ProviderPodStatus } from "@virtual-node/core";
-import { CloudRunStatusAnnotations, jobStatus, serviceStatus } from "../src/status.js";
+import {
+  CloudRunStatusAnnotations,
+  instanceStatus,
+  jobStatus,
+  serviceStatus,
+  toPodStatus,
+  workerPoolStatus,
+} from "../src/status.js";
 import type { CloudRunObject } from "../src/status.js";
 
 type Job = Extract<CloudRunObject, { kind: "job" }>["job"];
@@ -279,6 +286,164 @@ describe("serviceStatus", () => {
     expect(serviceStatus({ ...base, uri: "https://s1-abc-uc.a.run.app" }).annotations).toEqual({
       [CloudRunStatusAnnotations.resource]: base.name,
       [CloudRunStatusAnnotations.url]: "https://s1-abc-uc.a.run.app",
+    });
+  });
+});
+
+describe("worker pool status", () => {
+  type WorkerPool = Extract<CloudRunObject, { kind: "workerPool" }>["workerPool"];
+  const pool: WorkerPool = {
+    name: "projects/p1/locations/us-central1/workerPools/w1",
+    annotations: { "virtual-node-shape": "1 vCPU / 512Mi" },
+    createTime: ts("2024-01-01T00:00:00Z"),
+    generation: "1",
+    observedGeneration: "1",
+    scaling: { manualInstanceCount: 1 },
+    template: {
+      containers: [{ name: "main", image: "busybox", resources: { limits: { cpu: "1", memory: "512Mi" } } }],
+    },
+  };
+  const failed = (reason: string, message: string, revisionReason?: string): WorkerPool => ({
+    ...pool,
+    terminalCondition: {
+      state: "CONDITION_FAILED",
+      reason: reason as "REVISION_FAILED",
+      ...(revisionReason === undefined ? {} : { revisionReason: revisionReason as "PENDING" }),
+      message,
+    },
+  });
+  const cases: [string, WorkerPool, string][] = [
+    [
+      "being created (reconciling, generation not observed)",
+      {
+        ...pool,
+        observedGeneration: "0",
+        reconciling: true,
+        latestCreatedRevision: "w1-00001",
+        terminalCondition: { state: "CONDITION_RECONCILING", message: "Deploying revision." },
+      },
+      "Pending/-/waiting:ContainerCreating",
+    ],
+    [
+      "ready: revision ready, generation observed",
+      {
+        ...pool,
+        latestCreatedRevision: "w1-00001",
+        latestReadyRevision: "w1-00001",
+        terminalCondition: { state: "CONDITION_SUCCEEDED", lastTransitionTime: ts("2024-01-01T00:00:05Z") },
+      },
+      "Running/-/running:",
+    ],
+    [
+      "succeeded but a newer generation not observed yet, no ready revision",
+      {
+        ...pool,
+        generation: "2",
+        observedGeneration: "1",
+        terminalCondition: { state: "CONDITION_SUCCEEDED" },
+      },
+      "Pending/-/waiting:ContainerCreating",
+    ],
+    [
+      "update rolling out while the older revision runs",
+      {
+        ...pool,
+        generation: "2",
+        reconciling: true,
+        latestCreatedRevision: "w1-00002",
+        latestReadyRevision: "w1-00001",
+        terminalCondition: { state: "CONDITION_RECONCILING" },
+      },
+      "Running/-/running:",
+    ],
+    [
+      "image not found",
+      failed("CONTAINER_MISSING", "Image 'x' not found."),
+      "Failed/ContainerMissing/waiting:ErrImagePull",
+    ],
+    [
+      "instance quota exceeded",
+      failed("REVISION_FAILED", "Quota exceeded for total allowable instances per project per region."),
+      "Failed/QuotaExceeded/waiting:CreateContainerError",
+    ],
+    [
+      "container exited",
+      failed(
+        "REVISION_FAILED",
+        "The user-provided container exited with code 3",
+        "HEALTH_CHECK_CONTAINER_ERROR",
+      ),
+      "Failed/RevisionFailed/waiting:CrashLoopBackOff",
+    ],
+    [
+      "secret not accessible",
+      failed("SECRETS_ACCESS_CHECK_FAILED", "Permission denied on secret"),
+      "Failed/SecretsAccessCheckFailed/waiting:CreateContainerConfigError",
+    ],
+  ];
+  it.each(cases)("%s", (_title, workerPool, expected) => {
+    const status = workerPoolStatus(workerPool);
+    expect(summary(status)).toBe(expected);
+    expect(toPodStatus({ kind: "workerPool", workerPool })).toEqual(status);
+    // Never a silent Pending or Failed: there is always a message saying why.
+    if (status.phase === "Failed") expect(status.message).toBeTruthy();
+    if (status.phase === "Pending") {
+      const c = status.containers[0];
+      expect(c !== undefined && "waiting" in c.state && c.state.waiting.message).toBeTruthy();
+    }
+    if (status.phase === "Running") expect(status.containers[0]?.ready).toBe(true);
+  });
+  it("publishes the resource name and the billed shape, no URL", () => {
+    const status = workerPoolStatus(pool);
+    expect(status.annotations).toEqual({ [CloudRunStatusAnnotations.resource]: pool.name });
+    expect(status.billed).toEqual({ vcpu: 1, memoryGiB: 0.5, shape: "1 vCPU / 512Mi" });
+  });
+});
+
+describe("instance status", () => {
+  type Instance = Extract<CloudRunObject, { kind: "instance" }>["instance"];
+  const instance: Instance = {
+    name: "projects/p1/locations/us-central1/instances/i1",
+    generation: "1",
+    observedGeneration: "1",
+    containers: [{ name: "main", image: "busybox" }],
+  };
+  it.each([
+    [
+      "starting",
+      { ...instance, reconciling: true, terminalCondition: { state: "CONDITION_RECONCILING" } },
+      "Pending/-/waiting:ContainerCreating",
+    ],
+    [
+      "ready",
+      {
+        ...instance,
+        terminalCondition: { state: "CONDITION_SUCCEEDED" },
+        urls: ["https://i1-abc.a.run.app"],
+      },
+      "Running/-/running:",
+    ],
+    [
+      "image not found",
+      {
+        ...instance,
+        terminalCondition: { state: "CONDITION_FAILED", reason: "CONTAINER_MISSING", message: "not found" },
+      },
+      "Failed/ContainerMissing/waiting:ErrImagePull",
+    ],
+  ] as [string, Instance, string][])("%s", (_title, value, expected) => {
+    expect(summary(instanceStatus(value))).toBe(expected);
+  });
+  it("publishes the first URL", () => {
+    expect(
+      instanceStatus({
+        ...instance,
+        terminalCondition: { state: "CONDITION_SUCCEEDED" },
+        urls: ["https://i1-abc.a.run.app"],
+      }).annotations,
+    ).toEqual({
+      [CloudRunStatusAnnotations.resource]: instance.name,
+      [CloudRunStatusAnnotations.url]: "https://i1-abc.a.run.app",
     });
   });
 });

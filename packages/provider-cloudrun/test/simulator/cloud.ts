@@ -33,7 +33,7 @@ export interface SimTimings {
   operationMs: number;
   /** From RunJob to the task running. */
   startMs: number;
-  /** From a Service create/update to Ready. */
+  /** From a Service / Worker Pool / Instance create or update to Ready. */
   readyMs: number;
   /** Between task retries (OnFailure). */
   retryMs: number;
@@ -44,6 +44,11 @@ export interface SimCloudOptions {
   project?: string;
   region?: string;
   timings?: Partial<SimTimings>;
+  /**
+   * Instances the project may run at once across Worker Pools, Services and Instances (default
+   * unlimited): one more fails its rollout with a quota condition and RESOURCE_EXHAUSTED.
+   */
+  instanceQuota?: number;
 }
 
 interface Operation {
@@ -67,7 +72,7 @@ interface LogRecord {
   seq: number;
 }
 
-const GRPC = { FAILED_PRECONDITION: 9, NOT_FOUND: 5, ALREADY_EXISTS: 6 } as const;
+const GRPC = { FAILED_PRECONDITION: 9, NOT_FOUND: 5, ALREADY_EXISTS: 6, RESOURCE_EXHAUSTED: 8 } as const;
 
 function conditionOf(type: string, state: string, extra: Json = {}, time?: string): Json {
   return { type, state, ...(time === undefined ? {} : { lastTransitionTime: time }), ...extra };
@@ -86,6 +91,10 @@ export class SimCloud {
   readonly jobs = new Map<string, Json>();
   readonly executions = new Map<string, ExecutionState>();
   readonly services = new Map<string, Json>();
+  readonly workerPools = new Map<string, Json>();
+  readonly instances = new Map<string, Json>();
+  /** See {@link SimCloudOptions.instanceQuota}; tests may change it. */
+  instanceQuota: number;
   readonly operations = new Map<string, Operation>();
   readonly secrets = new Map<
     string,
@@ -100,6 +109,7 @@ export class SimCloud {
     this.project = options.project ?? "p1";
     this.region = options.region ?? "us-central1";
     this.timings = { operationMs: 0, startMs: 1000, readyMs: 1000, retryMs: 1000, ...options.timings };
+    this.instanceQuota = options.instanceQuota ?? Number.POSITIVE_INFINITY;
   }
 
   get parent(): string {
@@ -703,6 +713,284 @@ export class SimCloud {
 
   listServices(parent: string): Json[] {
     return [...this.services.values()].filter((s) => String(s.name).startsWith(`${parent}/`));
+  }
+
+  // ---- worker pools and instances -------------------------------------------------------------
+
+  /** Instances running or being started, other than `except`'s. */
+  #instancesInUse(except: string): number {
+    let count = 0;
+    for (const [name, pool] of this.workerPools) {
+      if (name === except || (pool.terminalCondition as Json | undefined)?.state === "CONDITION_FAILED")
+        continue;
+      count += Number(((pool.scaling ?? {}) as Json).manualInstanceCount ?? 0);
+    }
+    for (const [name, instance] of this.instances) {
+      if (name === except || (instance.terminalCondition as Json | undefined)?.state === "CONDITION_FAILED")
+        continue;
+      count += 1;
+    }
+    for (const [name, service] of this.services) {
+      if (name === except) continue;
+      count += Number(((service.scaling ?? {}) as Json).minInstanceCount ?? 0);
+    }
+    return count;
+  }
+
+  createWorkerPool(parent: string, workerPoolId: string, body: Json): Json {
+    const name = `${parent}/workerPools/${workerPoolId}`;
+    if (this.workerPools.has(name))
+      throw new SimError(409, "ALREADY_EXISTS", `Resource '${workerPoolId}' already exists.`);
+    if (!/^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$/.test(workerPoolId))
+      throw new SimError(
+        400,
+        "INVALID_ARGUMENT",
+        `Invalid worker pool id '${workerPoolId}'.`,
+        "INVALID_ARGUMENT",
+      );
+    const now = this.now();
+    const pool: Json = {
+      ...body,
+      name,
+      uid: this.#id(),
+      generation: "1",
+      observedGeneration: "0",
+      createTime: now,
+      updateTime: now,
+      creator: "vn-agent@p1.iam.gserviceaccount.com",
+      launchStage: body.launchStage ?? "GA",
+      etag: `"${this.#id()}"`,
+    };
+    this.workerPools.set(name, pool);
+    return this.renderOperation(this.#rollOutWorkerPool(pool));
+  }
+
+  /**
+   * Starts a worker pool revision: reconciling until its instances run (ready) or it fails (image
+   * not found, instance quota, a container that exits); the operation is done then.
+   */
+  #rollOutWorkerPool(pool: Json): Operation {
+    const name = String(pool.name);
+    for (const timer of this.#serviceTimers.get(name) ?? []) this.clock.clearTimeout(timer);
+    const timers: ReturnType<Clock["setTimeout"]>[] = [];
+    this.#serviceTimers.set(name, timers);
+    const now = this.now();
+    const poolId = name.split("/").at(-1) ?? "";
+    const revision = `${poolId.slice(0, 40)}-${String(pool.generation).padStart(5, "0")}-${this.#id().slice(-3)}`;
+    pool.reconciling = true;
+    pool.latestCreatedRevision = `${name}/revisions/${revision}`;
+    pool.terminalCondition = conditionOf(
+      "Ready",
+      "CONDITION_RECONCILING",
+      { message: "Deploying revision." },
+      now,
+    );
+    pool.conditions = [conditionOf("ConfigurationsReady", "CONDITION_RECONCILING", {}, now)];
+    const op = this.#operation(
+      "google.cloud.run.v2.WorkerPool",
+      { name },
+      () => ({}),
+      Number.POSITIVE_INFINITY,
+    );
+    const template = (pool.template ?? {}) as Json;
+    const containers = (template.containers ?? []) as Json[];
+    const missing = containers.map((c) => str(c.image)).find(isMissingImage);
+    const fail = (reason: string, message: string, code: number = GRPC.FAILED_PRECONDITION): void => {
+      const at = this.now();
+      pool.reconciling = false;
+      pool.observedGeneration = pool.generation;
+      pool.terminalCondition = conditionOf("Ready", "CONDITION_FAILED", { reason, message }, at);
+      pool.conditions = [conditionOf("ConfigurationsReady", "CONDITION_FAILED", { reason, message }, at)];
+      op.done = true;
+      op.error = { code, message };
+    };
+    timers.push(
+      this.clock.setTimeout(() => {
+        if (missing !== undefined) {
+          fail("CONTAINER_MISSING", `Image '${missing}' not found.`);
+          return;
+        }
+        const wanted = Number(((pool.scaling ?? {}) as Json).manualInstanceCount ?? 0);
+        const used = this.#instancesInUse(name);
+        if (used + wanted > this.instanceQuota) {
+          fail(
+            "REVISION_FAILED",
+            `Quota exceeded for total allowable instances per project per region: limit ${String(this.instanceQuota)}, in use ${String(used)}, requested ${String(wanted)}.`,
+            GRPC.RESOURCE_EXHAUSTED,
+          );
+          return;
+        }
+        const at = this.now();
+        pool.reconciling = false;
+        pool.observedGeneration = pool.generation;
+        pool.latestReadyRevision = pool.latestCreatedRevision;
+        pool.terminalCondition = conditionOf("Ready", "CONDITION_SUCCEEDED", {}, at);
+        pool.conditions = [conditionOf("ConfigurationsReady", "CONDITION_SUCCEEDED", {}, at)];
+        pool.instanceSplitStatuses = [{ type: "INSTANCE_SPLIT_ALLOCATION_TYPE_LATEST", percent: 100 }];
+        op.done = true;
+        op.response = { "@type": "type.googleapis.com/google.cloud.run.v2.WorkerPool", ...pool };
+        if (wanted === 0) return;
+        const main = containers.find((c) => !Array.isArray(c.dependsOn) || true) ?? {};
+        const app = containers.find((c) => Array.isArray(c.dependsOn)) ?? main;
+        const program = parseProgram(app.command as string[] | undefined, app.args as string[] | undefined);
+        const resource = {
+          type: "cloud_run_worker_pool",
+          labels: {
+            worker_pool_name: poolId,
+            revision_name: revision,
+            location: this.region,
+            project_id: this.project,
+          },
+        };
+        this.#runProgram(program, str(app.name), resource, { instanceId: "00wp" }, timers, (code) => {
+          fail(
+            "REVISION_FAILED",
+            `The user-provided container exited with code ${String(code)}; worker pool instances must keep running.`,
+          );
+        });
+      }, this.timings.readyMs),
+    );
+    return op;
+  }
+
+  getWorkerPool(name: string): Json {
+    const pool = this.workerPools.get(name);
+    if (pool === undefined) throw new SimError(404, "NOT_FOUND", `Resource '${name}' was not found`);
+    return pool;
+  }
+
+  listWorkerPools(parent: string): Json[] {
+    return [...this.workerPools.values()].filter((p) => String(p.name).startsWith(`${parent}/`));
+  }
+
+  updateWorkerPool(name: string, body: Json): Json {
+    const pool = this.getWorkerPool(name);
+    Object.assign(pool, {
+      template: body.template,
+      labels: body.labels,
+      annotations: body.annotations,
+      scaling: body.scaling,
+    });
+    pool.generation = String(Number(pool.generation) + 1);
+    pool.updateTime = this.now();
+    pool.etag = `"${this.#id()}"`;
+    return this.renderOperation(this.#rollOutWorkerPool(pool));
+  }
+
+  deleteWorkerPool(name: string): Json {
+    const pool = this.getWorkerPool(name);
+    for (const timer of this.#serviceTimers.get(name) ?? []) this.clock.clearTimeout(timer);
+    this.#serviceTimers.delete(name);
+    this.workerPools.delete(name);
+    return this.renderOperation(
+      this.#operation(
+        "google.cloud.run.v2.WorkerPool",
+        { name },
+        () => ({ response: { "@type": "type.googleapis.com/google.cloud.run.v2.WorkerPool", ...pool } }),
+        this.timings.operationMs,
+      ),
+    );
+  }
+
+  createInstance(parent: string, instanceId: string, body: Json): Json {
+    const name = `${parent}/instances/${instanceId}`;
+    if (this.instances.has(name))
+      throw new SimError(409, "ALREADY_EXISTS", `Resource '${instanceId}' already exists.`);
+    const now = this.now();
+    const instance: Json = {
+      ...body,
+      name,
+      uid: this.#id(),
+      generation: "1",
+      observedGeneration: "0",
+      createTime: now,
+      updateTime: now,
+      reconciling: true,
+      terminalCondition: conditionOf(
+        "Ready",
+        "CONDITION_RECONCILING",
+        { message: "Starting instance." },
+        now,
+      ),
+      conditions: [],
+      etag: `"${this.#id()}"`,
+    };
+    this.instances.set(name, instance);
+    const timers: ReturnType<Clock["setTimeout"]>[] = [];
+    this.#serviceTimers.set(name, timers);
+    const op = this.#operation(
+      "google.cloud.run.v2.Instance",
+      { name },
+      () => ({}),
+      Number.POSITIVE_INFINITY,
+    );
+    const containers = (body.containers ?? []) as Json[];
+    const missing = containers.map((c) => str(c.image)).find(isMissingImage);
+    const fail = (reason: string, message: string, code: number = GRPC.FAILED_PRECONDITION): void => {
+      instance.reconciling = false;
+      instance.observedGeneration = instance.generation;
+      instance.terminalCondition = conditionOf("Ready", "CONDITION_FAILED", { reason, message }, this.now());
+      op.done = true;
+      op.error = { code, message };
+    };
+    timers.push(
+      this.clock.setTimeout(() => {
+        if (missing !== undefined) {
+          fail("CONTAINER_MISSING", `Image '${missing}' not found.`);
+          return;
+        }
+        const used = this.#instancesInUse(name);
+        if (used + 1 > this.instanceQuota) {
+          fail(
+            "REVISION_FAILED",
+            `Quota exceeded for total allowable instances per project per region: limit ${String(this.instanceQuota)}.`,
+            GRPC.RESOURCE_EXHAUSTED,
+          );
+          return;
+        }
+        instance.reconciling = false;
+        instance.observedGeneration = instance.generation;
+        instance.terminalCondition = conditionOf("Ready", "CONDITION_SUCCEEDED", {}, this.now());
+        instance.urls = [`https://${instanceId}-abc123-uc.a.run.app`];
+        op.done = true;
+        op.response = { "@type": "type.googleapis.com/google.cloud.run.v2.Instance", ...instance };
+        const main = containers[0] ?? {};
+        const program = parseProgram(main.command as string[] | undefined, main.args as string[] | undefined);
+        const resource = {
+          type: "cloud_run_instance",
+          labels: { instance_name: instanceId, location: this.region, project_id: this.project },
+        };
+        this.#runProgram(program, str(main.name), resource, {}, timers, (code) => {
+          fail("REVISION_FAILED", `The user-provided container exited with code ${String(code)}.`);
+        });
+      }, this.timings.readyMs),
+    );
+    return this.renderOperation(op);
+  }
+
+  getInstance(name: string): Json {
+    const instance = this.instances.get(name);
+    if (instance === undefined) throw new SimError(404, "NOT_FOUND", `Resource '${name}' was not found`);
+    return instance;
+  }
+
+  listInstances(parent: string): Json[] {
+    return [...this.instances.values()].filter((i) => String(i.name).startsWith(`${parent}/`));
+  }
+
+  deleteInstance(name: string): Json {
+    const instance = this.getInstance(name);
+    for (const timer of this.#serviceTimers.get(name) ?? []) this.clock.clearTimeout(timer);
+    this.#serviceTimers.delete(name);
+    this.instances.delete(name);
+    return this.renderOperation(
+      this.#operation(
+        "google.cloud.run.v2.Instance",
+        { name },
+        () => ({ response: { "@type": "type.googleapis.com/google.cloud.run.v2.Instance", ...instance } }),
+        this.timings.operationMs,
+      ),
+    );
   }
 
   // ---- Secret Manager -------------------------------------------------------------------------

@@ -2,12 +2,15 @@
  * Request validation for the simulator, against the vendor's own schemas: the Cloud Run v2
  * discovery document from the fixtures, and (Secret Manager and Cloud Logging have no discovery
  * document in the fixtures) the protobuf JSON descriptors the client libraries ship
- * (`build/protos/protos.json`). Both are turned into one small schema form and one route table,
+ * (`build/protos/protos.json`); Worker Pools and Instances, newer than that discovery document,
+ * against their `.proto` files (fixtures, parsed with protobufjs). All are turned into one small schema form and one route table,
  * so every request — path, query and body — is checked the same way.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import protobuf from "protobufjs";
 
 /** A JSON schema node in the discovery document's dialect (the subset the APIs use). */
 export interface Schema {
@@ -172,7 +175,16 @@ const WELL_KNOWN: Record<string, Schema> = {
  * name, and every `google.api.http` rule of the given services into routes.
  */
 export function loadProtoDescriptor(file: string, api: Route["api"], services: string[]): SchemaSet {
-  const root = JSON.parse(readFileSync(file, "utf8")) as ProtoNode;
+  return protoSchemaSet(JSON.parse(readFileSync(file, "utf8")) as ProtoNode, api, services);
+}
+
+/** proto field names as the JSON mapping spells them (`worker_pool` → `workerPool`). */
+function jsonName(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** {@link loadProtoDescriptor} over an already parsed descriptor (`Root.toJSON()` of protobufjs). */
+export function protoSchemaSet(root: ProtoNode, api: Route["api"], services: string[]): SchemaSet {
   const types = new Map<string, ProtoNode>();
   const collect = (node: ProtoNode, prefix: string): void => {
     for (const [name, child] of Object.entries(node.nested ?? {})) {
@@ -232,7 +244,7 @@ export function loadProtoDescriptor(file: string, api: Route["api"], services: s
         let regexSource = "";
         let last = 0;
         for (const m of binding.path.matchAll(/\{([^}=]+)(?:=([^}]*))?\}/g)) {
-          names.push(m[1] ?? "");
+          names.push(jsonName(m[1] ?? ""));
           const segments = (m[2] ?? "*").split("/");
           const body = segments
             .map((seg) => (seg === "**" ? ".+" : seg === "*" ? "[^/]+" : escapeRegex(seg)))
@@ -243,9 +255,13 @@ export function loadProtoDescriptor(file: string, api: Route["api"], services: s
         regexSource += escapeRegex(binding.path.slice(last));
         const requestSchema = schemas[request];
         const query: Record<string, Schema> = {};
-        if (binding.body !== "*") {
+        const bodyField =
+          binding.body === undefined || binding.body === "*" ? binding.body : jsonName(binding.body);
+        // A path parameter `worker_pool.name` takes the field out of the query (it is in the body).
+        const pathTops = names.map((n) => n.split(".")[0] ?? n);
+        if (bodyField !== "*") {
           for (const [field, schema] of Object.entries(requestSchema?.properties ?? {})) {
-            if (names.includes(field) || field === binding.body) continue;
+            if (pathTops.includes(field) || field === bodyField) continue;
             query[field] = schema;
           }
         }
@@ -257,11 +273,11 @@ export function loadProtoDescriptor(file: string, api: Route["api"], services: s
           pathParams: names,
           query,
           body:
-            binding.body === undefined
+            bodyField === undefined
               ? undefined
-              : binding.body === "*"
+              : bodyField === "*"
                 ? bodyWithout(schemas, request, names)
-                : refOf(requestSchema?.properties?.[binding.body]),
+                : refOf(requestSchema?.properties?.[bodyField]),
         });
       }
     }
@@ -318,6 +334,30 @@ function httpBindings(parsed: Record<string, unknown>[]): HttpBinding[] {
 }
 
 const require = createRequire(import.meta.url);
+
+/** The Run v2 protos copied from the shared fixtures (see SOURCES.md): Worker Pools and Instances. */
+export const runProtoDir = fileURLToPath(new URL("../fixtures/protos/", import.meta.url));
+
+/**
+ * Cloud Run Worker Pools and Instances, which the discovery document (rev 20240614) predates:
+ * their protos from the fixtures parsed with protobufjs (field names in their JSON form), the
+ * `google.api.*`, `google.iam.*` and `google.protobuf.*` imports from google-gax's copies. Routes
+ * come from the methods' `google.api.http` annotations (`run.CreateWorkerPool`, …).
+ */
+export function loadRunProtos(): SchemaSet {
+  // google-gax exports no subpaths: its main module is build/src/index.js, the protos are build/protos.
+  const gaxProtos = join(dirname(require.resolve("google-gax")), "..", "protos");
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => {
+    const local = join(runProtoDir, target);
+    return existsSync(local) ? local : join(gaxProtos, target);
+  };
+  root.loadSync(["google/cloud/run/v2/worker_pool.proto", "google/cloud/run/v2/instance.proto"]);
+  return protoSchemaSet(root.toJSON() as ProtoNode, "run", [
+    "google.cloud.run.v2.WorkerPools",
+    "google.cloud.run.v2.Instances",
+  ]);
+}
 
 /** Secret Manager v1, from `@google-cloud/secret-manager`'s descriptor. */
 export function loadSecretManagerDescriptor(): SchemaSet {

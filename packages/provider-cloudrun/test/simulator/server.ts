@@ -1,6 +1,6 @@
 /**
  * The simulator's HTTP face: a `node:http` server on 127.0.0.1 that speaks what the Google client
- * libraries send in REST-fallback mode (gRPC transcoding: `/v2/...`, `$alt=json;enum-encoding=int`,
+ * libraries send in REST-fallback mode (the gRPC face in `grpc.ts` translates to the same calls) (gRPC transcoding: `/v2/...`, `$alt=json;enum-encoding=int`,
  * `google.rpc.Status` errors), validates every request against the vendor schemas, records it, and
  * can be told to fail (throttling with RESOURCE_EXHAUSTED + RetryInfo + Retry-After, 5xx, any code).
  */
@@ -12,6 +12,7 @@ import type { SimCloudOptions } from "./cloud.js";
 import {
   loadLoggingDescriptor,
   loadRunDiscovery,
+  loadRunProtos,
   loadSecretManagerDescriptor,
   matchRoute,
   validateRequest,
@@ -22,7 +23,7 @@ type Json = Record<string, unknown>;
 
 /** One request as the simulator received it. */
 export interface RecordedRequest {
-  /** The method id: `run.projects.locations.jobs.create`, `secretmanager.AddSecretVersion`, … */
+  /** The method id: `run.projects.locations.jobs.create`, `run.CreateWorkerPool`, `secretmanager.AddSecretVersion`, … */
   operation: string;
   method: string;
   path: string;
@@ -50,11 +51,12 @@ let schemaCache: SchemaSet | undefined;
 function schemas(): SchemaSet {
   if (schemaCache === undefined) {
     const run = loadRunDiscovery();
+    const runProtos = loadRunProtos();
     const sm = loadSecretManagerDescriptor();
     const logging = loadLoggingDescriptor();
     schemaCache = {
-      schemas: { ...run.schemas, ...sm.schemas, ...logging.schemas },
-      routes: [...run.routes, ...sm.routes, ...logging.routes],
+      schemas: { ...run.schemas, ...runProtos.schemas, ...sm.schemas, ...logging.schemas },
+      routes: [...run.routes, ...runProtos.routes, ...sm.routes, ...logging.routes],
     };
   }
   return schemaCache;
@@ -181,6 +183,24 @@ export class CloudRunSimulator {
         return c.updateService(name, body);
       case "run.projects.locations.services.delete":
         return c.deleteService(name);
+      case "run.CreateWorkerPool":
+        return c.createWorkerPool(parent, query.get("workerPoolId") ?? "", body);
+      case "run.GetWorkerPool":
+        return c.getWorkerPool(name);
+      case "run.ListWorkerPools":
+        return page(c.listWorkerPools(parent), "workerPools");
+      case "run.UpdateWorkerPool":
+        return c.updateWorkerPool(params["workerPool.name"] ?? "", body);
+      case "run.DeleteWorkerPool":
+        return c.deleteWorkerPool(name);
+      case "run.CreateInstance":
+        return c.createInstance(parent, query.get("instanceId") ?? "", body);
+      case "run.GetInstance":
+        return c.getInstance(name);
+      case "run.ListInstances":
+        return page(c.listInstances(parent), "instances");
+      case "run.DeleteInstance":
+        return c.deleteInstance(name);
       case "run.projects.locations.operations.get":
         return c.getOperation(name);
       case "secretmanager.CreateSecret":
