@@ -22,4 +22,6 @@ export const AciAnnotations = {
    * entrypoint + arguments) and cannot keep an image's entrypoint while replacing its arguments.
    */
   entrypointPrefix: "aci.virtual-node.io/entrypoint.",
+  /** `never`: the pod never claims from the standby pool (option `standbyPool`), even when it fits. */
+  standbyPool: "aci.virtual-node.io/standby-pool",
 } as const;

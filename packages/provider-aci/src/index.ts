@@ -24,8 +24,26 @@ export type { GpuSku, MappedGroup, MappingOptions } from "./mapping.js";
 export { DEFAULT_CAPACITY, describeAciNode } from "./node.js";
 export { ACI_RATE_LIMITS, validateOptions } from "./options.js";
 export type { AciProviderOptions, WebSocketLike } from "./options.js";
+export { CLAIM_HEADER, getProfileRevision, standbyPolicy } from "./profile.js";
 export { createAciProvider, operationFailure } from "./provider.js";
 export type { AciProvider } from "./provider.js";
+export {
+  STANDBY_API_VERSION,
+  STANDBY_TAG,
+  StandbyAnnotations,
+  parseArmId,
+  standbyClaim,
+  validateStandbyPool,
+} from "./standby.js";
+export type {
+  ArmResourceId,
+  ContainerGroupProfileResource,
+  StandbyClaimOptions,
+  StandbyClaimRequest,
+  StandbyDecision,
+  StandbyPoolOptions,
+  StartPath,
+} from "./standby.js";
 export {
   CONTAINER_GROUP_ANNOTATION,
   MAX_POD_EVENTS,

@@ -14,6 +14,8 @@ import type { RateLimitTable } from "@virtual-node/core/provider-kit";
 import type { CloudCallerOptions } from "@virtual-node/core/provider-kit";
 import type { GpuSku } from "./mapping.js";
 import { GPU_SKUS } from "./mapping.js";
+import type { StandbyPoolOptions } from "./standby.js";
+import { validateStandbyPool } from "./standby.js";
 
 /** The WHATWG WebSocket subset the exec bridge uses (global `WebSocket` and `ws` both fit). */
 export interface WebSocketLike {
@@ -95,6 +97,12 @@ export interface AciProviderOptions {
    * files, restarting the containers.
    */
   fileUpdates?: "notify" | "redeploy";
+  /**
+   * An ACI standby pool to claim pre-provisioned groups from: pods whose group would be the pool's
+   * profile group claim one (much faster start), the others are created as usual. See
+   * docs/providers/aci.md, "Standby pool".
+   */
+  standbyPool?: StandbyPoolOptions;
 }
 
 /** Rate limits per ARM operation (requests per second, burst). ARM allows ~12 000 reads and 1 200 writes per hour per subscription and principal; ACI adds its own per-minute limits on creates. */
@@ -108,6 +116,7 @@ export const ACI_RATE_LIMITS: RateLimitTable = {
   "Containers.ListLogs": { ratePerSecond: 2, burst: 20 },
   "Containers.ExecuteCommand": { ratePerSecond: 0.5, burst: 5 },
   "Containers.Attach": { ratePerSecond: 0.5, burst: 5 },
+  "ContainerGroupProfiles.GetByRevision": { ratePerSecond: 1, burst: 5 },
 };
 
 const NAME = /^[-\w._()]{1,90}$/;
@@ -170,6 +179,7 @@ export function validateOptions(options: AciProviderOptions): void {
   }
   if (!oneOf(options.execMode, ["shell", "direct"])) fail("execMode", "must be shell or direct");
   if (!oneOf(options.fileUpdates, ["notify", "redeploy"])) fail("fileUpdates", "must be notify or redeploy");
+  if (options.standbyPool !== undefined) validateStandbyPool(options.standbyPool, options.subscriptionId);
   for (const [k, v] of Object.entries(options.tags ?? {})) {
     if (k.length > 512 || /[<>%&\\?/]/.test(k)) fail(`tags.${k}`, "is not a valid Azure tag name");
     if (v.length > 256) fail(`tags.${k}`, "value longer than 256 characters");

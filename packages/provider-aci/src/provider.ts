@@ -11,6 +11,7 @@ import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { DefaultAzureCredential } from "@azure/identity";
 import {
   AbortedError,
+  InvalidInputError,
   NotFoundError,
   PermanentError,
   VirtualNodeError,
@@ -45,10 +46,13 @@ import { aciCapabilities } from "./capabilities.js";
 import { bridgeAttach, bridgeExec } from "./exec.js";
 import { fetchLogPage } from "./logs.js";
 import { AciTags, containerGroupName, toContainerGroup } from "./mapping.js";
-import type { MappingOptions } from "./mapping.js";
+import type { MappedGroup, MappingOptions } from "./mapping.js";
 import { describeAciNode } from "./node.js";
 import { ACI_RATE_LIMITS, validateOptions } from "./options.js";
 import type { AciProviderOptions } from "./options.js";
+import { CLAIM_HEADER, getProfileRevision, standbyPolicy } from "./profile.js";
+import { STANDBY_TAG, StandbyAnnotations, standbyClaim } from "./standby.js";
+import type { ContainerGroupProfileResource, StandbyClaimRequest, StartPath } from "./standby.js";
 import { toPodStatus } from "./status.js";
 
 /** Operation names of reads and writes, for the `x-ms-ratelimit-remaining-*` feedback. */
@@ -57,6 +61,7 @@ const READ_APIS = [
   "ContainerGroups.ListByResourceGroup",
   "ContainerGroups.Poll",
   "Containers.ListLogs",
+  "ContainerGroupProfiles.GetByRevision",
 ];
 const WRITE_APIS = ["ContainerGroups.CreateOrUpdate", "ContainerGroups.Delete", "Containers.ExecuteCommand"];
 const STALE_FILES_MESSAGE =
@@ -72,6 +77,8 @@ interface Tracked {
   /** When files changed in the API but not in the running group (`fileUpdates: notify`). */
   staleFilesSince?: number;
   operation?: AbortController;
+  /** Why the pod's group was created cold although a standby pool is configured. */
+  coldReason?: string;
 }
 
 /** The ACI provider (every optional hook it implements made required), with counters for tests and dashboards. */
@@ -111,6 +118,25 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
     ...(options.registry === undefined ? {} : { registry: options.registry }),
   });
   client.pipeline.addPolicy(remainingHeadersPolicy(call));
+  const pool = options.standbyPool;
+  /** Claim bodies by group name while their PUT is in flight; ARM's `isCreatedFromStandbyPool` by group name. */
+  const claims = new Map<string, StandbyClaimRequest>();
+  const fromPool = new Map<string, boolean>();
+  if (pool !== undefined) client.pipeline.addPolicy(standbyPolicy(claims, fromPool));
+  /** The profile revision (immutable once read); a failed read is retried at the next create. */
+  let profile: Promise<ContainerGroupProfileResource> | undefined;
+  const loadProfile = (signal: AbortSignal): Promise<ContainerGroupProfileResource> => {
+    if (pool === undefined) throw new Error("no standby pool");
+    profile ??= call(
+      "ContainerGroupProfiles.GetByRevision",
+      (s) => getProfileRevision(client, pool.profileId, pool.profileRevision, s),
+      { signal },
+    );
+    profile.catch(() => {
+      profile = undefined;
+    });
+    return profile;
+  };
 
   const tracked = new Map<string, Tracked>();
   const lifetime = new AbortController();
@@ -158,6 +184,21 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
       provisioningDeadlineMs: deadlineMs,
       ...(t?.operationError === undefined ? {} : { operationError: t.operationError }),
     });
+    if (pool !== undefined) {
+      const path: StartPath =
+        fromPool.get(group.name ?? "") === true
+          ? "standby-pool"
+          : group.tags?.[STANDBY_TAG] === "standby-claim"
+            ? "standby-fallback"
+            : "cold";
+      status.annotations = {
+        ...status.annotations,
+        [StandbyAnnotations.startPath]: path,
+        ...(path === "cold" && t?.coldReason !== undefined
+          ? { [StandbyAnnotations.startPathReason]: t.coldReason }
+          : {}),
+      };
+    }
     if (t?.staleFilesSince !== undefined && status.phase !== "Failed") {
       status.message = STALE_FILES_MESSAGE;
       status.events = [
@@ -273,7 +314,35 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
     );
   }
 
-  async function put(pod: ResolvedPod, signal: AbortSignal): Promise<void> {
+  /**
+   * The group of a create: a claim from the standby pool when the pod fits its profile, else the
+   * cold mapping (with the reason it did not fit).
+   */
+  async function decide(
+    pod: ResolvedPod,
+    mapping: MappingOptions,
+    signal: AbortSignal,
+  ): Promise<{ mapped: MappedGroup; claim?: StandbyClaimRequest; coldReason?: string }> {
+    if (pool === undefined) return { mapped: toContainerGroup(pod, mapping) };
+    let revision: ContainerGroupProfileResource;
+    try {
+      revision = await loadProfile(signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const mapped = toContainerGroup(pod, mapping);
+      const why = error instanceof Error ? error.message : String(error);
+      return {
+        mapped,
+        coldReason: `profile ${pool.profileId} revision ${String(pool.profileRevision)} unreadable: ${why}`,
+      };
+    }
+    const decision = standbyClaim(pod, revision, { mapping, pool });
+    return decision.path === "claim"
+      ? { mapped: decision.mapped, claim: decision.request }
+      : { mapped: decision.mapped, coldReason: decision.reason };
+  }
+
+  async function put(pod: ResolvedPod, signal: AbortSignal, create = false): Promise<void> {
     const mapping: MappingOptions = {
       nodeName: pod.nodeName,
       location: options.region,
@@ -288,17 +357,46 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
         ? {}
         : { registryCredentials: options.registryCredentials }),
     };
-    const mapped = toContainerGroup(pod, mapping);
+    // Only creates claim: a running group is updated with its full body, as any other.
+    const decided = create ? await decide(pod, mapping, signal) : { mapped: toContainerGroup(pod, mapping) };
+    const mapped = decided.mapped;
+    let coldReason = decided.coldReason;
     throwIfAborted(signal);
     nodeNames.add(pod.nodeName);
-    const poller = await call(
-      "ContainerGroups.CreateOrUpdate",
-      (s) => client.containerGroups.beginCreateOrUpdate(rg, mapped.name, mapped.group, { abortSignal: s }),
-      { signal },
-    );
+    const send = (claim: boolean) =>
+      call(
+        "ContainerGroups.CreateOrUpdate",
+        (s) =>
+          client.containerGroups.beginCreateOrUpdate(rg, mapped.name, mapped.group, {
+            abortSignal: s,
+            ...(claim ? { requestOptions: { customHeaders: { [CLAIM_HEADER]: mapped.name } } } : {}),
+          }),
+        { signal },
+      );
+    let poller: Awaited<ReturnType<typeof send>>;
+    if (decided.claim === undefined) poller = await send(false);
+    else {
+      claims.set(mapped.name, decided.claim);
+      try {
+        poller = await send(true);
+      } catch (error) {
+        // A refused claim (a profile or pool ARM does not accept) falls back to the cold create,
+        // unless the pool is all the user wants (`failOnReuseFailure`): then the error stands and
+        // core retries the create (a reuse failure is retryable) until the pool has a ready group.
+        const refused = error instanceof InvalidInputError || error instanceof NotFoundError;
+        if (pool?.failOnReuseFailure === true || !refused) throw error;
+        coldReason = `the claim was refused (${error.message}); created cold`;
+        claims.delete(mapped.name);
+        poller = await send(false);
+      } finally {
+        claims.delete(mapped.name);
+      }
+    }
     const entry: Tracked = { ...trackedOf(pod.ref), ref: pod.ref, since: clock.now() };
     delete entry.operationError;
     delete entry.staleFilesSince;
+    delete entry.coldReason;
+    if (coldReason !== undefined) entry.coldReason = coldReason;
     tracked.set(podKey(pod.ref), entry);
     source.invalidate(pod.ref);
     if (poller.isDone()) return;
@@ -333,7 +431,7 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
           tracked.set(podKey(pod.ref), { ref: pod.ref, since: clock.now() });
         return;
       }
-      await put(pod, signal);
+      await put(pod, signal, true);
     },
 
     async updatePod(pod, { signal, reason }: UpdateOptions) {
@@ -384,6 +482,7 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
       }
       if (trackedOf(ref) !== undefined) tracked.delete(podKey(ref));
       settledByName.delete(name);
+      fromPool.delete(name);
       source.invalidate(ref);
     },
 

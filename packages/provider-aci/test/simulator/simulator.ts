@@ -12,6 +12,14 @@
  *
  * Time comes from the injected clock; groups move through their states lazily, computed at each
  * request from the times they were deployed.
+ *
+ * Standby pools (api-version 2026-05-01): container group profiles (seeded with `addProfile`,
+ * read through `CGProfile_Get*`) and pools of pre-provisioned groups made from one profile revision
+ * (`addStandbyPool`: N ready groups, refilled one every `refillIntervalMs` while below capacity).
+ * A PUT naming a profile and a pool claims a ready group, which runs `timing.claimMs` after the
+ * PUT; with none ready the group is created cold from the profile (`timing.pullMs`), or the PUT
+ * fails (409) when `failContainerGroupCreateOnReuseFailure` is set. These timings are the
+ * simulator's parameters, not Azure's figures (Microsoft publishes none).
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -60,6 +68,41 @@ export interface SimulatorTiming {
   restartDelayMs: number;
   /** From DELETE to the group being gone. Default 1000. */
   deleteMs: number;
+  /** From a claim PUT to the claimed (pre-provisioned) group running. Default 500. */
+  claimMs: number;
+}
+
+/** A standby pool of the simulator (the Microsoft.StandbyPool resource's state). */
+export interface SimulatorPoolOptions {
+  /** Resource ID of the profile the pool's groups are made from, and its revision. */
+  profileId: string;
+  revision: number;
+  /** `elasticityProfile.maxReadyCapacity`. */
+  maxReadyCapacity: number;
+  /** Ready groups at the start. Default `maxReadyCapacity`. */
+  ready?: number;
+  /** While below capacity, one more group is ready every this many ms (the refill rate). */
+  refillIntervalMs: number;
+}
+
+/** What happened to a pool's claims. */
+export interface PoolStatus {
+  ready: number;
+  /** Claims that got a pre-provisioned group. */
+  claimed: number;
+  /** Claims with no ready group, created cold from the profile. */
+  coldFallbacks: number;
+  /** Claims with no ready group refused (`failContainerGroupCreateOnReuseFailure`). */
+  refused: number;
+}
+
+interface SimPool extends SimulatorPoolOptions {
+  ready: number;
+  /** Since when the pool has been refilling (below capacity). */
+  anchor: number;
+  claimed: number;
+  coldFallbacks: number;
+  refused: number;
 }
 
 /** An injected failure. `count` requests matching `operation` (a name or `*`) get it. */
@@ -107,6 +150,10 @@ interface SimGroup {
   tags: Record<string, string>;
   deployment: Deployment;
   ip: string;
+  /** From the PUT to images pulled (cold) or to the claimed group running. */
+  startMs: number;
+  /** ARM's `isCreatedFromStandbyPool`, for groups created from a profile. */
+  fromPool?: boolean;
   /** A provisioning failure decided at PUT (bad image, injected). */
   failure?: { code: string; message: string };
   stuck: boolean;
@@ -132,6 +179,8 @@ interface GroupView {
 
 const CG_PATH =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/containerGroups(?:\/([^/]+))?(?:\/(restart|stop|start)|\/containers\/([^/]+)\/(logs|exec|attach))?$/i;
+const PROFILE_PATH =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/containerGroupProfiles\/([^/]+)(\/revisions(?:\/([^/]+))?)?$/i;
 const SUB_LIST = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/containerGroups$/i;
 const LOCATION_PATH =
   /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/locations\/([^/]+)\/(usages|capabilities|operations\/([^/]+))$/i;
@@ -160,6 +209,8 @@ export class AciSimulator {
     { group: string; container: string; command: string; password: string; attach: boolean }
   >();
   readonly #faults: SimulatorFault[] = [];
+  readonly #profiles = new Map<string, { location: string; revisions: Json[] }>();
+  readonly #pools = new Map<string, SimPool>();
   readonly #options: AciSimulatorOptions;
   #server: Server | undefined;
   #wss: WebSocketServer | undefined;
@@ -181,7 +232,7 @@ export class AciSimulator {
     this.location = options.location ?? "westeurope";
     this.resourceGroups = new Set(options.resourceGroups ?? ["vn-rg"]);
     this.pageSize = options.pageSize ?? 100;
-    this.timing = { pullMs: 2000, restartDelayMs: 1000, deleteMs: 1000, ...options.timing };
+    this.timing = { pullMs: 2000, restartDelayMs: 1000, deleteMs: 1000, claimMs: 500, ...options.timing };
     this.#windowStart = this.clock.now();
   }
 
@@ -274,6 +325,57 @@ export class AciSimulator {
     return this.#groups.get(key(rg, name))?.deployment.body;
   }
 
+  /**
+   * Creates (or revises) a container group profile, as `az container container-group-profile
+   * create` would; the body is checked against the swagger's `ContainerGroupProfile`. Returns the
+   * new revision (1, 2, …).
+   */
+  addProfile(rg: string, name: string, properties: Json): number {
+    const body = { location: this.location, properties };
+    const found = this.#validator.validate("ContainerGroupProfile", body);
+    if (found.length > 0)
+      throw new Error(`profile ${name}: ${found.map((v) => `${v.path} ${v.message}`).join("; ")}`);
+    const profile = this.#profiles.get(key(rg, name)) ?? { location: this.location, revisions: [] };
+    profile.revisions.push(structuredClone(properties));
+    this.#profiles.set(key(rg, name), profile);
+    return profile.revisions.length;
+  }
+
+  /** The resource ID of profile `name`. */
+  profileId(rg: string, name: string): string {
+    return `/subscriptions/${this.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.ContainerInstance/containerGroupProfiles/${name}`;
+  }
+
+  /** The resource ID of standby pool `name`. */
+  poolId(rg: string, name: string): string {
+    return `/subscriptions/${this.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.StandbyPool/standbyContainerGroupPools/${name}`;
+  }
+
+  /** Creates a standby pool (its groups are provisioned: `ready` of them are ready now). */
+  addStandbyPool(rg: string, name: string, options: SimulatorPoolOptions): void {
+    this.#pools.set(key(rg, name), {
+      ...options,
+      ready: options.ready ?? options.maxReadyCapacity,
+      anchor: this.clock.now(),
+      claimed: 0,
+      coldFallbacks: 0,
+      refused: 0,
+    });
+  }
+
+  /** A pool's state now. */
+  poolStatus(rg: string, name: string): PoolStatus {
+    const pool = this.#pools.get(key(rg, name));
+    if (pool === undefined) throw new Error(`no pool ${name}`);
+    this.#refill(pool);
+    return {
+      ready: pool.ready,
+      claimed: pool.claimed,
+      coldFallbacks: pool.coldFallbacks,
+      refused: pool.refused,
+    };
+  }
+
   /** Creates a group directly (no request), as another agent or a user would have. */
   seed(rg: string, name: string, body: Json): void {
     this.#put(rg, name, body);
@@ -362,6 +464,13 @@ export class AciSimulator {
       return "AsyncOperation_Get";
     }
     if (SUB_LIST.test(path)) return "ContainerGroups_List";
+    const profile = PROFILE_PATH.exec(path);
+    if (profile)
+      return profile[4] === undefined
+        ? "CGProfile_Get"
+        : profile[5] === undefined
+          ? "CGProfile_ListAllRevisions"
+          : "CGProfile_GetByRevisionNumber";
     const m = CG_PATH.exec(path);
     if (!m) return "Unknown";
     if (m[6] === "logs") return "Containers_ListLogs";
@@ -449,6 +558,11 @@ export class AciSimulator {
       send(200, this.#operationStatus(op));
       return;
     }
+    const profilePath = PROFILE_PATH.exec(path);
+    if (profilePath) {
+      this.#profileRoute(method, profilePath, query, send, error);
+      return;
+    }
     const sub = SUB_LIST.exec(path);
     if (sub) {
       this.#sendPage(path, query, [...this.#groups.values()], send);
@@ -486,6 +600,20 @@ export class AciSimulator {
           "InvalidRequestContent",
           `The request content was invalid: ${this.#lastViolations(operation)}`,
         );
+        return;
+      }
+      const props = (body as Json).properties as Json;
+      if (props.containerGroupProfile !== undefined || props.standbyPoolProfile !== undefined) {
+        const claim = this.#claim(rg, name, body as Json, query["api-version"] ?? "", group);
+        if ("code" in claim) {
+          error(claim.status, claim.code, claim.message);
+          return;
+        }
+        const opId = randomUUID();
+        this.#operations.set(opId, { key: k, kind: "create", generation: claim.group.deployment.generation });
+        send(claim.created ? 201 : 200, this.#render(claim.group), {
+          "azure-asyncoperation": this.#operationUrl(opId),
+        });
         return;
       }
       const semantic = this.#semanticCheck(body as Json, group);
@@ -611,7 +739,7 @@ export class AciSimulator {
     return undefined;
   }
 
-  #put(rg: string, name: string, body: Json): SimGroup {
+  #put(rg: string, name: string, body: Json, start: { startMs?: number; fromPool?: boolean } = {}): SimGroup {
     const k = key(rg, name);
     const existing = this.#live(k);
     const deployment: Deployment = { body, at: this.clock.now(), generation: ++this.#generation };
@@ -629,6 +757,8 @@ export class AciSimulator {
       tags: (body.tags as Record<string, string> | undefined) ?? {},
       deployment,
       ip: existing?.ip ?? `10.240.0.${String(this.#ipCounter++ % 250)}`,
+      startMs: start.startMs ?? this.timing.pullMs,
+      ...(start.fromPool === undefined ? {} : { fromPool: start.fromPool }),
       stuck: this.stuckGroups.has(name) || this.stuckGroups.has("*"),
       ...(badImage === undefined
         ? {}
@@ -641,6 +771,201 @@ export class AciSimulator {
     };
     this.#groups.set(k, group);
     return group;
+  }
+
+  // ---- standby pools ---------------------------------------------------------------------------
+
+  #profileRoute(
+    method: string,
+    m: RegExpExecArray,
+    query: Record<string, string>,
+    send: (status: number, payload?: unknown) => void,
+    error: (status: number, code: string, message: string) => void,
+  ): void {
+    const [, subscription = "", rg = "", name = "", revisions, revision] = m;
+    if (query["api-version"] !== "2026-05-01") {
+      error(
+        400,
+        "NoRegisteredProviderFound",
+        `No registered resource provider found for location '${this.location}' and API version '${query["api-version"] ?? ""}' for type 'containerGroupProfiles'.`,
+      );
+      return;
+    }
+    if (method !== "GET") {
+      error(
+        405,
+        "MethodNotAllowed",
+        `${method} of a profile is not simulated (seed profiles with addProfile)`,
+      );
+      return;
+    }
+    const profile = this.#profiles.get(key(rg, name));
+    if (subscription !== this.subscriptionId || profile === undefined) {
+      error(
+        404,
+        "ResourceNotFound",
+        `The Resource 'Microsoft.ContainerInstance/containerGroupProfiles/${name}' under resource group '${rg}' was not found.`,
+      );
+      return;
+    }
+    const render = (n: number): Json => ({
+      id: this.profileId(rg, name),
+      name,
+      type: "Microsoft.ContainerInstance/containerGroupProfiles",
+      location: profile.location,
+      properties: { ...scrubSecrets(profile.revisions[n - 1] ?? {}), revision: n },
+    });
+    if (revisions === undefined) {
+      send(200, render(profile.revisions.length));
+      return;
+    }
+    if (revision === undefined) {
+      send(200, { value: profile.revisions.map((_, i) => render(i + 1)) });
+      return;
+    }
+    const n = Number(revision);
+    if (!Number.isInteger(n) || n < 1 || n > profile.revisions.length) {
+      error(
+        404,
+        "ResourceNotFound",
+        `Revision '${revision}' of container group profile '${name}' was not found.`,
+      );
+      return;
+    }
+    send(200, render(n));
+  }
+
+  #refill(pool: SimPool): void {
+    const now = this.clock.now();
+    if (pool.ready >= pool.maxReadyCapacity) {
+      pool.anchor = now;
+      return;
+    }
+    const n = Math.floor((now - pool.anchor) / pool.refillIntervalMs);
+    if (n <= 0) return;
+    pool.ready = Math.min(pool.maxReadyCapacity, pool.ready + n);
+    pool.anchor = pool.ready >= pool.maxReadyCapacity ? now : pool.anchor + n * pool.refillIntervalMs;
+  }
+
+  /**
+   * A PUT that names a container group profile (and maybe a standby pool): the group is the
+   * profile's; per container only `configMap` may be given. Rules beyond the schema are the
+   * simulator's reading of Microsoft's documentation (stricter where it says nothing).
+   */
+  #claim(
+    rg: string,
+    name: string,
+    body: Json,
+    apiVersion: string,
+    existing: SimGroup | undefined,
+  ): { group: SimGroup; created: boolean } | { status: number; code: string; message: string } {
+    const bad = (code: string, message: string, status = 400) => ({ status, code, message });
+    if (apiVersion === "2023-05-01")
+      return bad(
+        "InvalidRequestContent",
+        "The request content was invalid: 'containerGroupProfile' and 'standbyPoolProfile' are not known in api-version 2023-05-01.",
+      );
+    const props = body.properties as Json;
+    const ref = props.containerGroupProfile as { id?: string; revision?: number } | undefined;
+    const standby = props.standbyPoolProfile as
+      { id?: string; failContainerGroupCreateOnReuseFailure?: boolean } | undefined;
+    if (ref?.id === undefined)
+      return bad(
+        "InvalidContainerGroupProfileReference",
+        "A standby pool claim needs 'containerGroupProfile.id'.",
+      );
+    const pm =
+      /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/containerGroupProfiles\/([^/]+)$/i.exec(
+        ref.id,
+      );
+    const profile = pm === null ? undefined : this.#profiles.get(key(pm[1] ?? "", pm[2] ?? ""));
+    const revision = ref.revision ?? profile?.revisions.length ?? 0;
+    const template = profile?.revisions[revision - 1];
+    if (template === undefined)
+      return bad(
+        "ContainerGroupProfileNotFound",
+        `Container group profile '${ref.id}' revision ${String(revision)} was not found.`,
+      );
+    const profileContainers = (template.containers as Json[] | undefined) ?? [];
+    const claimed = (props.containers as Json[] | undefined) ?? [];
+    for (const c of claimed) {
+      const extra = Object.keys((c.properties as Json | undefined) ?? {}).filter((k) => k !== "configMap");
+      if (extra.length > 0)
+        return bad(
+          "ContainerGroupProfileOverrideNotAllowed",
+          `Container '${String(c.name)}' of a group created from a profile may set only 'configMap'; got ${extra.join(", ")}.`,
+        );
+    }
+    const names = (list: Json[]) =>
+      list
+        .map((c) => String(c.name))
+        .sort()
+        .join(",");
+    if (names(claimed) !== names(profileContainers))
+      return bad(
+        "ContainerGroupProfileMismatch",
+        `The containers (${names(claimed)}) are not the profile's (${names(profileContainers)}).`,
+      );
+    if (existing !== undefined) {
+      const before = (existing.deployment.body.properties as Json).containerGroupProfile as Json | undefined;
+      if (before?.id === ref.id && before.revision === revision) return { group: existing, created: false };
+      return bad(
+        "ContainerGroupUpdateNotAllowed",
+        `Container group '${name}' exists and is not from this profile.`,
+      );
+    }
+    const byName = new Map(claimed.map((c) => [String(c.name), c]));
+    const deployed: Json = {
+      location: typeof body.location === "string" ? body.location : this.location,
+      tags: body.tags ?? {},
+      ...(body.identity === undefined ? {} : { identity: body.identity }),
+      properties: {
+        ...structuredClone(template),
+        containers: profileContainers.map((c) => {
+          const configMap = (byName.get(String(c.name))?.properties as Json | undefined)?.configMap;
+          return {
+            name: c.name,
+            properties: { ...(c.properties as Json), ...(configMap === undefined ? {} : { configMap }) },
+          };
+        }),
+        containerGroupProfile: { id: ref.id, revision },
+        ...(standby === undefined ? {} : { standbyPoolProfile: standby }),
+      },
+    };
+    if (standby === undefined)
+      return { group: this.#put(rg, name, deployed, { fromPool: false }), created: true };
+    const sm =
+      /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.StandbyPool\/standbyContainerGroupPools\/([^/]+)$/i.exec(
+        standby.id ?? "",
+      );
+    const pool = sm === null ? undefined : this.#pools.get(key(sm[1] ?? "", sm[2] ?? ""));
+    if (pool === undefined)
+      return bad(
+        "StandbyPoolNotFound",
+        `Standby container group pool '${standby.id ?? ""}' was not found.`,
+        404,
+      );
+    this.#refill(pool);
+    const sameProfile = pool.profileId.toLowerCase() === ref.id.toLowerCase() && pool.revision === revision;
+    if (sameProfile && pool.ready > 0) {
+      if (pool.ready >= pool.maxReadyCapacity) pool.anchor = this.clock.now();
+      pool.ready--;
+      pool.claimed++;
+      return {
+        group: this.#put(rg, name, deployed, { startMs: this.timing.claimMs, fromPool: true }),
+        created: true,
+      };
+    }
+    if (standby.failContainerGroupCreateOnReuseFailure === true) {
+      pool.refused++;
+      return bad(
+        "StandbyPoolReuseFailed",
+        `No container group of standby pool '${standby.id ?? ""}' could be reused${sameProfile ? " (none ready)" : " (the pool is made from another profile revision)"}.`,
+        409,
+      );
+    }
+    pool.coldFallbacks++;
+    return { group: this.#put(rg, name, deployed, { fromPool: false }), created: true };
   }
 
   #redeploy(group: SimGroup): void {
@@ -716,7 +1041,7 @@ export class AciSimulator {
     const restartPolicy = typeof props.restartPolicy === "string" ? props.restartPolicy : "Always";
     const initSpecs = (props.initContainers as Json[] | undefined) ?? [];
     const specs = (props.containers as Json[] | undefined) ?? [];
-    const pulledAt = at + this.timing.pullMs;
+    const pulledAt = at + group.startMs;
     const events = (name: string, image: string, extra: Json[] = []): Json[] => [
       event("Pulling", `pulling image "${image}"`, at),
       ...(now >= pulledAt && group.failure === undefined
@@ -931,6 +1256,7 @@ export class AciSimulator {
       };
     }
     props.provisioningState = view.provisioningState;
+    if (group.fromPool !== undefined) props.isCreatedFromStandbyPool = group.fromPool;
     if (!options.list) props.instanceView = { events: [], state: view.state };
     return {
       id: `/subscriptions/${this.subscriptionId}/resourceGroups/${group.rg}/providers/Microsoft.ContainerInstance/containerGroups/${group.name}`,
@@ -1121,6 +1447,37 @@ export class AciSimulator {
     }
     return undefined;
   }
+}
+
+/** A profile's properties as ARM returns them: no secure values, secret contents, passwords, keys. */
+function scrubSecrets(properties: Json): Json {
+  const out = structuredClone(properties);
+  for (const list of [out.containers, out.initContainers] as (Json[] | undefined)[])
+    for (const c of list ?? []) {
+      const p = (c.properties ?? {}) as Json;
+      p.environmentVariables = ((p.environmentVariables as Json[] | undefined) ?? []).map((e) => {
+        const rest = { ...e };
+        delete rest.secureValue;
+        return rest;
+      });
+    }
+  if (out.volumes !== undefined)
+    out.volumes = (out.volumes as Json[]).map((v) => {
+      if (v.secret !== undefined) return { ...v, secret: {} };
+      if (v.azureFile !== undefined) {
+        const rest = { ...(v.azureFile as Json) };
+        delete rest.storageAccountKey;
+        return { ...v, azureFile: rest };
+      }
+      return v;
+    });
+  if (out.imageRegistryCredentials !== undefined)
+    out.imageRegistryCredentials = (out.imageRegistryCredentials as Json[]).map((c) => {
+      const rest = { ...c };
+      delete rest.password;
+      return rest;
+    });
+  return out;
 }
 
 function key(rg: string, name: string): string {
