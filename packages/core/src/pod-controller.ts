@@ -6,13 +6,15 @@
  * the provider's latest status — and does the one step that brings them together:
  * create, update, delete, write status, or delete the API object.
  *
- * Status arrives from a poller (batched when the provider can) or by push; either way it lands in
- * `tracked` and the key is enqueued. Status is written only when it changed.
+ * Status arrives from the poller (`pod-status-poller.ts`, batched when the provider can) or by push;
+ * either way it lands in `tracked` and the key is enqueued. Status is written only when it changed.
+ * Around the sync: provider calls are counted and traced by a decorator
+ * (`provider-instrumentation.ts`), what the provider publishes besides status is `pod-publish.ts`,
+ * the continuous reconcile's decisions are `pod-reconcile.ts`, and one place classifies a failure
+ * (`pod-failure.ts`).
  */
-import { createHash } from "node:crypto";
 import { trace, SpanStatusCode } from "@opentelemetry/api";
-import PQueue from "p-queue";
-import { describeError, errorCode } from "./errors.js";
+import { describeError } from "./errors.js";
 import type { EventRecorder } from "./events.js";
 import { isConflict, isNotFound } from "./kube/client.js";
 import { finalStatusObservable, podStatusPatch, type PodApi } from "./kube/pod-api.js";
@@ -22,16 +24,8 @@ import type { Node, Pod, PodStatus } from "./kube/types.js";
 import type { Logger } from "./logger.js";
 import { admitPod, type AdmissionRejection } from "./admission.js";
 import type { NodeMetrics } from "./metrics.js";
-import type { ResolvedPod } from "./pod-config.js";
 import type { ResolvePodConfigResult } from "./config/resolve.js";
-import {
-  podKey,
-  podRefOf,
-  type PodRef,
-  type Provider,
-  type ProviderPodEvent,
-  type ProviderPodStatus,
-} from "./provider.js";
+import { podKey, podRefOf, type PodRef, type Provider, type ProviderPodStatus } from "./provider.js";
 import {
   buildPodStatus,
   failedPodStatus,
@@ -47,8 +41,19 @@ import { WorkQueue } from "./work-queue.js";
 import { classifyPodError } from "./pod-failure.js";
 import { ItemExponentialRateLimiter } from "./backoff.js";
 import { isAborted, untilAborted } from "./sleep.js";
-import { BILLED_RESOURCES_ANNOTATION, BillingMeter, billedAnnotationValue } from "./billing.js";
+import { BillingMeter } from "./billing.js";
 import { createSystemClock, systemClock, type Clock } from "./clock.js";
+import { instrumentProvider, type InstrumentedCalls } from "./provider-instrumentation.js";
+import { StatusPoller } from "./pod-status-poller.js";
+import { planReconcile, type ReconcileTracked } from "./pod-reconcile.js";
+import { ProviderPublisher, podObjectRef, type AnnotationWrite, type PublishState } from "./pod-publish.js";
+import {
+  activeDeadlineAt,
+  downwardMetadataHash,
+  mutableSpecHash,
+  needsPodIP,
+  volumesHash,
+} from "./pod-fingerprints.js";
 
 const tracer = trace.getTracer("@virtual-node/core");
 
@@ -96,14 +101,8 @@ export interface PodControllerOptions {
   clock?: Clock;
 }
 
-/** Annotations to write with a status write, and what to remember once they are written. */
-interface AnnotationWrite {
-  annotations: Record<string, string>;
-  written(): void;
-}
-
 /** What we know the provider holds for a key. */
-interface Tracked {
+interface Tracked extends PublishState {
   ref: PodRef;
   /** Latest provider status; undefined = not yet observed. */
   status?: ProviderPodStatus;
@@ -123,25 +122,15 @@ interface Tracked {
   refreshVolumes?: boolean;
   /** When the earliest projected token must be refreshed (ms since epoch). */
   refreshAt?: number;
-  /** Provider annotations (with billed-resources) last written, so a lagging informer causes no rewrite. */
-  publishedAnnotations?: Record<string, string>;
-  /** Ids of the provider's cloud events already recorded as Kubernetes Events (bounded). */
-  seenEvents?: Set<string>;
 }
-
-/** How many cloud event ids core remembers per pod; older ids fall out first (a Set keeps order). */
-const SEEN_EVENTS_LIMIT = 256;
-
-/** A qualified annotation key: optional DNS-subdomain prefix and `/`, then a 63-char name. */
-const ANNOTATION_KEY =
-  /^(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
 export class PodController {
   private readonly options: PodControllerOptions;
   private readonly clock: Clock;
   private readonly queue: WorkQueue;
   private readonly tracked = new Map<string, Tracked>();
-  private readonly orphanSince = new Map<string, number>();
+  /** `key@uid` → when the provider pod was first listed without an API pod (`pod-reconcile.ts`). */
+  private orphanSince: ReadonlyMap<string, number> = new Map<string, number>();
   /** API pods seen deleted whose provider pod must still go. */
   private readonly deletedPods = new Map<string, Pod>();
   /** UIDs whose grace-0 DELETE was accepted; forgotten when the watch reports the pod gone. */
@@ -152,11 +141,13 @@ export class PodController {
   private readonly ipReservations = new Map<string, PodRef>();
   /** Keys admitted whose create is still running: they hold node resources for admission. */
   private readonly admitting = new Set<string>();
-  /** Provider annotation keys already warned about (each once per process). */
-  private readonly invalidAnnotationKeys = new Set<string>();
   private unsubscribe: (() => void) | undefined;
   /** Billed vCPU/GiB-seconds of Running pods (`billing.ts`), charged to the metrics. */
   private readonly billing: BillingMeter;
+  /** The provider's pod calls, counted and traced (`provider-instrumentation.ts`). */
+  private readonly calls: InstrumentedCalls;
+  private readonly publisher: ProviderPublisher;
+  private readonly poller: StatusPoller;
 
   constructor(options: PodControllerOptions) {
     this.options = options;
@@ -167,6 +158,26 @@ export class PodController {
       record: (namespace, usage) => {
         options.metrics.podBilledVcpuSeconds.inc({ provider, namespace }, usage.vcpuSeconds);
         options.metrics.podBilledMemoryGiBSeconds.inc({ provider, namespace }, usage.memoryGiBSeconds);
+      },
+    });
+    this.calls = instrumentProvider(options.provider, options.metrics);
+    this.publisher = new ProviderPublisher({
+      providerName: provider,
+      events: options.events,
+      logger: options.logger,
+      billing: this.billing,
+    });
+    this.poller = new StatusPoller({
+      calls: this.calls,
+      batchSize: options.provider.statusBatchSize ?? 100,
+      pushes: options.provider.subscribeStatus !== undefined,
+      fastPollMs: options.fastPollMs,
+      slowPollMs: options.slowPollMs,
+      clock: this.clock,
+      logger: options.logger,
+      pods: () => [...this.tracked.values()].filter((t) => !t.terminal && !t.missing),
+      observe: (ref, status) => {
+        this.observeStatus(ref, status);
       },
     });
     this.queue = new WorkQueue({
@@ -230,7 +241,7 @@ export class PodController {
       });
     }
     const processing = this.queue.process(async (key, sig) => this.sync(key, sig));
-    const loops = [this.pollLoop(signal), this.reconcileLoop(signal)];
+    const loops = [this.poller.run(signal), this.reconcileLoop(signal)];
     const flushBilling = (): void => {
       this.billing.flush();
     };
@@ -250,9 +261,7 @@ export class PodController {
   }
 
   private async adopt(signal: AbortSignal): Promise<void> {
-    const listed = await this.call("listPods", signal, (o) =>
-      this.options.provider.listPods(this.options.nodeName, o),
-    );
+    const listed = await this.calls.listPods(this.options.nodeName, { signal });
     for (const p of listed) {
       if (p.nodeName !== this.options.nodeName) continue;
       const key = podKey(p);
@@ -319,7 +328,7 @@ export class PodController {
       const gone = tracked?.ref ?? this.ipReservations.get(key);
       if (gone !== undefined) {
         // Also for a pod that was never created: that releases the pod IPs reserved for it.
-        await this.call("deletePod", signal, (o) => this.options.provider.deletePod(gone, 0, o));
+        await this.calls.deletePod(gone, 0, { signal });
         this.tracked.delete(key);
         this.billing.forget(key);
       }
@@ -335,7 +344,7 @@ export class PodController {
     if (tracked && tracked.ref.uid !== ref.uid) {
       // Same name, new pod: the old one must go first.
       const old = tracked.ref;
-      await this.call("deletePod", signal, (o) => this.options.provider.deletePod(old, 0, o));
+      await this.calls.deletePod(old, 0, { signal });
       this.tracked.delete(key);
       this.billing.forget(key);
       tracked = undefined;
@@ -383,9 +392,7 @@ export class PodController {
     const hash = mutableSpecHash(pod, this.options.provider.capabilities.ephemeralContainers);
     if (tracked.specHash !== "" && tracked.specHash !== hash) {
       const { resolved } = await this.resolve(pod, key, signal);
-      await this.call("updatePod", signal, (o) =>
-        this.options.provider.updatePod(resolved, { ...o, reason: "spec" }),
-      );
+      await this.calls.updatePod(resolved, { signal, reason: "spec" });
       tracked.specHash = hash;
       tracked.volumesHash = volumesHash(resolved);
     } else if (tracked.specHash === "") {
@@ -407,9 +414,7 @@ export class PodController {
 
     if (tracked.status === undefined) {
       const current = tracked.ref;
-      const status = await this.call("getPodStatus", signal, (o) =>
-        this.options.provider.getPodStatus(current, o),
-      );
+      const status = await this.calls.getPodStatus(current, { signal });
       if (status === undefined) {
         tracked.missing = true;
         this.enqueue(key);
@@ -421,7 +426,7 @@ export class PodController {
       spec: pod.spec,
     });
     if (isTerminalPhase(next.phase)) tracked.terminal = true;
-    await this.writeStatus(pod, next, signal, this.publishFromProvider(pod, key, tracked, next));
+    await this.writeStatus(pod, next, signal, this.publisher.publish(pod, key, tracked, next));
   }
 
   private async createInProvider(pod: Pod, key: string, signal: AbortSignal): Promise<void> {
@@ -500,7 +505,7 @@ export class PodController {
     };
     this.scheduleRefresh(key, tracked);
     try {
-      await this.call("createPod", signal, (o) => provider.createPod(resolved, o));
+      await this.calls.createPod(resolved, { signal });
     } catch (error) {
       const decision = classifyPodError(error, "create", provider.name);
       if (decision.action === "fail") {
@@ -515,9 +520,7 @@ export class PodController {
         decision.reason,
         `create failed, will retry: ${decision.message}`,
       );
-      const status = await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)).catch(
-        () => undefined,
-      );
+      const status = await this.calls.getPodStatus(ref, { signal }).catch(() => undefined);
       if (status !== undefined) {
         this.tracked.set(key, { ...tracked, status });
         this.enqueue(key);
@@ -536,77 +539,12 @@ export class PodController {
     this.createdAt.set(key, this.clock.now());
     this.options.logger.debug({ pod: key }, "created pod in provider");
     // Write the first status (Pending/ContainerCreating) at once; the poller takes over.
-    const status = await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)).catch(
-      () => undefined,
-    );
+    const status = await this.calls.getPodStatus(ref, { signal }).catch(() => undefined);
     if (status !== undefined) tracked.status = status;
     const next = mergePodStatus(pod.status, buildPodStatus(pod, tracked.status, this.statusContext()), {
       spec: pod.spec,
     });
-    await this.writeStatus(pod, next, signal, this.publishFromProvider(pod, key, tracked, next));
-  }
-
-  /**
-   * What the provider publishes besides the status: the billed shape (metered, and written to the
-   * `virtual-node.io/billed-resources` annotation), its own pod annotations, and cloud events as
-   * Kubernetes Events (each id once). Annotations go through `pods/status`, in the same merge patch as
-   * the status (one write, not two): the Node authorizer and NodeRestriction let a node write the
-   * status of its own pods but never update the pod itself. Returns the annotations to write, if any.
-   */
-  private publishFromProvider(
-    pod: Pod,
-    key: string,
-    tracked: Tracked,
-    status: PodStatus,
-  ): AnnotationWrite | undefined {
-    const reported = tracked.status;
-    this.billing.observe(key, pod.metadata?.namespace ?? "", reported?.billed, status.phase === "Running");
-    this.recordProviderEvents(pod, tracked, reported?.events);
-    const wanted = this.providerAnnotations(key, reported);
-    const current = pod.metadata?.annotations ?? {};
-    const published = tracked.publishedAnnotations ?? {};
-    const changed: Record<string, string> = {};
-    for (const [k, v] of Object.entries(wanted)) if (current[k] !== v && published[k] !== v) changed[k] = v;
-    if (Object.keys(changed).length === 0) return undefined;
-    return {
-      annotations: changed,
-      written: () => {
-        tracked.publishedAnnotations = { ...tracked.publishedAnnotations, ...changed };
-      },
-    };
-  }
-
-  /** The annotations the provider asks for, plus billed-resources; invalid keys dropped (logged once). */
-  private providerAnnotations(key: string, reported: ProviderPodStatus | undefined): Record<string, string> {
-    const wanted: Record<string, string> = {};
-    for (const [k, v] of Object.entries(reported?.annotations ?? {})) {
-      if (ANNOTATION_KEY.test(k) && k.length <= 317 && typeof v === "string") wanted[k] = v;
-      else if (!this.invalidAnnotationKeys.has(k)) {
-        this.invalidAnnotationKeys.add(k);
-        this.options.logger.warn(
-          { pod: key, provider: this.options.provider.name, annotation: k },
-          "provider reported an annotation that is not a valid qualified name; ignored",
-        );
-      }
-    }
-    if (reported?.billed !== undefined)
-      wanted[BILLED_RESOURCES_ANNOTATION] = billedAnnotationValue(reported.billed);
-    return wanted;
-  }
-
-  private recordProviderEvents(pod: Pod, tracked: Tracked, events: ProviderPodEvent[] | undefined): void {
-    if (events === undefined || events.length === 0) return;
-    const seen = (tracked.seenEvents ??= new Set());
-    for (const e of events) {
-      if (seen.has(e.id)) continue;
-      seen.add(e.id);
-      if (seen.size > SEEN_EVENTS_LIMIT) {
-        const oldest = seen.values().next();
-        if (oldest.done !== true) seen.delete(oldest.value);
-      }
-      const type = e.type === "Warning" ? "Warning" : "Normal";
-      this.options.events.event(podObjectRef(pod), type, e.reason, e.message);
-    }
+    await this.writeStatus(pod, next, signal, this.publisher.publish(pod, key, tracked, next));
   }
 
   /**
@@ -616,7 +554,7 @@ export class PodController {
   private async enforceActiveDeadline(pod: Pod, tracked: Tracked, signal: AbortSignal): Promise<void> {
     const ref = tracked.ref;
     const grace = pod.spec?.terminationGracePeriodSeconds ?? 30;
-    await this.call("deletePod", signal, (o) => this.options.provider.deletePod(ref, grace, o));
+    await this.calls.deletePod(ref, grace, { signal });
     tracked.terminal = true;
     await this.failPod(
       pod,
@@ -648,15 +586,11 @@ export class PodController {
    * releases its reservation (`deletePod`).
    */
   private async reservePodIPs(pod: Pod, key: string, signal: AbortSignal): Promise<string[] | undefined> {
-    const { provider } = this.options;
-    if (provider.allocatePodIPs === undefined || !needsPodIP(pod)) return undefined;
+    const allocate = this.calls.allocatePodIPs;
+    if (allocate === undefined || !needsPodIP(pod)) return undefined;
     const ref = podRefOf(pod);
     this.ipReservations.set(key, ref);
-    return this.call(
-      "allocatePodIPs",
-      signal,
-      (o) => provider.allocatePodIPs?.(ref, o) ?? Promise.resolve([]),
-    );
+    return allocate(ref, { signal });
   }
 
   /** Resolves the pod's configuration and reports warnings (optional objects missing, ...) as Events. */
@@ -679,9 +613,7 @@ export class PodController {
     this.scheduleRefresh(key, tracked);
     const next = volumesHash(result.resolved);
     if (next === tracked.volumesHash) return;
-    await this.call("updatePod", signal, (o) =>
-      this.options.provider.updatePod(result.resolved, { ...o, reason: "volumes" }),
-    );
+    await this.calls.updatePod(result.resolved, { signal, reason: "volumes" });
     tracked.volumesHash = next;
     this.options.logger.debug({ pod: key }, "updated mounted files in provider");
   }
@@ -695,7 +627,7 @@ export class PodController {
     const key = podKey(podRefOf(pod));
     if (tracked) {
       const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
-      await this.call("deletePod", signal, (o) => this.options.provider.deletePod(tracked.ref, grace, o));
+      await this.calls.deletePod(tracked.ref, grace, { signal });
       this.tracked.delete(key);
       this.billing.forget(key);
       // Report the containers terminated before the object goes, as the kubelet does, where anyone can
@@ -813,61 +745,14 @@ export class PodController {
     });
   }
 
-  // ---- status polling -------------------------------------------------------------------
+  // ---- status polling (`pod-status-poller.ts`) -------------------------------------------
 
-  private async pollLoop(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      const pending = [...this.tracked.values()].filter((t) => !t.terminal && !t.missing);
-      const starting = pending.some((t) => !isSteady(t.status));
-      const interval =
-        this.options.provider.subscribeStatus !== undefined
-          ? this.options.slowPollMs * 3
-          : starting
-            ? this.options.fastPollMs
-            : this.options.slowPollMs;
-      await this.sleepUnlessAborted(interval, signal);
-      if (isAborted(signal)) break;
-      try {
-        await this.pollOnce(signal);
-      } catch (error) {
-        this.options.logger.warn({ error: describeError(error) }, "status poll failed");
-      }
-    }
-  }
-
-  /** One round of status polling: batched when the provider can, else pod by pod. */
+  /** One round of status polling, now. */
   async pollOnce(signal: AbortSignal): Promise<void> {
-    const refs = [...this.tracked.values()].filter((t) => !t.terminal && !t.missing).map((t) => t.ref);
-    if (refs.length === 0) return;
-    const { provider } = this.options;
-    const batched = provider.getPodStatuses?.bind(provider);
-    if (batched) {
-      const size = provider.statusBatchSize ?? 100;
-      for (let i = 0; i < refs.length; i += size) {
-        const batch = refs.slice(i, i + size);
-        const results = await this.call("getPodStatuses", signal, (o) => batched(batch, o));
-        for (const ref of batch) this.observeStatus(ref, results.get(podKey(ref)));
-      }
-      return;
-    }
-    // Pod by pod, at most 16 provider calls at once.
-    const limiter = new PQueue({ concurrency: 16 });
-    await limiter.addAll(
-      refs.map((ref) => async () => {
-        if (signal.aborted) return;
-        try {
-          this.observeStatus(
-            ref,
-            await this.call("getPodStatus", signal, (o) => provider.getPodStatus(ref, o)),
-          );
-        } catch (error) {
-          this.options.logger.debug({ pod: podKey(ref), error: describeError(error) }, "status poll failed");
-        }
-      }),
-    );
+    await this.poller.pollOnce(signal);
   }
 
-  // ---- continuous reconcile ---------------------------------------------------------------
+  // ---- continuous reconcile (decisions in `pod-reconcile.ts`) ------------------------------
 
   private async reconcileLoop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
@@ -889,167 +774,56 @@ export class PodController {
   async reconcileOnce(signal: AbortSignal, now = this.clock.now()): Promise<void> {
     if (!this.options.podsSynced()) return;
     const listStartedAt = this.clock.now();
-    const listed = await this.call("listPods", signal, (o) =>
-      this.options.provider.listPods(this.options.nodeName, o),
-    );
-    const seen = new Set<string>();
-    for (const p of listed) {
-      if (p.nodeName !== this.options.nodeName) continue;
+    const listed = await this.calls.listPods(this.options.nodeName, { signal });
+    const tracked = new Map<string, ReconcileTracked>();
+    for (const [key, t] of this.tracked)
+      tracked.set(key, {
+        uid: t.ref.uid,
+        terminal: t.terminal === true,
+        missing: t.missing === true,
+        createdAt: this.createdAt.get(key),
+      });
+    const plan = planReconcile({
+      nodeName: this.options.nodeName,
+      listed,
+      listStartedAt,
+      now,
+      orphanGraceMs: this.options.orphanGraceMs,
+      apiUid: (key) => this.options.getPod(key)?.metadata?.uid,
+      tracked,
+      orphanSince: this.orphanSince,
+    });
+    this.orphanSince = new Map(plan.orphanSince);
+    for (const p of plan.adopt) {
       const key = podKey(p);
-      const id = `${key}@${p.uid}`;
-      seen.add(id);
-      const apiPod = this.options.getPod(key);
-      if (apiPod && apiPod.metadata?.uid === p.uid) {
-        this.orphanSince.delete(id);
-        if (!this.tracked.has(key)) {
-          this.tracked.set(key, {
-            ref: { namespace: p.namespace, name: p.name, uid: p.uid },
-            status: p.status,
-            specHash: "",
-          });
-          this.enqueue(key);
-        }
-        continue;
-      }
-      const since = this.orphanSince.get(id);
-      if (since === undefined) {
-        this.orphanSince.set(id, now);
-        continue;
-      }
-      if (now - since < this.options.orphanGraceMs) continue;
+      this.tracked.set(key, {
+        ref: { namespace: p.namespace, name: p.name, uid: p.uid },
+        status: p.status,
+        specHash: "",
+      });
+      this.enqueue(key);
+    }
+    for (const p of plan.deleteOrphans) {
+      const key = podKey(p);
       this.options.logger.info({ pod: key, uid: p.uid }, "deleting orphaned provider pod");
-      await this.call("deletePod", signal, (o) => this.options.provider.deletePod(p, 0, o));
-      this.orphanSince.delete(id);
+      await this.calls.deletePod(p, 0, { signal });
       const t = this.tracked.get(key);
       if (t?.ref.uid === p.uid) {
         this.tracked.delete(key);
         this.billing.forget(key);
       }
     }
-    for (const id of this.orphanSince.keys()) if (!seen.has(id)) this.orphanSince.delete(id);
     // Pods we track that the provider no longer lists are lost; the sync decides what to do.
-    const listedIds = new Set(listed.map((p) => `${podKey(p)}@${p.uid}`));
-    for (const [key, t] of this.tracked) {
-      // A pod created after the list started may not be in it yet: the next round decides.
-      const created = this.createdAt.get(key);
-      if (created !== undefined && created >= listStartedAt) continue;
-      if (!t.terminal && !t.missing && !listedIds.has(`${key}@${t.ref.uid}`)) {
-        t.missing = true;
-        this.enqueue(key);
-      }
+    for (const key of plan.lost) {
+      const t = this.tracked.get(key);
+      if (t === undefined) continue;
+      t.missing = true;
+      this.enqueue(key);
     }
   }
-
-  // ---- provider calls ---------------------------------------------------------------------
-
-  private async call<T>(
-    operation: string,
-    signal: AbortSignal,
-    fn: (options: { signal: AbortSignal }) => Promise<T>,
-  ): Promise<T> {
-    const started = performance.now();
-    const span = tracer.startSpan(`virtual-node.provider.${operation}`, {
-      attributes: { "virtual_node.provider": this.options.provider.name },
-    });
-    try {
-      const result = await fn({ signal });
-      this.options.metrics.providerCalls.inc({ operation, result: "ok" });
-      return result;
-    } catch (error) {
-      this.options.metrics.providerCalls.inc({ operation, result: errorCode(error) });
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw error;
-    } finally {
-      span.end();
-      this.options.metrics.providerSeconds.observe({ operation }, (performance.now() - started) / 1000);
-    }
-  }
-}
-
-/** Fields of a running pod that may change (images, activeDeadlineSeconds, ...) and annotations providers read. */
-export function mutableSpecHash(pod: Pod, withEphemeralContainers = false): string {
-  const spec = pod.spec;
-  return JSON.stringify([
-    spec?.containers.map((c) => c.image),
-    spec?.initContainers?.map((c) => c.image),
-    spec?.activeDeadlineSeconds,
-    spec?.tolerations,
-    // A provider that runs ephemeral containers starts added ones on `updatePod`.
-    withEphemeralContainers ? spec?.ephemeralContainers?.map((c) => c.name) : undefined,
-  ]);
-}
-
-/** Fingerprint of a resolved pod's volume files. */
-function volumesHash(resolved: ResolvedPod): string {
-  const hash = createHash("sha256");
-  for (const v of resolved.volumes) {
-    hash.update(v.name);
-    for (const f of v.files) {
-      hash.update(`\0${f.path}\0${String(f.mode)}\0`);
-      hash.update(f.content);
-    }
-  }
-  return hash.digest("hex");
 }
 
 function refreshOf(result: ResolvePodConfigResult): { refreshAt?: number } {
   const first = result.tokenExpiries[0];
   return first === undefined ? {} : { refreshAt: first.getTime() };
-}
-
-function isSteady(status: ProviderPodStatus | undefined): boolean {
-  if (status === undefined) return false;
-  return status.containers.every((c) => "running" in c.state && c.ready !== false);
-}
-
-export function podObjectRef(pod: Pod): {
-  kind: string;
-  apiVersion: string;
-  namespace: string;
-  name: string;
-  uid: string;
-  resourceVersion?: string;
-} {
-  return {
-    kind: "Pod",
-    apiVersion: "v1",
-    namespace: pod.metadata?.namespace ?? "",
-    name: pod.metadata?.name ?? "",
-    uid: pod.metadata?.uid ?? "",
-    ...(pod.metadata?.resourceVersion === undefined ? {} : { resourceVersion: pod.metadata.resourceVersion }),
-  };
-}
-
-/** When the pod's `activeDeadlineSeconds` runs out (from its start time), or undefined. */
-function activeDeadlineAt(pod: Pod): number | undefined {
-  const seconds = pod.spec?.activeDeadlineSeconds;
-  const started = pod.status?.startTime;
-  if (seconds === undefined || started === undefined) return undefined;
-  const startedMs = new Date(started).getTime();
-  return Number.isNaN(startedMs) ? undefined : startedMs + seconds * 1000;
-}
-
-/**
- * Fingerprint of the labels and annotations a pod's downward-API volumes show (`metadata.labels`,
- * `metadata.annotations`, or one key of them); "" when no volume shows any.
- */
-function downwardMetadataHash(pod: Pod): string {
-  const paths: string[] = [];
-  for (const volume of pod.spec?.volumes ?? []) {
-    for (const item of volume.downwardAPI?.items ?? [])
-      if (item.fieldRef) paths.push(item.fieldRef.fieldPath);
-    for (const source of volume.projected?.sources ?? []) {
-      for (const item of source.downwardAPI?.items ?? [])
-        if (item.fieldRef) paths.push(item.fieldRef.fieldPath);
-    }
-  }
-  const shown = paths.filter((p) => p.startsWith("metadata.labels") || p.startsWith("metadata.annotations"));
-  if (shown.length === 0) return "";
-  return JSON.stringify([pod.metadata?.labels ?? {}, pod.metadata?.annotations ?? {}]);
-}
-
-/** Whether the pod's env or downward-API volumes read `status.podIP(s)`. */
-function needsPodIP(pod: Pod): boolean {
-  return JSON.stringify(pod.spec ?? {}).includes('"fieldPath":"status.podIP');
 }
