@@ -15,6 +15,8 @@ import {
   negotiateProtocol,
   protocolList,
 } from "../../src/kubelet-api/websocket-channel.js";
+import { groupListeners, type KubeletApiNode } from "../../src/kubelet-api/listeners.js";
+import { podRoute } from "../../src/kubelet-api/routes.js";
 import { parsePorts } from "../../src/kubelet-api/portforward.js";
 import { completeSummary, cpuAndMemoryOnly, renderResourceMetrics } from "../../src/kubelet-api/stats.js";
 import { kubeletPortFor } from "../../src/kubelet-api/options.js";
@@ -309,5 +311,61 @@ describe("helpers", () => {
     expect(kubeletPortFor(undefined, {}, 1)).toBe(10251);
     expect(kubeletPortFor(undefined, undefined, 5)).toBe(10250);
     expect(kubeletPortFor(undefined, { enabled: false }, 5)).toBe(10250);
+  });
+});
+
+describe("kubelet API listeners and routes", () => {
+  const node = (nodeName: string, internalIP: string, port: number): KubeletApiNode =>
+    ({ nodeName, internalIP, port }) as KubeletApiNode;
+  const groups = (nodes: KubeletApiNode[], listenAddress?: string) =>
+    groupListeners(nodes, listenAddress).map((g) => ({ key: g.key, nodes: g.nodes.map((n) => n.nodeName) }));
+
+  it.each([
+    {
+      name: "a node alone on its port binds the listen address",
+      nodes: [node("a", "10.0.0.1", 10250), node("b", "10.0.0.2", 10251)],
+      want: [
+        { key: "0.0.0.0:10250", nodes: ["a"] },
+        { key: "0.0.0.0:10251", nodes: ["b"] },
+      ],
+    },
+    {
+      name: "nodes sharing port and InternalIP share one listener",
+      nodes: [node("a", "10.0.0.1", 10250), node("b", "10.0.0.1", 10250)],
+      want: [{ key: "0.0.0.0:10250", nodes: ["a", "b"] }],
+    },
+    {
+      name: "nodes sharing a port with different InternalIPs bind their own",
+      nodes: [node("a", "10.0.0.1", 10250), node("b", "10.0.0.2", 10250), node("c", "10.0.0.1", 10250)],
+      want: [
+        { key: "10.0.0.1:10250", nodes: ["a", "c"] },
+        { key: "10.0.0.2:10250", nodes: ["b"] },
+      ],
+    },
+  ])("$name", ({ nodes, want }) => {
+    expect(groups(nodes)).toEqual(want);
+  });
+
+  it("binds the configured listen address", () => {
+    expect(groups([node("a", "10.0.0.1", 10250)], "127.0.0.1")).toEqual([
+      { key: "127.0.0.1:10250", nodes: ["a"] },
+    ]);
+  });
+
+  it.each([
+    ["/containerLogs/ns/web/app", { kind: "containerLogs", namespace: "ns", pod: "web", container: "app" }],
+    ["/exec/ns/web/app", { kind: "exec", namespace: "ns", pod: "web", container: "app" }],
+    ["/attach/ns/web/u-1/app", { kind: "attach", namespace: "ns", pod: "web", uid: "u-1", container: "app" }],
+    ["/portForward/ns/web", { kind: "portForward", namespace: "ns", pod: "web" }],
+    ["/portForward/ns/web/u-1", { kind: "portForward", namespace: "ns", pod: "web", uid: "u-1" }],
+    ["/exec/n%20s/web/app", { kind: "exec", namespace: "n s", pod: "web", container: "app" }],
+    ["/containerLogs/ns/web", undefined],
+    ["/containerLogs/ns/web/a/b", undefined],
+    ["/portForward/ns/web/u-1/x", undefined],
+    ["/exec/ns/web", undefined],
+    ["/stats/summary", undefined],
+    ["/healthz", undefined],
+  ])("routes %s", (path, want) => {
+    expect(podRoute(path)).toEqual(want);
   });
 });
