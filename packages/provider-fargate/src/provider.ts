@@ -14,6 +14,7 @@ import {
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
+  TagResourceCommand,
 } from "@aws-sdk/client-ecs";
 import type { Task } from "@aws-sdk/client-ecs";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
@@ -36,6 +37,7 @@ import type {
   NodeDescription,
   PodRef,
   Provider,
+  ProviderPodEvent,
   ProviderPodStatus,
   ProviderPodSummary,
   ResolvedPod,
@@ -63,6 +65,7 @@ import type { MirrorBackend } from "./secret-mirror.js";
 import { SsmParameterMirror } from "./ssm-mirror.js";
 import { partitionAndAccount } from "./ssm-names.js";
 import { DEADLINE_STOP_REASON, taskToPodStatus } from "./status.js";
+import { planTaskUpdate } from "./update.js";
 
 /** `stoppedReason` prefix of tasks the provider stopped because their pod was deleted or replaced. */
 export const STOP_REASON_PREFIX = "virtual-node:";
@@ -174,6 +177,8 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
   let listed = false;
   /** Tasks stopped (or being stopped) for their start deadline. */
   const deadlineStops = new Set<string>();
+  /** Pod UID → the changes `updatePod` could not apply (Warning Events on the pod's status). */
+  const notices = new Map<string, ProviderPodEvent[]>();
   const lifetime = new AbortController();
 
   async function* listTasks(signal: AbortSignal): AsyncIterable<Task[]> {
@@ -238,11 +243,13 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
         (task.containers ?? []).map((c) => [c.lastStatus, c.exitCode, c.healthStatus]),
         // The start deadline changes the status with time alone.
         clock.now() - (task.createdAt?.getTime() ?? clock.now()) > options.startDeadlineMs,
+        notices.get(parseOwnership(task.tags)?.uid ?? "")?.length ?? 0,
       ]),
     toStatus: (task) => {
       const status = taskToPodStatus(task, { now: clock.now(), startDeadlineMs: options.startDeadlineMs });
       if (status.reason === "StartDeadlineExceeded") stopPastDeadline(task);
-      return status;
+      const events = notices.get(parseOwnership(task.tags)?.uid ?? "");
+      return events === undefined ? status : { ...status, events: [...(status.events ?? []), ...events] };
     },
     clock,
     ...(options.statusIntervalMs?.fast === undefined
@@ -558,24 +565,28 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
       }
       if (tasksOf(pod.ref).length === 0) await refresh(signal);
       const current = tasksOf(pod.ref)[0];
-      if (current === undefined) throw new NotFoundError(`no ECS task for pod ${podKey(pod.ref)}`);
-      const { spec, secrets } = await prepare(pod, signal);
-      if (familyOf(current.taskDefinitionArn) === spec.family) return; // nothing ECS runs changed
-      if (current.lastStatus === "STOPPED") {
-        throw new UnsupportedError(`pod ${podKey(pod.ref)} has stopped; ECS cannot change a stopped task`);
+      if (current?.taskArn === undefined) throw new NotFoundError(`no ECS task for pod ${podKey(pod.ref)}`);
+      // ECS cannot change a running task's definition: tags change in place, the rest is reported.
+      const plan = planTaskUpdate(current, pod, options);
+      if (plan.tags.length > 0 && current.lastStatus !== "STOPPED") {
+        const arn = current.taskArn;
+        await call(
+          "TagResource",
+          (s) => ecs.send(new TagResourceCommand({ resourceArn: arn, tags: plan.tags }), { abortSignal: s }),
+          { signal },
+        );
+        const merged = [
+          ...(current.tags ?? []).filter((t) => !plan.tags.some((n) => n.key === t.key)),
+          ...plan.tags,
+        ];
+        latest.set(arn, { ...current, tags: merged });
       }
-      // ECS cannot change a running task's containers: start the new task, then stop the old one
-      // (like the kubelet restarting a container with its new image; the pod IP changes).
-      const key = podKey(pod.ref);
-      creating.set(key, { family: spec.family, mirrors: mirrorKeysOf(pod, secrets) });
-      try {
-        await runTask(spec, secrets, signal);
-        await stop(current, `replaced by an update of pod ${key}`, signal);
-      } finally {
-        creating.delete(key);
+      const known = notices.get(pod.ref.uid) ?? [];
+      const fresh = plan.notApplied.filter((n) => !known.some((k) => k.id === n.id));
+      if (fresh.length > 0) {
+        notices.set(pod.ref.uid, [...known, ...fresh]);
         source.invalidate(pod.ref);
       }
-      await releaseUnused([current], pod.nodeName, signal);
     },
 
     async deletePod(ref, gracePeriodSeconds, { signal }) {
@@ -587,6 +598,7 @@ export function createFargateProvider(input: FargateProviderOptions): FargatePro
         await stop(task, `pod ${podKey(ref)} deleted (grace ${gracePeriodSeconds}s)`, signal);
       }
       source.invalidate(ref);
+      notices.delete(ref.uid);
       await releaseUnused(tasks, nodeName, signal);
     },
 

@@ -679,6 +679,18 @@ export class EcsState {
     return { tags: task.tags };
   }
 
+  /** TagResource on a task: adds tags, replacing the values of existing keys (ECS: at most 50 tags). */
+  tagResource(body: Json): Json {
+    const task = this.#task(String(body.resourceArn));
+    if (task === undefined)
+      throw new SimError("InvalidParameterException", "The specified resource is not found.");
+    const tags = body.tags as { key: string; value: string }[];
+    const merged = [...task.tags.filter((t) => !tags.some((n) => n.key === t.key)), ...tags];
+    if (merged.length > 50) throw new SimError("InvalidParameterException", "Too many tags.");
+    task.tags = merged;
+    return {};
+  }
+
   /** Test helper: all tasks' current views. */
   snapshot(): Json[] {
     return [...this.tasks.values()].map((t) => this.view(t, true));

@@ -332,6 +332,8 @@ export class AwsSimulator {
           return e.stopTask(body);
         case "ListTagsForResource":
           return e.listTagsForResource(body);
+        case "TagResource":
+          return e.tagResource(body);
         default:
           throw new SimError(
             "UnsupportedOperationException",
