@@ -115,6 +115,7 @@ async function runPlan(
       vkStock: options.vkStock,
       vkWorkers: options.vkWorkers,
       vnOptions: options.vnOptions,
+      vnNodeArgs: options.vnNodeArgs,
       profileDir,
       beforeDir: options.beforeDir,
       runId: "",

@@ -53,6 +53,8 @@ export interface BenchOptions {
   readonly phaseTimeoutSeconds: number;
   /** Extra `createVirtualNodeGroup` options for the virtual-node agent (experiments), e.g. podSyncConcurrency. */
   readonly vnOptions: Readonly<Record<string, number | string | boolean>>;
+  /** Extra `node` flags for the virtual-node agent only (V8 heap experiments), e.g. --max-semi-space-size=2. */
+  readonly vnNodeArgs: readonly string[];
   /** `node --cpu-prof` for the virtual-node agent; profiles go to the results folder. */
   readonly profile: boolean;
   readonly resultsDir: string;
@@ -127,6 +129,9 @@ Options (sizes default to the full run, about 20 minutes on 2 cores):
   --load-concurrency N      requests in flight in the load process (default 64)
   --phase-timeout N         seconds before a phase is declared failed (default 600)
   --vn-option key=value     extra option for the virtual-node agent (repeatable), e.g. podSyncConcurrency=128
+  --vn-node-arg FLAG        extra node flag for the virtual-node agent only (repeatable; not for
+                            virtual-node-before, so a snapshot of the same build is the A/B control),
+                            e.g. --vn-node-arg=--max-semi-space-size=2
   --profile                 run the virtual-node agent under node --cpu-prof
   --results DIR             (default bench/results)
   --before DIR              the snapshot virtual-node-before runs (default bench/results/before)
@@ -187,6 +192,7 @@ export function parseOptions(argv: readonly string[], defaultResultsDir: string)
       "phase-timeout": { type: "string" },
       profile: { type: "boolean", default: false },
       "vn-option": { type: "string", multiple: true },
+      "vn-node-arg": { type: "string", multiple: true },
       results: { type: "string" },
       before: { type: "string" },
       "keep-logs": { type: "boolean", default: false },
@@ -235,6 +241,7 @@ export function parseOptions(argv: readonly string[], defaultResultsDir: string)
         return [kv.slice(0, eq), value];
       }),
     ),
+    vnNodeArgs: values["vn-node-arg"] ?? [],
     profile: values.profile,
     resultsDir: values.results ?? defaultResultsDir,
     beforeDir: values.before ?? join(values.results ?? defaultResultsDir, "before"),

@@ -41,6 +41,8 @@ export interface SystemContext {
   readonly vkWorkers: number;
   /** Extra options for the virtual-node agent. */
   readonly vnOptions: Readonly<Record<string, number | string | boolean>>;
+  /** Extra node flags for the virtual-node agent only. */
+  readonly vnNodeArgs: readonly string[];
   readonly profileDir: string | undefined;
   /** Snapshot folder that `virtual-node-before` runs (see snapshot.ts). */
   readonly beforeDir: string;
@@ -96,11 +98,18 @@ export interface SystemUnderTest {
   start(nodeNames: readonly string[], ctx: SystemContext, label: string): Promise<RunningAgent>;
 }
 
-const nodeScript = (script: string, job: unknown, ctx: SystemContext, name: string): ComponentProcess =>
+const nodeScript = (
+  script: string,
+  job: unknown,
+  ctx: SystemContext,
+  name: string,
+  nodeArgs: readonly string[] = [],
+): ComponentProcess =>
   spawnComponent({
     name,
     command: process.execPath,
     args: [
+      ...nodeArgs,
       ...(ctx.profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${ctx.profileDir}`]),
       script,
       JSON.stringify(job),
@@ -118,7 +127,9 @@ export const virtualNode: SystemUnderTest = {
       qps: ctx.clientQps,
       options: ctx.vnOptions,
     };
-    return Promise.resolve(running([nodeScript(childScript("vn-agent"), job, ctx, `${label}-virtual-node`)]));
+    return Promise.resolve(
+      running([nodeScript(childScript("vn-agent"), job, ctx, `${label}-virtual-node`, ctx.vnNodeArgs)]),
+    );
   },
 };
 
