@@ -123,23 +123,29 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
   const claims = new Map<string, StandbyClaimRequest>();
   const fromPool = new Map<string, boolean>();
   if (pool !== undefined) client.pipeline.addPolicy(standbyPolicy(claims, fromPool));
-  /** The profile revision (immutable once read); a failed read is retried at the next create. */
-  let profile: Promise<ContainerGroupProfileResource> | undefined;
-  const loadProfile = (signal: AbortSignal): Promise<ContainerGroupProfileResource> => {
-    if (pool === undefined) throw new Error("no standby pool");
-    profile ??= call(
-      "ContainerGroupProfiles.GetByRevision",
-      (s) => getProfileRevision(client, pool.profileId, pool.profileRevision, s),
-      { signal },
-    );
-    profile.catch(() => {
-      profile = undefined;
-    });
-    return profile;
-  };
 
   const tracked = new Map<string, Tracked>();
   const lifetime = new AbortController();
+  /**
+   * The profile revision (immutable once read), shared by concurrent creates: read under the
+   * provider's lifetime, not one pod's signal. A failed read is tried again at the next create.
+   */
+  let profile: Promise<ContainerGroupProfileResource> | undefined;
+  const loadProfile = (): Promise<ContainerGroupProfileResource> => {
+    if (pool === undefined) return Promise.reject(new Error("no standby pool"));
+    if (profile === undefined) {
+      const read = call(
+        "ContainerGroupProfiles.GetByRevision",
+        (s) => getProfileRevision(client, pool.profileId, pool.profileRevision, s),
+        { signal: lifetime.signal },
+      );
+      profile = read;
+      read.catch(() => {
+        if (profile === read) profile = undefined;
+      });
+    }
+    return profile;
+  };
   const deadlineMs = options.provisioningDeadlineMs ?? 600_000;
   const fastMs = options.fastStatusIntervalMs ?? 2_000;
   const slowMs = options.slowStatusIntervalMs ?? 15_000;
@@ -326,7 +332,7 @@ export function createAciProvider(options: AciProviderOptions): AciProvider {
     if (pool === undefined) return { mapped: toContainerGroup(pod, mapping) };
     let revision: ContainerGroupProfileResource;
     try {
-      revision = await loadProfile(signal);
+      revision = await loadProfile();
     } catch (error) {
       if (signal.aborted) throw error;
       const mapped = toContainerGroup(pod, mapping);

@@ -270,6 +270,35 @@ describe("provider-aci standby pool through the real ARM client", () => {
     expect(b.sim.poolStatus(RG, "web-pool")).toMatchObject({ ready: 2, claimed: 0, coldFallbacks: 0 });
   });
 
+  it("a refused claim (the pool does not exist) falls back to the cold create with the reason", async () => {
+    const b = await make({ maxReadyCapacity: 1, refillIntervalMs: 60_000 }, { pullMs: 5_000 });
+    const elsewhere = b.sim.poolId(RG, "no-such-pool");
+    const provider = providerOn(b.sim, b.clock, { standbyPool: { ...b.pool, poolId: elsewhere } });
+    try {
+      const pod = webPod("refused");
+      await settle(b.clock, provider.createPod(pod, call()));
+      const puts = b.sim.requests.filter((r) => r.operation === "ContainerGroups_CreateOrUpdate");
+      expect(puts.map((r) => [r.status, r.query["api-version"]])).toEqual([
+        [404, "2026-05-01"],
+        [201, "2023-05-01"],
+      ]);
+      for (;;) {
+        const s = await provider.getPodStatus(pod.ref, call());
+        if (running(s)) {
+          expect(s?.annotations?.[StandbyAnnotations.startPath]).toBe("cold");
+          expect(s?.annotations?.[StandbyAnnotations.startPathReason]).toMatch(
+            /the claim was refused \(.*StandbyPoolNotFound.*\); created cold/,
+          );
+          break;
+        }
+        await b.clock.advanceAsync(250);
+      }
+      expect(b.sim.poolStatus(RG, "web-pool")).toMatchObject({ ready: 1, claimed: 0 });
+    } finally {
+      provider.close();
+    }
+  });
+
   it("an unreadable profile revision: pods go cold with the reason, and the read is tried again at the next create", async () => {
     const b = await make(
       { maxReadyCapacity: 2, refillIntervalMs: 60_000 },
