@@ -146,6 +146,99 @@ describe("createCloudRunProvider on the simulator", () => {
     expect(svcStatus?.containers[0]?.state).toHaveProperty("waiting.reason", "ErrImagePull");
   });
 
+  it("worker pools: Running, then Failed with the reason when the quota is exhausted or the container exits", async () => {
+    const ok = script("wp-ok", "echo up; sleep 86400", "Always");
+    await withTime(provider.createPod(ok, signal()));
+    const running = await until(ok, (s) => s?.phase === "Running");
+    expect(running?.containers[0]?.state).toHaveProperty("running");
+    expect(server.sim.cloud.workerPools.size).toBeGreaterThanOrEqual(1);
+
+    server.sim.cloud.instanceQuota = 0;
+    const over = script("wp-quota", "sleep 86400", "Always");
+    await withTime(provider.createPod(over, signal()));
+    const quota = await until(over, (s) => s?.phase === "Failed");
+    server.sim.cloud.instanceQuota = Number.POSITIVE_INFINITY;
+    expect(quota?.reason).toBe("QuotaExceeded");
+    expect(quota?.message).toContain("Quota exceeded");
+
+    const crash = script("wp-exit", "echo bye; exit 3", "Always");
+    await withTime(provider.createPod(crash, signal()));
+    const exited = await until(crash, (s) => s?.phase === "Failed");
+    expect(exited?.reason).toBe("RevisionFailed");
+    expect(exited?.message).toContain("exited with code 3");
+    expect(exited?.containers[0]?.state).toHaveProperty("waiting.reason", "CrashLoopBackOff");
+
+    // Update rolls out a new revision; delete waits for the operation.
+    const image = ok.pod.spec?.containers[0];
+    if (image !== undefined) image.image = "busybox:1.37";
+    await withTime(provider.updatePod(ok, { ...signal(), reason: "spec" }));
+    const stored = [...server.sim.cloud.workerPools.values()].find((p) => String(p.name).includes("wp-ok"));
+    expect(String(stored?.generation)).toBe("2");
+    expect(await until(ok, (s) => s?.phase === "Running")).toBeDefined();
+    for (const pod of [ok, over, crash]) await withTime(provider.deletePod(pod.ref, 30, signal()));
+    expect([...server.sim.cloud.workerPools.keys()].filter((k) => k.includes("wp-"))).toEqual([]);
+  });
+
+  it('longRunning "service": a pod that declares a port becomes a Service with its URL, one without a Worker Pool', async () => {
+    const services = simulatorProvider(server.port, clock, { longRunning: "service" });
+    try {
+      const web = script("web", "sleep 86400", "Always");
+      const c = web.pod.spec?.containers[0];
+      if (c !== undefined) c.ports = [{ containerPort: 8080 }];
+      const worker = script("worker", "sleep 86400", "Always");
+      await withTime(services.createPod(web, signal()));
+      await withTime(services.createPod(worker, signal()));
+      const status = await withTime(services.getPodStatus(web.ref, signal()));
+      expect(status).toBeDefined();
+      for (let i = 0; i < 20; i++) {
+        const s = await services.getPodStatus(web.ref, signal());
+        if (s?.phase === "Running") {
+          expect(s.annotations?.["run.virtual-node.io/url"]).toMatch(/^https:\/\/.*\.run\.app$/);
+          break;
+        }
+        await clock.advanceAsync(500);
+      }
+      expect([...server.sim.cloud.services.keys()].some((k) => k.includes("web"))).toBe(true);
+      expect([...server.sim.cloud.workerPools.keys()].some((k) => k.includes("worker"))).toBe(true);
+      expect([...server.sim.cloud.services.keys()].some((k) => k.includes("worker"))).toBe(false);
+      await withTime(services.deletePod(web.ref, 30, signal()));
+      await withTime(services.deletePod(worker.ref, 30, signal()));
+      expect([...server.sim.cloud.services.keys()].some((k) => k.includes("web"))).toBe(false);
+    } finally {
+      await services.close();
+    }
+  });
+
+  it('longRunning "instance": a Cloud Run Instance, Running from ListInstances, deleted through its operation', async () => {
+    const instances = simulatorProvider(server.port, clock, { longRunning: "instance" });
+    try {
+      const pod = script("inst", "echo hi; sleep 86400", "Always");
+      await withTime(instances.createPod(pod, signal()));
+      expect([...server.sim.cloud.instances.keys()].some((k) => k.includes("inst"))).toBe(true);
+      let status: ProviderPodStatus | undefined;
+      for (let i = 0; i < 20 && status?.phase !== "Running"; i++) {
+        await clock.advanceAsync(500);
+        status = await instances.getPodStatus(pod.ref, signal());
+      }
+      expect(status?.phase, JSON.stringify(status)).toBe("Running");
+      expect(status?.annotations?.["run.virtual-node.io/url"]).toMatch(/\.run\.app$/);
+      expect(server.sim.counts()["run.ListInstances"]).toBeGreaterThanOrEqual(1);
+      const missing = script("inst-missing", "sleep 86400", "Always", "gcr.io/x/does-not-exist:1");
+      await withTime(instances.createPod(missing, signal()));
+      let failed: ProviderPodStatus | undefined;
+      for (let i = 0; i < 20 && failed?.phase !== "Failed"; i++) {
+        await clock.advanceAsync(500);
+        failed = await instances.getPodStatus(missing.ref, signal());
+      }
+      expect(failed?.reason).toBe("ContainerMissing");
+      await withTime(instances.deletePod(pod.ref, 30, signal()));
+      await withTime(instances.deletePod(missing.ref, 30, signal()));
+      expect([...server.sim.cloud.instances.keys()].filter((k) => k.includes("inst"))).toEqual([]);
+    } finally {
+      await instances.close();
+    }
+  });
+
   it("delete cancels a running execution, deletes the job and its mirrored secrets", async () => {
     const pod = script("cancel", "sleep 86400", "Never");
     pod.containers[0]?.env.push({
@@ -230,6 +323,7 @@ describe("options", () => {
     [{ project: "p1", region: "us-central1", vpc: {} }, "vpc"],
     [{ project: "p1", region: "us-central1", onFailureMaxRetries: -1 }, "onFailureMaxRetries"],
     [{ project: "p1", region: "us-central1", transport: "http2" as "grpc" }, "transport"],
+    [{ project: "p1", region: "us-central1", longRunning: "pod" as "service" }, "longRunning"],
   ])("%o → error naming %s", (options, field) => {
     let error: unknown;
     try {
@@ -244,6 +338,7 @@ describe("options", () => {
   it("fills defaults", () => {
     expect(resolveOptions({ project: "p1", region: "us-central1" })).toMatchObject({
       transport: "grpc",
+      longRunning: "workerPool",
       secrets: "reject",
       onFailureMaxRetries: 3,
       defaultJobTimeoutSeconds: 86_400,

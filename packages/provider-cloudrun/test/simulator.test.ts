@@ -2,7 +2,7 @@ import { FakeClock } from "@virtual-node/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CloudRunClients } from "../src/clients.js";
 import { parseProgram } from "./simulator/program.js";
-import { loadRunDiscovery, matchRoute, validateRequest } from "./simulator/schema.js";
+import { loadRunDiscovery, loadRunProtos, matchRoute, validateRequest } from "./simulator/schema.js";
 import type { SimulatorServer } from "./simulator/server.js";
 import { startSimWithClients } from "./support/sim.js";
 
@@ -88,6 +88,101 @@ describe("program reading", () => {
     });
     expect(parseProgram(["sh", "-c", "sleep 86400"], undefined).forever).toBe(true);
     expect(parseProgram(undefined, undefined).forever).toBe(true);
+  });
+});
+
+describe("schema validation (Worker Pool and Instance protos)", () => {
+  const set = loadRunProtos();
+  const route = (method: string, path: string) => {
+    const m = matchRoute(set, method, path);
+    if (m === undefined) throw new Error(`no route for ${method} ${path}`);
+    return m;
+  };
+  const q = (s: string) => new URLSearchParams(s);
+  const pool = { template: { containers: [{ image: "busybox" }] }, scaling: { manualInstanceCount: 1 } };
+
+  it("routes every Worker Pool and Instance method from the protos' google.api.http rules", () => {
+    expect(
+      [
+        route("POST", `/v2/${parent}/workerPools`),
+        route("GET", `/v2/${parent}/workerPools`),
+        route("GET", `/v2/${parent}/workerPools/w1`),
+        route("PATCH", `/v2/${parent}/workerPools/w1`),
+        route("DELETE", `/v2/${parent}/workerPools/w1`),
+        route("POST", `/v2/${parent}/instances`),
+        route("GET", `/v2/${parent}/instances/i1`),
+        route("POST", `/v2/${parent}/instances/i1:stop`),
+      ].map((m) => m.route.id),
+    ).toEqual([
+      "run.CreateWorkerPool",
+      "run.ListWorkerPools",
+      "run.GetWorkerPool",
+      "run.UpdateWorkerPool",
+      "run.DeleteWorkerPool",
+      "run.CreateInstance",
+      "run.GetInstance",
+      "run.StopInstance",
+    ]);
+    expect(route("PATCH", `/v2/${parent}/workerPools/w1`).params).toEqual({
+      "workerPool.name": `${parent}/workerPools/w1`,
+    });
+  });
+
+  it("accepts a well-formed CreateWorkerPool and UpdateWorkerPool", () => {
+    const create = route("POST", `/v2/${parent}/workerPools`).route;
+    expect(validateRequest(set, create, q("workerPoolId=w1&$alt=json;enum-encoding=int"), pool)).toEqual([]);
+    const update = route("PATCH", `/v2/${parent}/workerPools/w1`).route;
+    expect(
+      validateRequest(set, update, q("updateMask=template&forceNewRevision=true"), {
+        ...pool,
+        name: `${parent}/workerPools/w1`,
+      }),
+    ).toEqual([]);
+  });
+
+  it("rejects unknown fields, wrong types, bad enums, missing required fields and output-only fields", () => {
+    const create = route("POST", `/v2/${parent}/workerPools`).route;
+    const body = {
+      bogus: true,
+      reconciling: true,
+      uid: "x",
+      launchStage: "SOON",
+      scaling: { manualInstanceCount: "one", minInstanceCount: 1 },
+      template: {
+        containers: [{ name: "main", env: [{ value: "v" }], resources: { limits: { cpu: 1 } } }],
+        encryptionKeyShutdownDuration: "ten minutes",
+        nodeSelector: {},
+      },
+    };
+    const found = validateRequest(set, create, q("nope=1"), body).map((v) => `${v.path}: ${v.message}`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        "?nope: unknown query parameter",
+        "?workerPoolId: required query parameter missing",
+        "body.bogus: unknown field",
+        "body.reconciling: output-only field set in a request",
+        "body.uid: output-only field set in a request",
+        expect.stringContaining("body.launchStage: invalid enum value") as string,
+        'body.scaling.manualInstanceCount: expected an integer, got "one"',
+        "body.scaling.minInstanceCount: unknown field",
+        "body.template.containers[0].image: required field missing",
+        "body.template.containers[0].env[0].name: required field missing",
+        "body.template.containers[0].resources.limits.cpu: expected a string, got number",
+        'body.template.encryptionKeyShutdownDuration: invalid Duration "ten minutes"',
+        "body.template.nodeSelector.accelerator: required field missing",
+      ]),
+    );
+    expect(validateRequest(set, create, q("workerPoolId=w1"), {}).map((v) => v.path)).toEqual([
+      "body.template",
+    ]);
+  });
+
+  it("an Instance needs its containers", () => {
+    const create = route("POST", `/v2/${parent}/instances`).route;
+    expect(validateRequest(set, create, q("instanceId=i1"), { containers: [{ image: "x" }] })).toEqual([]);
+    expect(validateRequest(set, create, q("instanceId=i1"), { labels: {} }).map((v) => v.path)).toEqual([
+      "body.containers",
+    ]);
   });
 });
 
@@ -211,6 +306,93 @@ describe("simulator behind the real @google-cloud clients (REST fallback)", () =
     expect(after.terminalCondition?.state).toBe("CONDITION_SUCCEEDED");
     expect(after.latestReadyRevision).toBe(after.latestCreatedRevision);
   });
+
+  it("worker pools: create through an LRO → ready; update → a new generation; delete through an LRO", async () => {
+    const [op] = await clients.workerPools.createWorkerPool({
+      parent,
+      workerPoolId: "pool",
+      workerPool: {
+        labels: { "virtual-node-node": "vn1" },
+        template: { containers: [{ name: "main", image: "busybox", command: ["sleep", "86400"] }] },
+        scaling: { manualInstanceCount: 1 },
+      },
+    });
+    expect(op.done).toBe(false);
+    const [creating] = await clients.workerPools.getWorkerPool({ name: `${parent}/workerPools/pool` });
+    expect(creating.reconciling).toBe(true);
+    expect(creating.terminalCondition?.state).toBe("CONDITION_RECONCILING");
+    expect(String(creating.observedGeneration)).toBe("0");
+    await clock.advanceAsync(1000);
+    const done = await clients.workerPools.checkCreateWorkerPoolProgress(op.name ?? "");
+    expect(done.done).toBe(true);
+    const [ready] = await clients.workerPools.getWorkerPool({ name: `${parent}/workerPools/pool` });
+    expect(ready.reconciling).toBe(false);
+    expect(ready.terminalCondition?.state).toBe("CONDITION_SUCCEEDED");
+    expect(String(ready.observedGeneration)).toBe(String(ready.generation));
+    expect(ready.latestReadyRevision).toBe(ready.latestCreatedRevision);
+
+    await clients.workerPools.updateWorkerPool({
+      workerPool: {
+        name: ready.name,
+        labels: ready.labels,
+        template: { containers: [{ image: "busybox:1.37" }] },
+        scaling: { manualInstanceCount: 1 },
+      },
+    });
+    const [updating] = await clients.workerPools.getWorkerPool({ name: `${parent}/workerPools/pool` });
+    expect(String(updating.generation)).toBe("2");
+    expect(updating.reconciling).toBe(true);
+    expect(updating.latestReadyRevision).not.toBe(updating.latestCreatedRevision);
+    await clock.advanceAsync(1000);
+    const [list] = await clients.workerPools.listWorkerPools({ parent }, { autoPaginate: false });
+    expect(list.map((p) => [p.name, String(p.observedGeneration), p.terminalCondition?.state])).toEqual([
+      [`${parent}/workerPools/pool`, "2", "CONDITION_SUCCEEDED"],
+    ]);
+
+    const [del] = await clients.workerPools.deleteWorkerPool({ name: `${parent}/workerPools/pool` });
+    expect(del.done).toBe(false);
+    await clock.advanceAsync(2000);
+    expect((await clients.workerPools.checkDeleteWorkerPoolProgress(del.name ?? "")).done).toBe(true);
+    const gone = await clients.workerPools.getWorkerPool({ name: `${parent}/workerPools/pool` }).then(
+      () => undefined,
+      (e: unknown) => e as { code?: number },
+    );
+    expect(gone?.code).toBe(5);
+  });
+
+  it.each([
+    [
+      "an image that does not exist",
+      "gcr.io/x/does-not-exist:1",
+      ["sleep", "86400"],
+      2,
+      "CONTAINER_MISSING",
+      9,
+    ],
+    ["the instance quota", "busybox", ["sleep", "86400"], 0, "REVISION_FAILED", 8],
+    ["a container that exits", "busybox", ["sh", "-c", "exit 3"], 2, "REVISION_FAILED", 9],
+  ])(
+    "worker pools fail on %s, with the condition and the operation's error",
+    async (_t, image, command, quota, reason, code) => {
+      server.sim.cloud.instanceQuota = quota;
+      const id = `fail-${String(code)}-${reason.length}-${image.length}-${command.length}`;
+      const [op] = await clients.workerPools.createWorkerPool({
+        parent,
+        workerPoolId: id,
+        workerPool: { template: { containers: [{ image, command }] }, scaling: { manualInstanceCount: 1 } },
+      });
+      await clock.advanceAsync(1100);
+      server.sim.cloud.instanceQuota = Number.POSITIVE_INFINITY;
+      const [pool] = await clients.workerPools.getWorkerPool({ name: `${parent}/workerPools/${id}` });
+      expect(pool.terminalCondition?.state).toBe("CONDITION_FAILED");
+      expect(pool.terminalCondition?.reason).toBe(reason);
+      expect(pool.terminalCondition?.message).toBeTruthy();
+      const checked = await clients.workerPools.checkCreateWorkerPoolProgress(op.name ?? "");
+      expect(checked.done).toBe(true);
+      expect(checked.latestResponse.error?.code).toBe(code);
+      await clients.workerPools.deleteWorkerPool({ name: `${parent}/workerPools/${id}` });
+    },
+  );
 
   it("answers a validation error (and records a violation) for a wrongly shaped request", async () => {
     const before = server.sim.violations.length;
