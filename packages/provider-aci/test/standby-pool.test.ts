@@ -5,7 +5,7 @@
  */
 import { FakeClock, RetryableError, podKey } from "@virtual-node/core";
 import type { PodRef, ProviderPodStatus, ResolvedPod } from "@virtual-node/core";
-import { isRestError } from "@azure/core-rest-pipeline";
+import { createHttpHeaders, createPipelineRequest, isRestError } from "@azure/core-rest-pipeline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StandbyAnnotations, containerGroupName, getProfileRevision } from "../src/index.js";
 import type { AciProvider, StandbyPoolOptions } from "../src/index.js";
@@ -141,6 +141,66 @@ describe("simulator: profiles and standby pools behind the real ARM client", () 
     expect(isRestError(missing)).toBe(true);
     expect(isRestError(missing) && missing.statusCode).toBe(404);
     expect(isRestError(missing) && missing.code).toBe("ResourceNotFound");
+  });
+
+  it("validates claims: against the swagger, at 2026-05-01 only, profile containers by name, configMap the only override", async () => {
+    const client = simulatorClient(b.sim);
+    const put = async (name: string, body: unknown, apiVersion = "2026-05-01") => {
+      const response = await client.sendRequest(
+        createPipelineRequest({
+          url: `${b.sim.url}/subscriptions/${b.sim.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ContainerInstance/containerGroups/${name}?api-version=${apiVersion}`,
+          method: "PUT",
+          body: JSON.stringify(body),
+          headers: createHttpHeaders({ "content-type": "application/json" }),
+        }),
+      );
+      const parsed = JSON.parse(response.bodyAsText ?? "{}") as {
+        error?: { code: string };
+        properties?: { isCreatedFromStandbyPool?: boolean };
+      };
+      return { status: response.status, code: parsed.error?.code, body: parsed };
+    };
+    const claim = (containers: unknown[], extra: Record<string, unknown> = {}) => ({
+      location: b.sim.location,
+      properties: {
+        containerGroupProfile: { id: b.pool.profileId, revision: 1 },
+        standbyPoolProfile: { id: b.pool.poolId, ...extra },
+        containers,
+      },
+    });
+    const web = [{ name: "web", properties: {} }];
+    expect(await put("old-api", claim(web), "2023-05-01")).toMatchObject({
+      status: 400,
+      code: "InvalidRequestContent",
+    });
+    expect(await put("override", claim([{ name: "web", properties: { image: "evil:1" } }]))).toMatchObject({
+      status: 400,
+      code: "ContainerGroupProfileOverrideNotAllowed",
+    });
+    expect(await put("names", claim([{ name: "other", properties: {} }]))).toMatchObject({
+      status: 400,
+      code: "ContainerGroupProfileMismatch",
+    });
+    expect(await put("schema", claim(web, { bogus: true }))).toMatchObject({
+      status: 400,
+      code: "InvalidRequestContent",
+    });
+    expect(b.sim.violations.splice(0).map((v) => v.path)).toEqual(["$.properties.standbyPoolProfile.bogus"]);
+    expect(b.sim.poolStatus(RG, "web-pool")).toMatchObject({ ready: 2, claimed: 0 });
+    // A config map is the one thing a claim may add.
+    const ok = await put(
+      "ok",
+      claim([{ name: "web", properties: { configMap: { keyValuePairs: { k: "v" } } } }]),
+    );
+    expect(ok).toMatchObject({ status: 201, body: { properties: { isCreatedFromStandbyPool: true } } });
+    expect(b.sim.storedBody(RG, "ok")).toMatchObject({
+      properties: {
+        containers: [
+          { name: "web", properties: { image: "nginx:1.27", configMap: { keyValuePairs: { k: "v" } } } },
+        ],
+      },
+    });
+    expect(b.sim.poolStatus(RG, "web-pool")).toMatchObject({ ready: 1, claimed: 1 });
   });
 
   it("hands out ready groups and refills one per interval up to capacity", async () => {
