@@ -45,6 +45,8 @@ export type { ContainerRoles } from "./roles.js";
 export { FARGATE_CPU_MEMORY, FARGATE_SHAPES } from "./sizes.js";
 export type { FargateCpuRow, FargateShape } from "./sizes.js";
 export { ECS_LIMITS } from "./limits.js";
+export { UPDATE_NOT_APPLIED, planTaskUpdate } from "./update.js";
+export type { TaskUpdatePlan } from "./update.js";
 export { fargateCapabilities } from "./capabilities.js";
 export { FargateAnnotations } from "./annotations.js";
 export { DEFAULT_CAPACITY, describeFargateNode } from "./node.js";
