@@ -1,8 +1,8 @@
 /**
  * End to end under a virtual node on the real control plane, the Cloud Run provider talking to the
  * simulator (real time, short delays) through the real Google clients: a Job succeeds, a failing
- * Job fails with its exit code, a Deployment's pods run, `kubectl logs` reads Cloud Logging, and
- * no Secret value appears in plain text in any request the simulator received.
+ * Job fails with its exit code, a Deployment's pods run as Worker Pools, `kubectl logs` reads Cloud
+ * Logging, and no Secret value appears in plain text in any request the simulator received.
  */
 import type { ControlPlaneHandle } from "@virtual-node/testing";
 import { systemClock } from "@virtual-node/core";
@@ -126,10 +126,23 @@ describe("provider-cloudrun end to end (real control plane, simulated Cloud Run)
     });
     expect(bad.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(3);
 
-    await waitFor("deployment pods ready", async () => {
+    const web = await waitFor("deployment pods ready", async () => {
       const pods = (await api.core.listNamespacedPod({ namespace: ns, labelSelector: "app=web" })).items;
       return pods.length === 2 && pods.every(isReady) ? pods : undefined;
     });
+    // restartPolicy Always → one Worker Pool per pod (manual instance count 1), no Service.
+    for (const pod of web) {
+      expect(pod.status?.phase).toBe("Running");
+      expect(pod.metadata?.annotations?.["run.virtual-node.io/resource"]).toMatch(
+        /^projects\/p1\/locations\/us-central1\/workerPools\//,
+      );
+    }
+    const pools = [...server.sim.cloud.workerPools.values()];
+    expect(pools).toHaveLength(2);
+    for (const pool of pools) expect(pool.scaling).toEqual({ manualInstanceCount: 1 });
+    expect(server.sim.cloud.services.size).toBe(0);
+    const served = await kubectl(cp, ["logs", "-n", ns, web[0]?.metadata?.name ?? ""]);
+    expect(served.stdout).toBe("serving\n");
 
     const logs = await kubectl(cp, ["logs", "-n", ns, ok.metadata?.name ?? ""]);
     expect(logs.stderr).toBe("");
