@@ -204,11 +204,13 @@ const fargateOptions = {
     tags: stringMap,
     secretMirroring: {
       type: "object",
-      description: "Secret values are copied into AWS Secrets Manager and referenced by ARN.",
+      description:
+        "Secret values are copied into AWS Secrets Manager or SSM Parameter Store and referenced by ARN.",
       properties: {
-        store: { const: "secretsmanager" },
+        store: { enum: ["secretsmanager", "ssm"] },
         prefix: { type: "string" },
         kmsKeyId: { type: "string" },
+        tier: { enum: ["Standard", "Advanced"], description: "SSM only. Default Standard (4 KB values)." },
       },
       required: ["store"],
       additionalProperties: false,
