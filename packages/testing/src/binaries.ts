@@ -1,15 +1,11 @@
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
 import { ErrorCode, TestingError } from "./errors.js";
 import {
   etcdBuildTarget,
-  findGoToolchain,
   goBuildArgs,
   kubernetesBuildTarget,
   prepareEtcdModule,
@@ -21,7 +17,15 @@ import {
   type PreparedModule,
   type WrapperModuleOptions,
 } from "./go-build.js";
-import { acquireLock } from "./lock.js";
+import {
+  defaultCacheRoot,
+  ensureCacheEntry,
+  readStampText,
+  sha256File,
+  STAMP_FILE,
+  writeStamp,
+  type CacheEntry,
+} from "./go-cache.js";
 import { formatDuration, stderrProgress, type ProgressSink } from "./progress.js";
 import {
   ETCD_VERSION,
@@ -67,20 +71,9 @@ export const BINARY_ENV_VARIABLES: Readonly<Record<BinaryName, readonly string[]
 };
 
 // ---------------------------------------------------------------------------------------------------------
-// Cache location
+// Cache location (the cache root, stamp file, locking and sha256 are go-cache.ts, shared with go-tool.ts)
 
-/** `$VIRTUAL_NODE_CACHE_DIR`, else `$XDG_CACHE_HOME/virtual-node`, else `~/.cache/virtual-node`. */
-export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  const explicit = env.VIRTUAL_NODE_CACHE_DIR;
-  if (explicit !== undefined && explicit !== "") {
-    return explicit;
-  }
-  const xdg = env.XDG_CACHE_HOME;
-  if (xdg !== undefined && xdg !== "") {
-    return join(xdg, "virtual-node");
-  }
-  return join(env.HOME !== undefined && env.HOME !== "" ? env.HOME : homedir(), ".cache", "virtual-node");
-}
+export { defaultCacheRoot, sha256File, STAMP_FILE };
 
 /** What gets built into one cache directory. */
 export interface CacheSpec {
@@ -107,8 +100,6 @@ export const ETCD_CACHE: CacheSpec = {
 export function cacheSpecFor(name: BinaryName): CacheSpec {
   return name === "etcd" ? ETCD_CACHE : KUBERNETES_CACHE;
 }
-
-export const STAMP_FILE = "stamp.json";
 
 export function cachePaths(cacheRoot: string, spec: CacheSpec) {
   const dir = join(cacheRoot, spec.dirName);
@@ -240,14 +231,6 @@ export function decideCacheAction(
   return { action: "use" };
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer);
-  }
-  return hash.digest("hex");
-}
-
 async function runVersion(path: string, name: BinaryName): Promise<string | undefined> {
   try {
     const { stdout, stderr } = await execFileAsync(path, versionArgs(name), {
@@ -276,7 +259,7 @@ export interface CacheInspection {
 /** Reads the stamp, hashes the binaries and runs their version command, then decides. */
 export async function inspectCache(cacheRoot: string, spec: CacheSpec): Promise<CacheInspection> {
   const paths = cachePaths(cacheRoot, spec);
-  const stampText = await readFile(paths.stampFile, "utf8").catch(() => undefined);
+  const stampText = await readStampText(paths.stampFile);
   if (stampText === undefined) {
     return { decision: decideCacheAction(spec, undefined, {}) };
   }
@@ -410,9 +393,7 @@ async function buildCache(
       ),
     },
   };
-  const tmpStamp = `${paths.stampFile}.tmp-${process.pid}`;
-  await writeFile(tmpStamp, `${JSON.stringify(stamp, null, 2)}\n`);
-  await rename(tmpStamp, paths.stampFile);
+  await writeStamp(paths.stampFile, stamp);
   progress.line(
     `built ${spec.kind} ${spec.version} in ${formatDuration(Date.now() - startedAt)} → ${paths.binDir}`,
   );
@@ -439,39 +420,21 @@ export async function ensureCachedBinaries(
     built,
   });
 
-  const first = await inspectCache(cacheRoot, spec);
-  if (first.stamp !== undefined) {
-    return result(first.stamp, false);
-  }
-  const buildDisabled = options.build === false;
-  const go = buildDisabled ? null : options.go === undefined ? await findGoToolchain(env) : options.go;
-  if (go === null) {
-    throw noGoError(
-      spec,
-      cacheRoot,
-      first.decision.action === "rebuild" ? first.decision.reason : "",
-      buildDisabled,
-    );
-  }
-  await mkdir(cacheRoot, { recursive: true });
-  const release = await acquireLock(paths.lockFile, {
-    progress,
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-  });
-  try {
-    // Another process may have finished the build while we waited for the lock.
-    const second = await inspectCache(cacheRoot, spec);
-    if (second.stamp !== undefined) {
-      return result(second.stamp, false);
-    }
-    if (second.decision.action === "rebuild") {
-      progress.line(`${spec.dirName}: ${second.decision.reason}; building`);
-    }
-    const stamp = await buildCache(cacheRoot, spec, go, progress, env, options.signal);
-    return result(stamp, true);
-  } finally {
-    await release();
-  }
+  const entry: CacheEntry<CacheStamp> = {
+    name: spec.dirName,
+    parentDir: cacheRoot,
+    lockFile: paths.lockFile,
+    inspect: async () => {
+      const inspection = await inspectCache(cacheRoot, spec);
+      if (inspection.stamp !== undefined) return { valid: true, stamp: inspection.stamp };
+      const { decision } = inspection;
+      return { valid: false, reason: decision.action === "rebuild" ? decision.reason : "" };
+    },
+    build: (go) => buildCache(cacheRoot, spec, go, progress, env, options.signal),
+    unavailable: (reason, buildDisabled) => noGoError(spec, cacheRoot, reason, buildDisabled),
+  };
+  const { stamp, built } = await ensureCacheEntry(entry, { ...options, env, progress });
+  return result(stamp, built);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -577,7 +540,7 @@ export async function resolveBinaries(options: ResolveBinariesOptions = {}): Pro
   if (sources.kubectl === undefined) {
     // Not required: use a previously built one without verifying the whole Kubernetes cache.
     const paths = cachePaths(options.cacheRoot ?? defaultCacheRoot(env), KUBERNETES_CACHE);
-    const stampText = await readFile(paths.stampFile, "utf8").catch(() => undefined);
+    const stampText = await readStampText(paths.stampFile);
     if (stampText !== undefined && isExecutableFile(paths.binary("kubectl"))) {
       sources.kubectl = { path: paths.binary("kubectl"), source: "cache" };
     }

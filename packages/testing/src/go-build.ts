@@ -233,9 +233,77 @@ async function freshDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
 }
 
-interface ModuleDownloadJson {
-  GoMod?: string;
-  Error?: string;
+/** What `go mod download -json` says about a module. */
+export interface ModuleDownload {
+  readonly Dir?: string;
+  readonly GoMod?: string;
+  readonly Error?: string;
+}
+
+/** The outcome of {@link goModDownload}. */
+export interface ModuleDownloadResult {
+  readonly step: GoStepResult;
+  /** Undefined when the output holds no JSON object (`parseError` says why). */
+  readonly info: ModuleDownload | undefined;
+  readonly parseError?: unknown;
+  readonly output: string;
+  readonly logFile: string;
+}
+
+/**
+ * Runs `go mod download -json <module>@<version>` in the wrapper module at `srcDir` (log:
+ * `<logDir>/go-mod-download.log`) and parses what it printed.
+ */
+export async function goModDownload(
+  options: WrapperModuleOptions,
+  moduleAtVersion: string,
+): Promise<ModuleDownloadResult> {
+  const logFile = join(options.logDir, "go-mod-download.log");
+  const step = await runGoStep({
+    ...options,
+    args: ["mod", "download", "-json", moduleAtVersion],
+    cwd: options.srcDir,
+    logFile,
+    label: `go mod download ${moduleAtVersion}`,
+    measure: false,
+  });
+  const output = await readFile(logFile, "utf8");
+  try {
+    const json = output.slice(output.indexOf("{"), output.lastIndexOf("}") + 1);
+    return { step, info: JSON.parse(json) as ModuleDownload, output, logFile };
+  } catch (parseError) {
+    return { step, info: undefined, parseError, output, logFile };
+  }
+}
+
+/** The error for a `go mod download` whose output lacks what the build needs. */
+export function moduleDownloadError(message: string, download: ModuleDownloadResult): TestingError {
+  return new TestingError(ErrorCode.GoBuildFailed, message, {
+    ...(download.parseError === undefined ? {} : { cause: download.parseError }),
+    logTail: download.info?.Error ?? tailLines(download.output, BUILD_LOG_TAIL_LINES),
+    logFile: download.logFile,
+  });
+}
+
+/**
+ * Writes the wrapper module (`go.mod`, and `tools.go` importing the main packages so `go mod tidy`
+ * keeps their dependencies) into `srcDir` and runs `go mod tidy`.
+ */
+export async function tidyWrapperModule(
+  options: WrapperModuleOptions,
+  files: { readonly goMod: string; readonly toolsGo: string },
+  label: string,
+): Promise<GoStepResult> {
+  await writeFile(join(options.srcDir, "go.mod"), files.goMod);
+  await writeFile(join(options.srcDir, "tools.go"), files.toolsGo);
+  return runGoStep({
+    ...options,
+    args: ["mod", "tidy"],
+    cwd: options.srcDir,
+    logFile: join(options.logDir, "go-mod-tidy.log"),
+    label: `go mod tidy (${label} wrapper module)`,
+    measure: false,
+  });
 }
 
 /** Generates the Kubernetes wrapper module in `srcDir` and runs `go mod tidy`. */
@@ -244,52 +312,28 @@ export async function prepareKubernetesModule(options: WrapperModuleOptions): Pr
   await freshDir(srcDir);
   await mkdir(logDir, { recursive: true });
   await writeFile(join(srcDir, "go.mod"), `module ${KUBERNETES_WRAPPER_MODULE}\n\ngo ${GO_DIRECTIVE}\n`);
-  const downloadLog = join(logDir, "go-mod-download.log");
-  const download = await runGoStep({
-    ...options,
-    args: ["mod", "download", "-json", `k8s.io/kubernetes@${KUBERNETES_VERSION}`],
-    cwd: srcDir,
-    logFile: downloadLog,
-    label: `go mod download k8s.io/kubernetes@${KUBERNETES_VERSION}`,
-    measure: false,
-  });
-  const output = await readFile(downloadLog, "utf8");
-  const json = output.slice(output.indexOf("{"), output.lastIndexOf("}") + 1);
-  let info: ModuleDownloadJson;
-  try {
-    info = JSON.parse(json) as ModuleDownloadJson;
-  } catch (error) {
-    throw new TestingError(ErrorCode.GoBuildFailed, "could not parse `go mod download -json` output", {
-      cause: error,
-      logTail: tailLines(output, BUILD_LOG_TAIL_LINES),
-      logFile: downloadLog,
-    });
+  const download = await goModDownload(options, `k8s.io/kubernetes@${KUBERNETES_VERSION}`);
+  if (download.info === undefined) {
+    throw moduleDownloadError("could not parse `go mod download -json` output", download);
   }
-  if (info.GoMod === undefined) {
-    throw new TestingError(ErrorCode.GoBuildFailed, `go mod download did not return a go.mod path`, {
-      logTail: info.Error ?? tailLines(output, BUILD_LOG_TAIL_LINES),
-      logFile: downloadLog,
-    });
+  if (download.info.GoMod === undefined) {
+    throw moduleDownloadError(`go mod download did not return a go.mod path`, download);
   }
-  const replaced = parseZeroVersionRequires(await readFile(info.GoMod, "utf8"));
+  const goModPath = download.info.GoMod;
+  const replaced = parseZeroVersionRequires(await readFile(goModPath, "utf8"));
   if (replaced.length === 0) {
     throw new TestingError(
       ErrorCode.GoBuildFailed,
-      `k8s.io/kubernetes@${KUBERNETES_VERSION} go.mod (${info.GoMod}) requires no v0.0.0 staging modules; ` +
+      `k8s.io/kubernetes@${KUBERNETES_VERSION} go.mod (${goModPath}) requires no v0.0.0 staging modules; ` +
         `the wrapper-module layout needs updating for this release`,
     );
   }
-  await writeFile(join(srcDir, "go.mod"), kubernetesWrapperGoMod(replaced));
-  await writeFile(join(srcDir, "tools.go"), KUBERNETES_TOOLS_GO);
-  const tidy = await runGoStep({
-    ...options,
-    args: ["mod", "tidy"],
-    cwd: srcDir,
-    logFile: join(logDir, "go-mod-tidy.log"),
-    label: "go mod tidy (Kubernetes wrapper module)",
-    measure: false,
-  });
-  return { steps: { "go mod download": download, "go mod tidy": tidy }, replaced };
+  const tidy = await tidyWrapperModule(
+    options,
+    { goMod: kubernetesWrapperGoMod(replaced), toolsGo: KUBERNETES_TOOLS_GO },
+    "Kubernetes",
+  );
+  return { steps: { "go mod download": download.step, "go mod tidy": tidy }, replaced };
 }
 
 /** Generates the etcd wrapper module in `srcDir` and runs `go mod tidy`. */
@@ -297,16 +341,11 @@ export async function prepareEtcdModule(options: WrapperModuleOptions): Promise<
   const { srcDir, logDir } = options;
   await freshDir(srcDir);
   await mkdir(logDir, { recursive: true });
-  await writeFile(join(srcDir, "go.mod"), etcdWrapperGoMod());
-  await writeFile(join(srcDir, "tools.go"), ETCD_TOOLS_GO);
-  const tidy = await runGoStep({
-    ...options,
-    args: ["mod", "tidy"],
-    cwd: srcDir,
-    logFile: join(logDir, "go-mod-tidy.log"),
-    label: "go mod tidy (etcd wrapper module)",
-    measure: false,
-  });
+  const tidy = await tidyWrapperModule(
+    options,
+    { goMod: etcdWrapperGoMod(), toolsGo: ETCD_TOOLS_GO },
+    "etcd",
+  );
   return { steps: { "go mod tidy": tidy }, replaced: [] };
 }
 

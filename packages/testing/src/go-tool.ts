@@ -1,16 +1,31 @@
 /**
  * Generic, cached builds of a Go `main` package at a pinned module version (e.g. other virtual kubelets for
  * benchmarks): a wrapper module that requires `module@version`, `go mod tidy`, `go build`, cached under
- * `<cacheRoot>/go-tools/<name>-<version>[-<variant>]/` and verified by sha256 on every use. Uses the same
- * step runner, progress, lock and Go lookup as the control-plane build.
+ * `<cacheRoot>/go-tools/<name>-<version>[-<variant>]/` and verified by sha256 on every use. The cache
+ * (root, stamp, lock, check-lock-check-build) is go-cache.ts and the build steps go-build.ts, the same
+ * as the control-plane build's.
  */
-import { chmod, copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, cp, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
-import { defaultCacheRoot, sha256File } from "./binaries.js";
-import { ErrorCode, TestingError, tailLines } from "./errors.js";
-import { BUILD_LOG_TAIL_LINES, findGoToolchain, runGoStep, type GoToolchain } from "./go-build.js";
-import { acquireLock } from "./lock.js";
+import { ErrorCode, TestingError } from "./errors.js";
+import {
+  goModDownload,
+  moduleDownloadError,
+  runGoStep,
+  tidyWrapperModule,
+  type GoToolchain,
+  type WrapperModuleOptions,
+} from "./go-build.js";
+import {
+  defaultCacheRoot,
+  ensureCacheEntry,
+  readStampText,
+  sha256File,
+  STAMP_FILE,
+  writeStamp,
+  type CacheEntry,
+} from "./go-cache.js";
 import { formatDuration, stderrProgress, type ProgressSink } from "./progress.js";
 import { GO_DIRECTIVE } from "./versions.js";
 import { isExecutableFile } from "./which.js";
@@ -93,7 +108,7 @@ export function goToolPaths(cacheRoot: string, spec: GoToolSpec) {
     logDir: join(dir, "logs"),
     overlayDir: join(dir, "overlay"),
     filesDir: join(dir, "module-files"),
-    stampFile: join(dir, "stamp.json"),
+    stampFile: join(dir, STAMP_FILE),
     lockFile: join(root, `${goToolDirName(spec)}.lock`),
   };
 }
@@ -147,47 +162,9 @@ export function goToolCacheValid(
 }
 
 async function inspect(spec: GoToolSpec, paths: ReturnType<typeof goToolPaths>) {
-  const stampText = await readFile(paths.stampFile, "utf8").catch(() => undefined);
+  const stampText = await readStampText(paths.stampFile);
   const sha = isExecutableFile(paths.binary) ? await sha256File(paths.binary) : undefined;
   return goToolCacheValid(spec, stampText, sha);
-}
-
-async function moduleDirOf(
-  go: GoToolchain,
-  spec: GoToolSpec,
-  cwd: string,
-  logDir: string,
-  progress: ProgressSink,
-  env: NodeJS.ProcessEnv,
-  signal: AbortSignal | undefined,
-): Promise<string> {
-  const logFile = join(logDir, "go-mod-download.log");
-  await runGoStep({
-    go,
-    args: ["mod", "download", "-json", `${spec.module}@${spec.version}`],
-    cwd,
-    logFile,
-    label: `go mod download ${spec.module}@${spec.version}`,
-    progress,
-    env,
-    measure: false,
-    ...(signal === undefined ? {} : { signal }),
-  });
-  const output = await readFile(logFile, "utf8");
-  let dir: string | undefined;
-  try {
-    dir = (JSON.parse(output.slice(output.indexOf("{"), output.lastIndexOf("}") + 1)) as { Dir?: string })
-      .Dir;
-  } catch {
-    dir = undefined;
-  }
-  if (dir === undefined) {
-    throw new TestingError(ErrorCode.GoBuildFailed, `go mod download gave no directory for ${spec.module}`, {
-      logTail: tailLines(output, BUILD_LOG_TAIL_LINES),
-      logFile,
-    });
-  }
-  return dir;
 }
 
 async function buildGoTool(
@@ -206,22 +183,21 @@ async function buildGoTool(
   await writeFile(join(paths.srcDir, "go.mod"), goToolWrapperGoMod(spec));
   await writeFile(join(paths.srcDir, "tools.go"), goToolToolsGo(spec));
   const common = { go, progress, env, ...(signal === undefined ? {} : { signal }) };
-  const downloaded = await moduleDirOf(go, spec, paths.srcDir, paths.logDir, progress, env, signal);
+  const build: WrapperModuleOptions = { ...common, srcDir: paths.srcDir, logDir: paths.logDir };
+  const download = await goModDownload(build, `${spec.module}@${spec.version}`);
+  const downloaded = download.info?.Dir;
+  if (downloaded === undefined) {
+    throw moduleDownloadError(`go mod download gave no directory for ${spec.module}`, download);
+  }
   let moduleDir = downloaded;
+  let goMod = goToolWrapperGoMod(spec);
   if (spec.overlay !== undefined) {
     await cp(downloaded, paths.moduleSrcDir, { recursive: true });
     await makeWritable(paths.moduleSrcDir);
     moduleDir = paths.moduleSrcDir;
-    await writeFile(join(paths.srcDir, "go.mod"), goToolWrapperGoMod(spec, "../module-src"));
+    goMod = goToolWrapperGoMod(spec, "../module-src");
   }
-  await runGoStep({
-    ...common,
-    args: ["mod", "tidy"],
-    cwd: paths.srcDir,
-    logFile: join(paths.logDir, "go-mod-tidy.log"),
-    label: `go mod tidy (${spec.name} wrapper module)`,
-    measure: false,
-  });
+  await tidyWrapperModule(build, { goMod, toolsGo: goToolToolsGo(spec) }, spec.name);
   const overlayArgs: string[] = [];
   if (spec.overlay !== undefined) {
     const files = await spec.overlay(moduleDir);
@@ -272,9 +248,7 @@ async function buildGoTool(
     copiedFiles: [...(spec.copyFiles ?? [])],
     build: { totalSeconds: Math.round((Date.now() - startedAt) / 100) / 10, peakRssKiB: step.peakRssKiB },
   };
-  const tmpStamp = `${paths.stampFile}.tmp-${process.pid}`;
-  await writeFile(tmpStamp, `${JSON.stringify(stamp, null, 2)}\n`);
-  await rename(tmpStamp, paths.stampFile);
+  await writeStamp(paths.stampFile, stamp);
   progress.line(
     `built ${spec.name} ${spec.version} in ${formatDuration(Date.now() - startedAt)} → ${paths.binary}`,
   );
@@ -300,28 +274,19 @@ export async function ensureGoTool(
     stamp,
     built,
   });
-  const first = await inspect(spec, paths);
-  if (first.valid) return result(first.stamp, false);
-  const go =
-    options.build === false ? null : options.go === undefined ? await findGoToolchain(env) : options.go;
-  if (go === null) {
-    throw new TestingError(
-      ErrorCode.BinariesUnavailable,
-      `${spec.name} ${spec.version} is not in ${paths.dir} (${first.reason}) and ` +
-        (options.build === false ? "building is disabled for this call" : "there is no Go toolchain on PATH"),
-    );
-  }
-  await mkdir(paths.root, { recursive: true });
-  const release = await acquireLock(paths.lockFile, {
-    progress,
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-  });
-  try {
-    const second = await inspect(spec, paths);
-    if (second.valid) return result(second.stamp, false);
-    progress.line(`${goToolDirName(spec)}: ${second.reason}; building`);
-    return result(await buildGoTool(spec, paths, go, progress, env, options.signal), true);
-  } finally {
-    await release();
-  }
+  const entry: CacheEntry<GoToolStamp> = {
+    name: goToolDirName(spec),
+    parentDir: paths.root,
+    lockFile: paths.lockFile,
+    inspect: () => inspect(spec, paths),
+    build: (go) => buildGoTool(spec, paths, go, progress, env, options.signal),
+    unavailable: (reason, buildDisabled) =>
+      new TestingError(
+        ErrorCode.BinariesUnavailable,
+        `${spec.name} ${spec.version} is not in ${paths.dir} (${reason}) and ` +
+          (buildDisabled ? "building is disabled for this call" : "there is no Go toolchain on PATH"),
+      ),
+  };
+  const { stamp, built } = await ensureCacheEntry(entry, { ...options, env, progress });
+  return result(stamp, built);
 }

@@ -1,4 +1,18 @@
 export {
+  FRONT_PROXY_CLIENT_NAME,
+  METRICS_SERVER_TOOL,
+  aggregatedEndpoint,
+  aggregationLayerArgs,
+  metricsServerArgs,
+  registerApiService,
+  startAggregatedControlPlane,
+  startMetricsServer,
+  type AggregatedControlPlane,
+  type AggregatedControlPlaneOptions,
+  type AggregationLayerFiles,
+  type ApiServiceRegistration,
+} from "./aggregation.js";
+export {
   ALL_BINARY_NAMES,
   BINARY_ENV_VARIABLES,
   DEFAULT_REQUIRED_BINARIES,
@@ -84,6 +98,14 @@ export {
   parseZeroVersionRequires,
   type GoToolchain,
 } from "./go-build.js";
+export {
+  ensureCacheEntry,
+  readStampText,
+  writeStamp,
+  type CacheBuildOptions,
+  type CacheCheck,
+  type CacheEntry,
+} from "./go-cache.js";
 export {
   ensureGoTool,
   goToolCacheValid,
