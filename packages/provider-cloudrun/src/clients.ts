@@ -1,8 +1,8 @@
 /**
  * The Google Cloud clients the provider uses, built once from the options: Cloud Run Admin v2
- * (Jobs, Executions, Tasks, Worker Pools, Services, Instances), Secret Manager and Cloud Logging. The transport option
- * picks gRPC (the libraries' default, for production) or the HTTP/1.1 REST fallback (for proxies
- * that cannot carry HTTP/2, and for the local simulator in tests).
+ * (Jobs, Executions, Tasks, Worker Pools, Services, Instances), Secret Manager and Cloud Logging.
+ * The transport option picks gRPC (the libraries' default, for production) or the HTTP/1.1 REST
+ * fallback (for proxies that cannot carry HTTP/2). Tests run both against the local simulator.
  */
 import { Logging } from "@google-cloud/logging";
 import { v2 } from "@google-cloud/run";

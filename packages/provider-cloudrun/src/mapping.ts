@@ -75,7 +75,7 @@ export interface MappingOptions {
   defaultJobTimeoutSeconds: number;
   /** `mirror`: Secret values (env and files) go to Secret Manager; `reject`: such pods are refused. */
   secrets: "mirror" | "reject";
-  /** Ingress of Services (default internal only: the pod has no routable IP anyway). */
+  /** Ingress of Services and Instances (default internal only: the pod has no routable IP anyway). */
   serviceIngress: "INGRESS_TRAFFIC_ALL" | "INGRESS_TRAFFIC_INTERNAL_ONLY" | "INGRESS_TRAFFIC_NONE";
   /** The GPU type for pods that ask for `nvidia.com/gpu` (default `nvidia-l4`). */
   gpuType: string;
@@ -262,7 +262,7 @@ interface ContainerInput {
   sidecar: boolean;
 }
 
-/** Builds the Job (run-to-completion) or Service (long-running) for a pod. */
+/** Builds the Job (run-to-completion) or the Worker Pool / Service / Instance (long-running) for a pod. */
 export function mapPod(
   pod: ResolvedPod,
   options: MappingOptions,

@@ -18,7 +18,7 @@ export interface CloudRunProviderOptions {
   serviceAccount?: string;
   /** VPC egress: `{ network, subnetwork, tags }` (Direct VPC) or `{ connector }`, plus `egress`. */
   vpc?: MappingOptions["vpc"];
-  /** Extra labels on every Job and Service (valid GCP labels). */
+  /** Extra labels on every Job, Worker Pool, Service and Instance (valid GCP labels). */
   labels?: Record<string, string>;
   /**
    * Which resource runs `restartPolicy: Always` pods: `workerPool` (default; one manually scaled
@@ -40,7 +40,7 @@ export interface CloudRunProviderOptions {
   onFailureMaxRetries?: number;
   /** Task timeout without `activeDeadlineSeconds` (default 86 400 s; Cloud Run's own default is 600 s). */
   defaultJobTimeoutSeconds?: number;
-  /** Service ingress (default `INGRESS_TRAFFIC_INTERNAL_ONLY`). */
+  /** Service and Instance ingress (default `INGRESS_TRAFFIC_INTERNAL_ONLY`). */
   serviceIngress?: MappingOptions["serviceIngress"];
   /** GPU type for `nvidia.com/gpu` pods (default `nvidia-l4`). */
   gpuType?: string;
