@@ -13,8 +13,12 @@ export type SystemId = (typeof SYSTEM_IDS)[number];
 /** Run when `--systems` is not given: `virtual-node-before` only on request (it needs a snapshot). */
 export const DEFAULT_SYSTEM_IDS: readonly SystemId[] = SYSTEM_IDS.filter((s) => s !== "virtual-node-before");
 
-export const SCENARIOS = ["churn", "latency", "scale", "many-nodes"] as const;
+export const SCENARIOS = ["churn", "latency", "scale", "many-nodes", "fleet"] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
+/** Run when `--scenarios` is not given: the fleet (tens of thousands of pods) only on request (`--fleet`). */
+export const DEFAULT_SCENARIOS: readonly ScenarioId[] = SCENARIOS.filter((s) => s !== "fleet");
+/** The systems of `--fleet`: virtual-kubelet runs one node per process, the raw writer is no agent. */
+export const FLEET_SYSTEM_IDS: readonly SystemId[] = ["virtual-node", "kwok"];
 
 export interface BenchOptions {
   readonly quick: boolean;
@@ -33,6 +37,10 @@ export interface BenchOptions {
   /** Steady-state window after all pods are Ready (scale). */
   readonly scaleSteadySeconds: number;
   readonly manyNodes: number;
+  /** Fleet: virtual nodes in one agent process. */
+  readonly fleetNodes: number;
+  /** Fleet: pods spread over them, created then deleted. */
+  readonly fleetPods: number;
   /** Observation window of the many-nodes scenario. */
   readonly manyNodesSeconds: number;
   /** virtual-kubelet runs one node per process: at most this many processes. */
@@ -78,6 +86,8 @@ export const FULL_DEFAULTS = {
   scaleReadyTimeoutSeconds: 300,
   manyNodes: 500,
   manyNodesSeconds: 30,
+  fleetNodes: 500,
+  fleetPods: 50_000,
   vkMaxProcesses: 50,
   deleteGraceSeconds: undefined,
 } as const;
@@ -95,6 +105,8 @@ export const QUICK_DEFAULTS = {
   scaleReadyTimeoutSeconds: 60,
   manyNodes: 10,
   manyNodesSeconds: 6,
+  fleetNodes: 5,
+  fleetPods: 200,
   vkMaxProcesses: 3,
   deleteGraceSeconds: 2,
 } as const;
@@ -108,7 +120,12 @@ export const USAGE = `Usage: npm run bench -- [build] [options]
 Options (sizes default to the full run, about 20 minutes on 2 cores):
   --quick                   a smoke run: one round, tiny sizes, 2 s delete grace, no limits-on pass (about 2 minutes)
   --systems a,b             of ${SYSTEM_IDS.join(", ")} (default: all but virtual-node-before)
-  --scenarios a,b           of ${SCENARIOS.join(", ")} (default: all)
+  --scenarios a,b           of ${SCENARIOS.join(", ")} (default: all but fleet)
+  --fleet                   the fleet scenario only (not part of CI): --fleet-nodes virtual nodes in one
+                            process, --fleet-pods pods spread over them, created and deleted; systems
+                            ${FLEET_SYSTEM_IDS.join(", ")} unless --systems says otherwise
+  --fleet-nodes N           (default ${FULL_DEFAULTS.fleetNodes})
+  --fleet-pods N            (default ${FULL_DEFAULTS.fleetPods})
   --rounds N                churn rounds, A B A B alternation (default ${FULL_DEFAULTS.rounds})
   --long-rounds N           rounds of latency, scale and many-nodes (default ${FULL_DEFAULTS.longRounds})
   --churn-pods N            (default ${FULL_DEFAULTS.churnPods})
@@ -181,6 +198,9 @@ export function parseOptions(argv: readonly string[], defaultResultsDir: string)
       "scale-pods": { type: "string" },
       "scale-steady-seconds": { type: "string" },
       "many-nodes": { type: "string" },
+      fleet: { type: "boolean", default: false },
+      "fleet-nodes": { type: "string" },
+      "fleet-pods": { type: "string" },
       "many-nodes-seconds": { type: "string" },
       "vk-max-processes": { type: "string" },
       "client-qps": { type: "string" },
@@ -202,8 +222,15 @@ export function parseOptions(argv: readonly string[], defaultResultsDir: string)
   const d = values.quick ? QUICK_DEFAULTS : FULL_DEFAULTS;
   const options: BenchOptions = {
     quick: values.quick,
-    systems: list(values.systems, SYSTEM_IDS, "systems", DEFAULT_SYSTEM_IDS),
-    scenarios: list(values.scenarios, SCENARIOS, "scenarios"),
+    systems: list(
+      values.systems,
+      SYSTEM_IDS,
+      "systems",
+      values.fleet ? FLEET_SYSTEM_IDS : DEFAULT_SYSTEM_IDS,
+    ),
+    scenarios: values.fleet ? ["fleet"] : list(values.scenarios, SCENARIOS, "scenarios", DEFAULT_SCENARIOS),
+    fleetNodes: Math.max(1, int(values["fleet-nodes"], d.fleetNodes, "fleet-nodes")),
+    fleetPods: Math.max(1, int(values["fleet-pods"], d.fleetPods, "fleet-pods")),
     rounds: Math.max(1, int(values.rounds, d.rounds, "rounds")),
     longRounds: Math.max(1, int(values["long-rounds"], d.longRounds, "long-rounds")),
     churnPods: Math.max(1, int(values["churn-pods"], d.churnPods, "churn-pods")),

@@ -37,6 +37,18 @@ export const SCENARIO_METRICS: Readonly<Record<ScenarioId, readonly MetricSpec[]
     { key: "steadyRssMiB", label: "steady RSS MiB", better: "lower" },
     { key: "peakRssMiB", label: "peak RSS MiB", better: "lower" },
   ],
+  fleet: [
+    { key: "nodes", label: "nodes", better: "none" },
+    { key: "startupSeconds", label: "nodes Ready s", better: "lower" },
+    { key: "readyPodsPerSecond", label: "Ready pods/s", better: "higher" },
+    { key: "gonePodsPerSecond", label: "gone pods/s", better: "higher" },
+    { key: "cpuMsPerPod", label: "CPU ms/pod", better: "lower" },
+    { key: "cpuCores", label: "CPU cores", better: "lower" },
+    { key: "peakRssMiB", label: "peak RSS MiB", better: "lower" },
+    { key: "lateRenewals", label: "late renewals", better: "lower" },
+    { key: "expiredLeases", label: "expired", better: "lower" },
+    { key: "requestsPerPod", label: "requests/pod", better: "lower" },
+  ],
   "many-nodes": [
     { key: "nodes", label: "nodes", better: "none" },
     { key: "processes", label: "processes", better: "none" },

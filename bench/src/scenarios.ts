@@ -196,6 +196,26 @@ export async function runOnce(
       agent = started.agent;
       return { ...base, ...(await manyNodes(runCtx, agent, nodeNames, started.startupSeconds)) };
     }
+    if (scenario === "fleet") {
+      if (SYSTEMS[system].nodesPerProcess < ctx.options.fleetNodes)
+        throw new Error(
+          `${system} runs ${String(SYSTEMS[system].nodesPerProcess)} node(s) per process: not a fleet`,
+        );
+      nodeNames = Array.from(
+        { length: ctx.options.fleetNodes },
+        (_, i) => `bench-${shortId(system)}-${id}-${String(i).padStart(4, "0")}`,
+      );
+      await createNamespace(ctx.admin, namespace);
+      const leases = new LeaseObserver(ctx.admin, nodeNames);
+      await leases.start();
+      try {
+        const started = await startAgent(runCtx, system, nodeNames, label);
+        agent = started.agent;
+        return { ...base, ...(await fleet(runCtx, agent, namespace, nodeNames, label, started, leases)) };
+      } finally {
+        await leases.stop();
+      }
+    }
     await createNamespace(ctx.admin, namespace);
     agent = (await startAgent(runCtx, system, nodeNames, label)).agent;
     const nodeName = nodeNames[0] ?? "";
@@ -395,6 +415,88 @@ async function scale(
       steadyCpuCores: round((steady1.cpuSeconds - steady0.cpuSeconds) / Math.max(steadySeconds, 0.001), 4),
       steadyRssMiB: mib(steady1.rssKiB),
       rssKiBPerPod: round(steady1.rssKiB / n, 2),
+    },
+  };
+}
+
+/**
+ * Fleet scale: many virtual nodes in one process and tens of thousands of pods spread over them, created
+ * (at full speed), all Ready, deleted, all gone; every node's lease watched throughout (late renewals are
+ * those more than 15 s apart, expired ones more than the 40 s lease duration).
+ */
+async function fleet(
+  ctx: RunnerContext,
+  agent: RunningAgent,
+  namespace: string,
+  nodeNames: readonly string[],
+  label: string,
+  started: { startupSeconds: number },
+  leases: LeaseObserver,
+): Promise<Body> {
+  const n = ctx.options.fleetPods;
+  const timeout = ctx.options.phaseTimeoutSeconds * 1000;
+  const observer = new PodObserver(ctx.admin, namespace);
+  await observer.start();
+  const watcher = new ProcWatcher(() => agent.pids());
+  const m = await begin(ctx, agent);
+  const from = performance.timeOrigin + performance.now();
+  const load = {
+    namespace,
+    nodeName: nodeNames[0] ?? "",
+    nodeNames,
+    prefix: "p",
+    count: n,
+    rate: 0,
+    concurrency: ctx.options.loadConcurrency,
+  };
+  const created = await runLoad(ctx, label, { ...load, mode: "create" });
+  await observer.until(
+    "all pods Ready",
+    () => observer.readyAt.size >= n,
+    timeout,
+    () => `${observer.readyAt.size}/${n} Ready`,
+    () => agent.alive(),
+  );
+  const allReady = Math.max(...observer.readyAt.values());
+  const deleted = await runLoad(ctx, label, {
+    ...load,
+    mode: "delete",
+    ...(ctx.options.deleteGraceSeconds === undefined ? {} : { graceSeconds: ctx.options.deleteGraceSeconds }),
+  });
+  await observer.until(
+    "all pods gone",
+    () => observer.goneAt.size >= n,
+    timeout,
+    () => `${observer.goneAt.size}/${n} gone`,
+    () => agent.alive(),
+  );
+  const allGone = Math.max(...observer.goneAt.values());
+  const to = performance.timeOrigin + performance.now();
+  const result = await end(ctx, agent, m, { ...created.requests, ...deleted.requests });
+  watcher.stop();
+  await observer.stop();
+  const lease = summarizeLeases(leases.renewals, from, to, 15_000, 40_000);
+  const readySeconds = (allReady - created.startedAt) / 1000;
+  const goneSeconds = (allGone - deleted.startedAt) / 1000;
+  return {
+    ok: true,
+    pods: n,
+    nodes: nodeNames.length,
+    processes: agent.processes.length,
+    ...result,
+    lease,
+    metrics: {
+      startupSeconds: started.startupSeconds,
+      readySeconds: round(readySeconds, 3),
+      readyPodsPerSecond: round(n / readySeconds, 1),
+      goneSeconds: round(goneSeconds, 3),
+      gonePodsPerSecond: round(n / goneSeconds, 1),
+      cpuMsPerPod: round((result.cpuSeconds * 1000) / n, 3),
+      cpuCores: round(result.cpuSeconds / result.windowSeconds, 3),
+      sampledPeakRssMiB: mib(watcher.peakRssKiB),
+      lateRenewals: lease.late,
+      expiredLeases: lease.expired,
+      renewalGapP99Seconds: round(lease.gapP99Ms / 1000, 2),
     },
   };
 }

@@ -83,6 +83,17 @@ describe("pure pieces", () => {
     expect(parseOptions([], "/tmp/r").options.systems).not.toContain("virtual-node-before");
     await expect(writeSnapshot("/tmp/elsewhere", "x")).rejects.toThrow(/inside/);
     expect(() => parseOptions(["--systems", "nope"], "/tmp/r")).toThrow(/unknown/);
+    expect(parseOptions([], "/tmp/r").options.scenarios).not.toContain("fleet");
+    const fleet = parseOptions(["--fleet"], "/tmp/r").options;
+    expect([fleet.scenarios, fleet.systems, fleet.fleetNodes, fleet.fleetPods]).toEqual([
+      ["fleet"],
+      ["virtual-node", "kwok"],
+      500,
+      50_000,
+    ]);
+    expect(parseOptions(["--vn-node-arg=--max-semi-space-size=2"], "/tmp/r").options.vnNodeArgs).toEqual([
+      "--max-semi-space-size=2",
+    ]);
   });
 });
 
@@ -121,6 +132,7 @@ describe("harness against the shared control plane", () => {
       vkStock: false,
       vkWorkers: 1,
       vnOptions: {},
+      vnNodeArgs: [],
       profileDir: undefined,
       // Inside the repository (git-ignored): the snapshot resolves its dependencies from there.
       beforeDir: join(repoRoot, "bench", "results", `smoke-before-${process.pid}`),
@@ -165,5 +177,30 @@ describe("harness against the shared control plane", () => {
     expect(statusWrites).toBeGreaterThanOrEqual(5);
     const [summary] = summarize([run], [system]);
     expect(summary?.systems[0]?.ok).toBe(1);
+  });
+
+  it.each(["virtual-node", "kwok"] as const)(
+    "fleet: %s serves 3 nodes in one process, 9 pods spread over them become Ready and go, leases watched",
+    async (system) => {
+      const fleetCtx = { ...ctx, options: { ...ctx.options, fleetNodes: 3, fleetPods: 9 } };
+      const run = await runOnce(fleetCtx, "fleet", system, 1);
+      expect(run.error).toBeUndefined();
+      expect([run.ok, run.nodes, run.pods, run.processes]).toEqual([true, 3, 9, 1]);
+      expect(run.metrics.readyPodsPerSecond).toBeGreaterThan(0);
+      expect(run.metrics.gonePodsPerSecond).toBeGreaterThan(0);
+      expect(run.lease?.expired).toBe(0);
+      expect(run.apiRequests["DELETE pods"]).toBeGreaterThanOrEqual(9);
+    },
+  );
+
+  it("fleet refuses virtual-kubelet (one node per process) with a message", async () => {
+    const run = await runOnce(
+      { ...ctx, options: { ...ctx.options, fleetNodes: 3, fleetPods: 3 } },
+      "fleet",
+      "virtual-kubelet",
+      1,
+    );
+    expect(run.ok).toBe(false);
+    expect(run.error).toMatch(/1 node\(s\) per process: not a fleet/);
   });
 });

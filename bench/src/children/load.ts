@@ -15,6 +15,8 @@ export interface LoadJob {
   readonly kubeconfig: string;
   readonly namespace: string;
   readonly nodeName: string;
+  /** Spread the pods over these nodes (pod i on nodeNames[i mod n]) instead of all on `nodeName`. */
+  readonly nodeNames?: readonly string[];
   readonly prefix: string;
   readonly count: number;
   readonly mode: "create" | "delete";
@@ -55,7 +57,8 @@ async function main(): Promise<void> {
       try {
         if (job.mode === "create") {
           count("POST pods");
-          await client.create(base, benchPod(name, job.nodeName));
+          const nodes = job.nodeNames ?? [job.nodeName];
+          await client.create(base, benchPod(name, nodes[i % nodes.length] ?? job.nodeName));
         } else {
           count("DELETE pods");
           await client.delete(
