@@ -67,7 +67,7 @@ export interface MappingOptions {
     tags?: string[];
     egress?: "ALL_TRAFFIC" | "PRIVATE_RANGES_ONLY";
   };
-  /** Extra labels on every Job/Service (valid GCP labels). */
+  /** Extra labels on every Job, Worker Pool, Service and Instance (valid GCP labels). */
   labels?: Record<string, string>;
   /** Task retries for `restartPolicy: OnFailure` (Cloud Run's default is 3; always set). */
   onFailureMaxRetries: number;

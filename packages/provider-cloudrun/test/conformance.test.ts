@@ -3,6 +3,7 @@ import { describeProviderConformance } from "@virtual-node/testing/conformance";
 import { expect } from "vitest";
 import type { CloudRunProvider } from "../src/provider.js";
 import { startSimulator } from "./simulator/server.js";
+import { grpcProviderOptions, startGrpcSimulator } from "./support/grpc.js";
 import { simulatorProvider } from "./support/provider.js";
 
 describeProviderConformance("provider-cloudrun on the Cloud Run simulator, fake clock", async () => {
@@ -34,3 +35,39 @@ describeProviderConformance("provider-cloudrun on the Cloud Run simulator, fake 
     },
   };
 });
+
+describeProviderConformance(
+  "provider-cloudrun over gRPC (transport grpc) on the simulator's gRPC face",
+  async () => {
+    const clock = new FakeClock();
+    const sim = await startGrpcSimulator({
+      clock,
+      timings: { operationMs: 0, startMs: 1000, readyMs: 1500 },
+    });
+    const providers: CloudRunProvider[] = [];
+    const connect = (): CloudRunProvider => {
+      const provider = simulatorProvider(sim.server.port, clock, grpcProviderOptions(sim.face.port, clock));
+      providers.push(provider);
+      return provider;
+    };
+    return {
+      provider: connect(),
+      nodeName: "vn-conformance-grpc",
+      advance: (ms: number) => clock.advanceAsync(ms),
+      reconnect: () => Promise.resolve(connect()),
+      timeouts: { statusMs: 60_000, pollMs: 250 },
+      cleanup: async () => {
+        expect(sim.server.sim.violations).toEqual([]);
+        // Everything went over gRPC: the HTTP face saw nothing of its own.
+        expect(sim.face.calls.length).toBe(sim.server.sim.requests.length);
+        for (const request of sim.server.sim.requests) {
+          if (request.operation.startsWith("secretmanager.")) continue;
+          expect(request.rawBody).not.toContain("conformance-secret");
+          expect(request.rawBody).not.toContain(Buffer.from("conformance-secret").toString("base64"));
+        }
+        for (const provider of providers) await provider.close();
+        await sim.close();
+      },
+    };
+  },
+);
