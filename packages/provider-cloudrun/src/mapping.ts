@@ -81,6 +81,8 @@ export interface MappingOptions {
   gpuType: string;
   /** Which resource runs `restartPolicy: Always` pods (default `workerPool`). */
   longRunning?: LongRunningKind;
+  /** Sent as `launchStage` on Worker Pools and Instances when set (preview features need `BETA`/`ALPHA`). */
+  launchStage?: "ALPHA" | "BETA" | "GA";
 }
 
 /** One Secret Manager secret the provider writes before creating the Job/Service. */
@@ -436,6 +438,7 @@ export function mapPod(
   };
   const vpcAccess = vpcOf(options);
   const needsGen2 = volumes.some((v) => v.nfs != null || v.gcs != null);
+  const launchStage = options.launchStage === undefined ? {} : { launchStage: options.launchStage };
   const nodeSelector = gpus > 0 ? { nodeSelector: { accelerator: options.gpuType } } : {};
   const identity = {
     ...(options.serviceAccount === undefined ? {} : { serviceAccount: options.serviceAccount }),
@@ -471,6 +474,7 @@ export function mapPod(
     const workerPool: CloudRunWorkerPool = {
       labels,
       annotations,
+      ...launchStage,
       template: {
         labels,
         annotations,
@@ -488,6 +492,7 @@ export function mapPod(
     const instance: CloudRunInstance = {
       labels,
       annotations,
+      ...launchStage,
       containers,
       ...(volumes.length === 0 ? {} : { volumes }),
       ...identity,

@@ -26,6 +26,11 @@ export interface CloudRunProviderOptions {
    * instance, the others Worker Pools), `instance` (standalone Cloud Run Instances; explicit opt-in).
    */
   longRunning?: LongRunningKind;
+  /**
+   * `launchStage` sent on Worker Pools and Instances (`ALPHA` | `BETA` | `GA`; default: not sent).
+   * Set `BETA` (or `ALPHA`) if your project still gets those resources as a preview feature.
+   */
+  launchStage?: MappingOptions["launchStage"];
   /** `mirror`: Secret values go to Secret Manager (created, versioned, deleted with the pod); `reject` (default). */
   secrets?: "mirror" | "reject";
   /** `grpc` (default, production) or `rest` (HTTP/1.1 JSON fallback). */
@@ -103,7 +108,12 @@ export function resolveOptions(options: CloudRunProviderOptions): ResolvedCloudR
   if (options.serviceAccount !== undefined && !/^[^@\s]+@[^@\s]+$/.test(options.serviceAccount))
     fail("serviceAccount", "must be a service account email");
   // Plain-JavaScript callers can pass anything: check the values the types promise.
-  const given = options as { longRunning?: unknown; secrets?: unknown; transport?: unknown };
+  const given = options as {
+    longRunning?: unknown;
+    secrets?: unknown;
+    transport?: unknown;
+    launchStage?: unknown;
+  };
   if (
     given.longRunning !== undefined &&
     given.longRunning !== "workerPool" &&
@@ -111,6 +121,13 @@ export function resolveOptions(options: CloudRunProviderOptions): ResolvedCloudR
     given.longRunning !== "instance"
   )
     fail("longRunning", 'must be "workerPool" (default), "service" or "instance"');
+  if (
+    given.launchStage !== undefined &&
+    given.launchStage !== "ALPHA" &&
+    given.launchStage !== "BETA" &&
+    given.launchStage !== "GA"
+  )
+    fail("launchStage", 'must be "ALPHA", "BETA" or "GA"');
   if (given.secrets !== undefined && given.secrets !== "mirror" && given.secrets !== "reject")
     fail("secrets", 'must be "mirror" or "reject"');
   if (given.transport !== undefined && given.transport !== "grpc" && given.transport !== "rest")

@@ -113,6 +113,7 @@ export function createCloudRunProvider(options: CloudRunProviderOptions): CloudR
     serviceIngress: o.serviceIngress,
     gpuType: o.gpuType,
     longRunning: o.longRunning,
+    ...(o.launchStage === undefined ? {} : { launchStage: o.launchStage }),
     ...(o.serviceAccount === undefined ? {} : { serviceAccount: o.serviceAccount }),
     ...(o.vpc === undefined ? {} : { vpc: o.vpc }),
     ...(o.labels === undefined ? {} : { labels: o.labels }),

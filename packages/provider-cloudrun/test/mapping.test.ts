@@ -135,6 +135,19 @@ describe("worker pools", () => {
     expectValid("google.cloud.run.v2.WorkerPool", spec.workerPool);
   });
 
+  it("launchStage is sent only when set (preview features)", () => {
+    const plain = mapPod(pod("Always"), options);
+    expect(plain.kind === "workerPool" && plain.workerPool.launchStage).toBe(undefined);
+    const beta = mapPod(pod("Always"), { ...options, launchStage: "BETA" });
+    if (beta.kind !== "workerPool") throw new Error("worker pool expected");
+    expect(beta.workerPool.launchStage).toBe("BETA");
+    expectValid("google.cloud.run.v2.WorkerPool", beta.workerPool);
+    const instance = mapPod(pod("Always"), { ...options, longRunning: "instance", launchStage: "ALPHA" });
+    if (instance.kind !== "instance") throw new Error("instance expected");
+    expect(instance.instance.launchStage).toBe("ALPHA");
+    expectValid("google.cloud.run.v2.Instance", instance.instance);
+  });
+
   it("a GPU worker pool gets the accelerator node selector; NFS volumes need no execution environment", () => {
     const p = pod("Always", (s) => {
       const c = s.containers[0];

@@ -324,6 +324,7 @@ describe("options", () => {
     [{ project: "p1", region: "us-central1", onFailureMaxRetries: -1 }, "onFailureMaxRetries"],
     [{ project: "p1", region: "us-central1", transport: "http2" as "grpc" }, "transport"],
     [{ project: "p1", region: "us-central1", longRunning: "pod" as "service" }, "longRunning"],
+    [{ project: "p1", region: "us-central1", launchStage: "PREVIEW" as "BETA" }, "launchStage"],
   ])("%o → error naming %s", (options, field) => {
     let error: unknown;
     try {
