@@ -4,7 +4,7 @@
  * the simulator (every SSM request validated against the botocore SSM model).
  */
 import { ECSClient, StopTaskCommand } from "@aws-sdk/client-ecs";
-import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { DeleteParametersCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { FakeClock, errorCode } from "@virtual-node/core";
 import type { ResolvedPod } from "@virtual-node/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -282,6 +282,16 @@ describe("the SSM mirror on the simulator, through the real SSM client", () => {
     throw new Error(`pod never reached ${want}`);
   }
 
+  /** Runs `work` while the fake clock moves on (the SSM limiters, 5/s, wait on it). */
+  async function settle<T>(work: Promise<T>): Promise<T> {
+    let done = false;
+    const finished = work.finally(() => {
+      done = true;
+    });
+    while (!done) await clock.advanceAsync(100);
+    return finished;
+  }
+
   const dbParams = () => [...sim.ssm.parameters.keys()].filter((n) => n.includes("/default/secret/db/"));
 
   it("mirrors env and files as tagged SecureString parameters, ECS resolves their ARNs, no value in any ECS request", async () => {
@@ -375,11 +385,11 @@ describe("the SSM mirror on the simulator, through the real SSM client", () => {
   it("deletes the last user's parameters with DeleteParameters, 10 names a call", async () => {
     const env = Array.from({ length: 12 }, (_, i) => secretEnv(`K${i}`, "many", `key-${i}`, `value-${i}`));
     const p = pod({ containers: [{ name: "main", command: ["sleep", "3600"] }], env: { main: env } });
-    await provider.createPod(p, call());
+    await settle(provider.createPod(p, call()));
     const many = () => [...sim.ssm.parameters.keys()].filter((n) => n.includes("/secret/many/"));
     expect(many()).toHaveLength(12);
     const before = sim.calls("DeleteParameters").length;
-    await provider.deletePod(p.ref, 0, call());
+    await settle(provider.deletePod(p.ref, 0, call()));
     const batches = sim
       .calls("DeleteParameters")
       .slice(before)
@@ -414,13 +424,13 @@ describe("the SSM mirror on the simulator, through the real SSM client", () => {
       containers: [{ name: "main", command: ["sleep", "3601"] }],
       env: { main: [secretEnv("T", "keep", "token", "keep-me")] },
     });
-    await provider.createPod(keep, call());
+    await settle(provider.createPod(keep, call()));
     // A task that stops behind the agent's back leaves its parameters too.
     const gone = pod({
       containers: [{ name: "main", command: ["sleep", "3602"] }],
       env: { main: [secretEnv("T", "gone", "token", "gone")] },
     });
-    await provider.createPod(gone, call());
+    await settle(provider.createPod(gone, call()));
     const ecs = new ECSClient(sim.clientConfig());
     const arn = [...sim.ecs.tasks.values()].find((t) =>
       t.tags.some((tag) => tag.value === gone.ref.uid),
@@ -430,7 +440,7 @@ describe("the SSM mirror on the simulator, through the real SSM client", () => {
     const restarted = simulatorProvider(sim, clock, { ...ssmExtra, mirrorSweepIntervalMs: 1 });
     await clock.advanceAsync(5_000);
     const pages = sim.calls("DescribeParameters").length;
-    await restarted.listPods("vn-fargate", call());
+    await settle(restarted.listPods("vn-fargate", call()));
     expect(sim.calls("DescribeParameters").length - pages).toBeGreaterThanOrEqual(2);
     const left = [...sim.ssm.parameters.keys()];
     expect(left.filter((n) => n.includes("/vn-fargate/default/secret/left-behind/"))).toEqual([]);
@@ -458,5 +468,67 @@ describe("the SSM mirror on the simulator, through the real SSM client", () => {
     );
     await advanced.deletePod(p.ref, 0, call());
     advanced.close();
+  });
+});
+
+describe("the SSM simulator holds requests to the service's rules", () => {
+  let sim: AwsSimulator;
+  beforeAll(async () => {
+    sim = await startAwsSimulator();
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  it("refuses what SSM refuses: Tags with Overwrite, more than 10 names to DeleteParameters, oversized values, reserved names", async () => {
+    const client = new SSMClient(sim.clientConfig());
+    const reject = async (command: Parameters<SSMClient["send"]>[0]): Promise<string> => {
+      const error = (await client.send(command).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { name?: string } | undefined;
+      return error?.name ?? "accepted";
+    };
+    const tags = [{ Key: "virtual-node-node", Value: "vn" }];
+    await client.send(
+      new PutParameterCommand({ Name: "/t/a", Value: "1", Type: "SecureString", Tags: tags }),
+    );
+    expect(
+      await reject(new PutParameterCommand({ Name: "/t/a", Value: "2", Overwrite: true, Tags: tags })),
+    ).toBe("ValidationException");
+    expect(await reject(new PutParameterCommand({ Name: "/t/a", Value: "2" }))).toBe(
+      "ParameterAlreadyExists",
+    );
+    expect(await reject(new PutParameterCommand({ Name: "/t/big", Value: "x".repeat(4097) }))).toBe(
+      "ValidationException",
+    );
+    expect(await reject(new PutParameterCommand({ Name: "/aws/x", Value: "1" }))).toBe("ValidationException");
+    const names = Array.from({ length: 11 }, (_, i) => `/t/n${i}`);
+    expect(await reject(new DeleteParametersCommand({ Names: names }))).toBe("ValidationException");
+    // The last one broke the botocore model (ParameterNameList max 10): recorded as a violation.
+    expect(sim.violations.map((v) => [v.operation, v.path, v.kind])).toEqual([
+      ["DeleteParameters", "Names", "max"],
+    ]);
+    sim.violations.length = 0;
+    client.destroy();
+  });
+
+  it("a failing SSM write surfaces as a typed error with the AWS code, never with the value", async () => {
+    const clock = new FakeClock();
+    const provider = simulatorProvider(sim, clock, { secretMirroring: { store: "ssm" } });
+    sim.fail("PutParameter", "AccessDeniedException", "User is not authorized to perform ssm:PutParameter");
+    const p = pod({ env: { main: [secretEnv("PW", "denied", "pw", "do-not-leak-me")] } });
+    const error = await provider
+      .createPod(p, { signal: new AbortController().signal })
+      .catch((e: unknown) => e);
+    expect(errorCode(error)).toBe("VN_PERMANENT");
+    expect((error as Error).message).toBe(
+      "AccessDeniedException: User is not authorized to perform ssm:PutParameter",
+    );
+    expect(sim.calls("RunTask")).toHaveLength(0);
+    for (const r of sim.requests.filter((r) => r.service === "ecs"))
+      expect(r.raw).not.toContain("do-not-leak-me");
+    expect(sim.violations).toEqual([]);
+    provider.close();
   });
 });
