@@ -482,8 +482,8 @@ describe("the SSM simulator holds requests to the service's rules", () => {
 
   it("refuses what SSM refuses: Tags with Overwrite, more than 10 names to DeleteParameters, oversized values, reserved names", async () => {
     const client = new SSMClient(sim.clientConfig());
-    const reject = async (command: Parameters<SSMClient["send"]>[0]): Promise<string> => {
-      const error = (await client.send(command).then(
+    const reject = async (send: () => Promise<unknown>): Promise<string> => {
+      const error = (await send().then(
         () => undefined,
         (e: unknown) => e,
       )) as { name?: string } | undefined;
@@ -493,18 +493,18 @@ describe("the SSM simulator holds requests to the service's rules", () => {
     await client.send(
       new PutParameterCommand({ Name: "/t/a", Value: "1", Type: "SecureString", Tags: tags }),
     );
-    expect(
-      await reject(new PutParameterCommand({ Name: "/t/a", Value: "2", Overwrite: true, Tags: tags })),
-    ).toBe("ValidationException");
-    expect(await reject(new PutParameterCommand({ Name: "/t/a", Value: "2" }))).toBe(
-      "ParameterAlreadyExists",
-    );
-    expect(await reject(new PutParameterCommand({ Name: "/t/big", Value: "x".repeat(4097) }))).toBe(
+    const put = (input: ConstructorParameters<typeof PutParameterCommand>[0]) => () =>
+      client.send(new PutParameterCommand(input));
+    expect(await reject(put({ Name: "/t/a", Value: "2", Overwrite: true, Tags: tags }))).toBe(
       "ValidationException",
     );
-    expect(await reject(new PutParameterCommand({ Name: "/aws/x", Value: "1" }))).toBe("ValidationException");
+    expect(await reject(put({ Name: "/t/a", Value: "2" }))).toBe("ParameterAlreadyExists");
+    expect(await reject(put({ Name: "/t/big", Value: "x".repeat(4097) }))).toBe("ValidationException");
+    expect(await reject(put({ Name: "/aws/x", Value: "1" }))).toBe("ValidationException");
     const names = Array.from({ length: 11 }, (_, i) => `/t/n${i}`);
-    expect(await reject(new DeleteParametersCommand({ Names: names }))).toBe("ValidationException");
+    expect(await reject(() => client.send(new DeleteParametersCommand({ Names: names })))).toBe(
+      "ValidationException",
+    );
     // The last one broke the botocore model (ParameterNameList max 10): recorded as a violation.
     expect(sim.violations.map((v) => [v.operation, v.path, v.kind])).toEqual([
       ["DeleteParameters", "Names", "max"],
