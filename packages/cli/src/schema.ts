@@ -161,6 +161,45 @@ const aciOptions = {
       enum: ["notify", "redeploy"],
       description: "What a changed ConfigMap/Secret of a running pod does. Default `notify`.",
     },
+    standbyPool: {
+      type: "object",
+      description:
+        "Claim pre-provisioned container groups from an ACI standby pool for pods that fit its profile (docs/providers/aci.md, Standby pool).",
+      properties: {
+        poolId: {
+          type: "string",
+          pattern: "^/subscriptions/",
+          description: "Resource ID of the `Microsoft.StandbyPool/standbyContainerGroupPools` pool.",
+        },
+        profileId: {
+          type: "string",
+          pattern: "^/subscriptions/",
+          description:
+            "Resource ID of the `Microsoft.ContainerInstance/containerGroupProfiles` profile the pool uses.",
+        },
+        profileRevision: { ...positiveInt, description: "The profile revision the pool uses." },
+        failOnReuseFailure: {
+          type: "boolean",
+          description:
+            "With no ready group: `false` (default) ACI creates the group cold; `true` the create fails and is retried until the pool refills.",
+        },
+        match: {
+          type: "object",
+          properties: {
+            labels: { ...stringMap, description: "Every one must be on the pod." },
+            namespaces: {
+              type: "array",
+              items: { type: "string" },
+              description: "The pod's namespace is one of them.",
+            },
+          },
+          additionalProperties: false,
+          description: "Which pods try the pool at all (before the fit check). Default: every pod.",
+        },
+      },
+      required: ["poolId", "profileId", "profileRevision"],
+      additionalProperties: false,
+    },
   },
   required: ["subscriptionId", "resourceGroup", "region"],
   additionalProperties: false,

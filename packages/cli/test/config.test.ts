@@ -64,6 +64,35 @@ nodes:
     expect(typo?.allowed).toContain("region");
   });
 
+  it("takes an ACI standby pool and names what is missing from one", () => {
+    const aci = (standbyPool: string) => `${header}nodes:
+  - name: a
+    provider:
+      name: aci
+      options:
+        subscriptionId: s
+        resourceGroup: g
+        region: r
+        standbyPool: ${standbyPool}
+`;
+    expect(
+      parseAgentConfig(
+        aci(
+          "{ poolId: /subscriptions/s/resourceGroups/g/providers/Microsoft.StandbyPool/standbyContainerGroupPools/p, profileId: /subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerInstance/containerGroupProfiles/f, profileRevision: 2, match: { namespaces: [batch] } }",
+        ),
+      ).nodes[0]?.provider,
+    ).toMatchObject({ name: "aci", options: { standbyPool: { profileRevision: 2 } } });
+    expect(issuesOf(aci("{ poolId: /subscriptions/s/x, profileRevision: 0 }"))).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          path: "nodes[0].provider.options.standbyPool.profileId",
+          problem: "is required",
+        }),
+        expect.objectContaining({ path: "nodes[0].provider.options.standbyPool.profileRevision" }),
+      ]),
+    );
+  });
+
   it("lists the provider names when the name is unknown", () => {
     const issues = issuesOf(`${header}nodes: [{ name: a, provider: { name: kwok } }]\n`);
     expect(issues).toEqual([
