@@ -311,7 +311,16 @@ const cloudRunOptions = {
       additionalProperties: false,
     },
     labels: stringMap,
-    longRunning: { enum: ["service"] },
+    longRunning: {
+      enum: ["workerPool", "service", "instance"],
+      description:
+        "What runs `restartPolicy: Always` pods: Worker Pools (default), Services for pods that declare a port, or Instances.",
+    },
+    launchStage: {
+      enum: ["ALPHA", "BETA", "GA"],
+      description:
+        "Sent as `launchStage` on Worker Pools and Instances (preview projects). Default: not sent.",
+    },
     secrets: {
       enum: ["mirror", "reject"],
       description: "Secret-sourced env and files: mirrored to Secret Manager or rejected. Default `mirror`.",
