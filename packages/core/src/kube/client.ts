@@ -8,14 +8,14 @@
  * and supplies credentials (certs, tokens, exec plugins), so every auth method it knows works here.
  */
 import * as http2 from "node:http2";
-import type { KubeConfig } from "@kubernetes/client-node";
-import { AbortedError, redactSecrets } from "../errors.js";
+import type { KubeConfigSource } from "./kubeconfig.js";
+import { AbortedError, RetryableError, redactSecrets } from "../errors.js";
 import { AdaptiveRateLimiter } from "../provider-kit/rate-limit.js";
 import { ApiReachability, isApiServerAnswer } from "./reachability.js";
 import { WatchDecoder } from "./watch-decoder.js";
 
 export interface KubeClientOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeConfigSource;
   /** Sustained requests per second (watches excluded). Default 50, like the kubelet. */
   qps?: number;
   /** Burst above `qps`. Default 100. */
@@ -23,6 +23,8 @@ export interface KubeClientOptions {
   userAgent?: string;
   /** Interval of HTTP/2 PINGs that detect a half-open connection. Default 30 s. */
   pingIntervalMs?: number;
+  /** Longest wait for a new connection's TLS and HTTP/2 handshake before dialling again. Default 10 s. */
+  handshakeTimeoutMs?: number;
   /** Called once per completed request, for metrics. */
   onRequest?: (info: { method: string; resource: string; status: number; durationMs: number }) => void;
 }
@@ -81,7 +83,7 @@ const STREAM_WINDOW_BYTES = 4 << 20;
 const CONNECTION_WINDOW_BYTES = 2 ** 30;
 
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeConfigSource;
   private session: http2.ClientHttp2Session | undefined;
   private connecting: Promise<http2.ClientHttp2Session> | undefined;
   private credentials: Credentials | undefined;
@@ -308,7 +310,7 @@ export class KubeClient {
       rejectUnauthorized?: boolean;
       servername?: string;
     } = {};
-    await this.kubeConfig.applyToHTTPSOptions(opts as Parameters<KubeConfig["applyToHTTPSOptions"]>[0]);
+    await this.kubeConfig.applyToHTTPSOptions(opts);
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error("kubeconfig has no current cluster");
     const headers: Record<string, string> = {};
@@ -349,11 +351,27 @@ export class KubeClient {
       // were closed by the server). client-go's values: 4 MiB per stream, 1 GiB per connection.
       settings: { initialWindowSize: STREAM_WINDOW_BYTES },
     });
+    // A connection that is accepted but whose TLS handshake never completes (a half-open peer, a
+    // stuck proxy) must not hold every caller for ever: give up like client-go's TLSHandshakeTimeout
+    // (10 s) and let the next call dial again.
+    const handshakeMs = this.options.handshakeTimeoutMs ?? 10_000;
     await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new RetryableError(
+          `no TLS/HTTP/2 handshake from ${creds.origin} within ${String(handshakeMs)} ms`,
+        );
+        session.destroy(error);
+        reject(error);
+      }, handshakeMs);
+      timer.unref();
       session.once("connect", () => {
+        clearTimeout(timer);
         resolve();
       });
-      session.once("error", reject);
+      session.once("error", (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
     });
     session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
     session.on("error", () => {
