@@ -5,8 +5,7 @@
  *
  * Usage: node vn-agent.js '<AgentJob JSON>'   (prints READY once every node is registered and synced)
  */
-import { KubeConfig } from "@kubernetes/client-node";
-import { createConsoleLogger, createVirtualNodeGroup } from "@virtual-node/core";
+import { createConsoleLogger, createVirtualNodeGroup, loadKubeConfig } from "@virtual-node/core";
 import { MockCloud, createMockProvider } from "@virtual-node/provider-mock";
 
 export interface AgentJob {
@@ -19,8 +18,8 @@ export interface AgentJob {
 }
 
 const job = JSON.parse(process.argv[2] ?? "{}") as AgentJob;
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(job.kubeconfig);
+// core's loader, as the ready agent uses it: client-node's KubeConfig would load its whole generated API.
+const kubeConfig = loadKubeConfig({ file: job.kubeconfig });
 const cloud = new MockCloud();
 const node = { capacity: { pods: "110000" }, allocatable: { pods: "110000" } };
 const group = createVirtualNodeGroup({
@@ -38,6 +37,16 @@ const group = createVirtualNodeGroup({
   kubeletApi: { enabled: false },
   ...job.options,
 });
+// Memory breakdown for heap investigations: one JSON line per second on stderr (the process log).
+if (process.env.VIRTUAL_NODE_BENCH_MEMORY === "1") {
+  setInterval(() => {
+    const m = process.memoryUsage();
+    const mib = (b: number) => Math.round(b / 104857.6) / 10;
+    process.stderr.write(
+      `${JSON.stringify({ t: Date.now(), rss: mib(m.rss), heapTotal: mib(m.heapTotal), heapUsed: mib(m.heapUsed), external: mib(m.external), arrayBuffers: mib(m.arrayBuffers) })}\n`,
+    );
+  }, 1000).unref();
+}
 const controller = new AbortController();
 process.on("SIGTERM", () => {
   controller.abort();

@@ -4,11 +4,12 @@
  * `run(signal)` and `stop()`.
  */
 import { dirname, resolve } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
 import {
   createVirtualNodeGroup,
   describeError,
   InvalidInputError,
+  loadKubeConfig,
+  type KubeConfigSource,
   type Logger,
   type NodeOptions,
   type VirtualNodeGroup,
@@ -122,7 +123,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
     options.kubeconfig !== undefined
       ? resolve(options.kubeconfig)
       : config.kubeconfig && resolve(baseDir, config.kubeconfig);
-  const kubeConfig = loadKubeConfig(kubeconfigFile, env);
+  const kubeConfig = loadAgentKubeConfig(kubeconfigFile, env);
   const ha = config.highAvailability;
   const groupOptions: VirtualNodeGroupOptions = {
     nodes,
@@ -230,15 +231,16 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
 }
 
 /** `--kubeconfig` / config file, else in-cluster inside a pod, else KUBECONFIG / ~/.kube/config. */
-function loadKubeConfig(
+function loadAgentKubeConfig(
   file: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
-): KubeConfig {
-  const kc = new KubeConfig();
+): KubeConfigSource {
+  let kc: KubeConfigSource;
   try {
-    if (file !== undefined) kc.loadFromFile(file);
-    else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-    else kc.loadFromDefault();
+    kc =
+      file !== undefined
+        ? loadKubeConfig({ file, env })
+        : loadKubeConfig({ env, inCluster: Boolean(env.KUBERNETES_SERVICE_HOST) });
   } catch (error) {
     throw new InvalidInputError(`cannot load the kubeconfig ${file ?? ""}: ${describeError(error)}`, {
       field: "kubeconfig",

@@ -22,6 +22,13 @@ export type { HighAvailabilityOptions } from "./ha/options.js";
 export type { OwnershipChange, OwnershipReason } from "./ha/coordinator.js";
 export { NotOwnerError } from "./ha/fence.js";
 export type { KubeletApiOptions } from "./kubelet-api/options.js";
+export {
+  loadKubeConfig,
+  type KubeConfigCluster,
+  type KubeConfigSource,
+  type KubeHttpsOptions,
+  type LoadKubeConfigOptions,
+} from "./kube/kubeconfig.js";
 
 // The provider contract, in roles
 export {

@@ -3,11 +3,11 @@
  * or many nodes in one process sharing one connection, one pod watch and one node watch.
  */
 import * as os from "node:os";
-import { KubeConfig } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
 import { createSystemClock, type Clock } from "./clock.js";
 import { ConfigError, InvalidInputError, describeError } from "./errors.js";
 import { createEventRecorder, type EventRecorder } from "./events.js";
+import { loadKubeConfig, type KubeConfigSource } from "./kube/kubeconfig.js";
 import { KubeClient } from "./kube/client.js";
 import { paths } from "./kube/api.js";
 import { createKubeEventSink } from "./kube/event-sink.js";
@@ -57,8 +57,11 @@ export interface NodeOptions {
 
 /** Options shared by every node of a process. */
 export interface SharedOptions {
-  /** Default: `KubeConfig.loadFromDefault()` (KUBECONFIG, ~/.kube/config, in-cluster). */
-  kubeConfig?: KubeConfig;
+  /**
+   * Default: `loadKubeConfig()` (KUBECONFIG, ~/.kube/config, in-cluster). `@kubernetes/client-node`'s
+   * `KubeConfig` works too.
+   */
+  kubeConfig?: KubeConfigSource;
   logger?: Logger;
   /** prom-client registry for the agent's metrics. Default: a new registry (see `metricsRegistry`). */
   registry?: Registry;
@@ -637,10 +640,8 @@ function monotonicClock(): Clock {
   return { ...system, now: () => performance.timeOrigin + performance.now() };
 }
 
-function loadDefaultKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc;
+function loadDefaultKubeConfig(): KubeConfigSource {
+  return loadKubeConfig();
 }
 
 function firstExternalIPv4(): string {
