@@ -98,6 +98,12 @@ export interface SystemUnderTest {
   start(nodeNames: readonly string[], ctx: SystemContext, label: string): Promise<RunningAgent>;
 }
 
+/**
+ * The node flags the shipped agent image runs with (deploy/Dockerfile's ENTRYPOINT): the benchmark
+ * measures the agent as deployed. Both virtual-node systems get them; `--vn-node-arg` adds to them.
+ */
+export const AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=8"];
+
 const nodeScript = (
   script: string,
   job: unknown,
@@ -128,7 +134,12 @@ export const virtualNode: SystemUnderTest = {
       options: ctx.vnOptions,
     };
     return Promise.resolve(
-      running([nodeScript(childScript("vn-agent"), job, ctx, `${label}-virtual-node`, ctx.vnNodeArgs)]),
+      running([
+        nodeScript(childScript("vn-agent"), job, ctx, `${label}-virtual-node`, [
+          ...AGENT_NODE_FLAGS,
+          ...ctx.vnNodeArgs,
+        ]),
+      ]),
     );
   },
 };
@@ -148,7 +159,7 @@ export const virtualNodeBefore: SystemUnderTest = {
       qps: ctx.clientQps,
       options: ctx.vnOptions,
     };
-    return running([nodeScript(script, job, ctx, `${label}-virtual-node-before`)]);
+    return running([nodeScript(script, job, ctx, `${label}-virtual-node-before`, AGENT_NODE_FLAGS)]);
   },
 };
 

@@ -19,7 +19,7 @@ import { summarize } from "../src/report.js";
 import { repoRoot, writeSnapshot } from "../src/snapshot.js";
 import { attributable, runOnce, type RunnerContext } from "../src/scenarios.js";
 import { lineChartSvg } from "../src/svg.js";
-import { childScript } from "../src/systems.js";
+import { AGENT_NODE_FLAGS, childScript } from "../src/systems.js";
 import { ensureTools, kwokStagesConfig, patchVirtualKubeletRoot, type BuiltTools } from "../src/tools.js";
 
 describe("pure pieces", () => {
@@ -50,6 +50,13 @@ describe("pure pieces", () => {
     });
     const self = sampleProcess(process.pid);
     expect(self?.rssKiB).toBeGreaterThan(0);
+  });
+
+  it("runs the agent with the node flags of the shipped image", async () => {
+    const dockerfile = await readFile(join(repoRoot, "deploy", "Dockerfile"), "utf8");
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? "[]";
+    const flags = (JSON.parse(entrypoint) as string[]).filter((a) => a.startsWith("--"));
+    expect(flags).toEqual(AGENT_NODE_FLAGS);
   });
 
   it("counts late lease renewals", () => {
