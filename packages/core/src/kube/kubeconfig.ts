@@ -77,7 +77,10 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): KubeConfigS
   if (fromEnv !== undefined && fromEnv !== "") {
     const files = fromEnv.split(":").filter((f) => f !== "");
     // Several files merge by client-go's rules: client-node implements them.
-    if (files.length !== 1) return clientNode((kc) => { kc.loadFromDefault(); });
+    if (files.length !== 1)
+      return clientNode((kc) => {
+        kc.loadFromDefault();
+      });
     return fromFile(files[0] ?? "");
   }
   const home = join(env.HOME ?? homedir(), ".kube", "config");
@@ -184,7 +187,10 @@ function fromFile(file: string): KubeConfigSource {
   const simple =
     Object.keys(user).every((k) => USER_KEYS.has(k)) &&
     Object.keys(cluster).every((k) => CLUSTER_KEYS.has(k));
-  if (!simple) return clientNode((kc) => { kc.loadFromFile(file); });
+  if (!simple)
+    return clientNode((kc) => {
+      kc.loadFromFile(file);
+    });
   const base = dirname(file);
   const path = (p: unknown): string => (isAbsolute(String(p)) ? String(p) : join(base, String(p)));
   const material = (data: unknown, fileKey: unknown): Buffer | undefined =>
