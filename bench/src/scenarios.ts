@@ -252,21 +252,22 @@ export async function runOnce(
 
 type Body = Omit<RunResult, "scenario" | "config" | "system" | "round" | "startedAt">;
 
-async function churn(
+/**
+ * Creates `load.count` pods at full speed, waits until all are Ready, deletes them, waits until all are
+ * gone; the agent measured over the whole window (churn and fleet).
+ */
+async function createThenDelete(
   ctx: RunnerContext,
   agent: RunningAgent,
-  namespace: string,
-  nodeName: string,
   label: string,
-): Promise<Body> {
-  const n = ctx.options.churnPods;
+  load: Omit<LoadJob, "kubeconfig" | "out" | "mode">,
+) {
+  const n = load.count;
   const timeout = ctx.options.phaseTimeoutSeconds * 1000;
-  const observer = new PodObserver(ctx.admin, namespace);
+  const observer = new PodObserver(ctx.admin, load.namespace);
   await observer.start();
   const watcher = new ProcWatcher(() => agent.pids());
   const m = await begin(ctx, agent);
-  const prefix = "p";
-  const load = { namespace, nodeName, prefix, count: n, rate: 0, concurrency: ctx.options.loadConcurrency };
   const created = await runLoad(ctx, label, { ...load, mode: "create" });
   await observer.until(
     "all pods Ready",
@@ -293,6 +294,31 @@ async function churn(
   const result = await end(ctx, agent, m, { ...created.requests, ...deleted.requests });
   watcher.stop();
   await observer.stop();
+  return { created, deleted, allReady, allGone, readyAt, result, watcher };
+}
+
+async function churn(
+  ctx: RunnerContext,
+  agent: RunningAgent,
+  namespace: string,
+  nodeName: string,
+  label: string,
+): Promise<Body> {
+  const n = ctx.options.churnPods;
+  const load = {
+    namespace,
+    nodeName,
+    prefix: "p",
+    count: n,
+    rate: 0,
+    concurrency: ctx.options.loadConcurrency,
+  };
+  const { created, deleted, allReady, allGone, readyAt, result, watcher } = await createThenDelete(
+    ctx,
+    agent,
+    label,
+    load,
+  );
   const readySeconds = (allReady - created.startedAt) / 1000;
   const goneSeconds = (allGone - deleted.startedAt) / 1000;
   return {
@@ -434,11 +460,6 @@ async function fleet(
   leases: LeaseObserver,
 ): Promise<Body> {
   const n = ctx.options.fleetPods;
-  const timeout = ctx.options.phaseTimeoutSeconds * 1000;
-  const observer = new PodObserver(ctx.admin, namespace);
-  await observer.start();
-  const watcher = new ProcWatcher(() => agent.pids());
-  const m = await begin(ctx, agent);
   const from = performance.timeOrigin + performance.now();
   const load = {
     namespace,
@@ -449,32 +470,13 @@ async function fleet(
     rate: 0,
     concurrency: ctx.options.loadConcurrency,
   };
-  const created = await runLoad(ctx, label, { ...load, mode: "create" });
-  await observer.until(
-    "all pods Ready",
-    () => observer.readyAt.size >= n,
-    timeout,
-    () => `${observer.readyAt.size}/${n} Ready`,
-    () => agent.alive(),
+  const { created, deleted, allReady, allGone, result, watcher } = await createThenDelete(
+    ctx,
+    agent,
+    label,
+    load,
   );
-  const allReady = Math.max(...observer.readyAt.values());
-  const deleted = await runLoad(ctx, label, {
-    ...load,
-    mode: "delete",
-    ...(ctx.options.deleteGraceSeconds === undefined ? {} : { graceSeconds: ctx.options.deleteGraceSeconds }),
-  });
-  await observer.until(
-    "all pods gone",
-    () => observer.goneAt.size >= n,
-    timeout,
-    () => `${observer.goneAt.size}/${n} gone`,
-    () => agent.alive(),
-  );
-  const allGone = Math.max(...observer.goneAt.values());
   const to = performance.timeOrigin + performance.now();
-  const result = await end(ctx, agent, m, { ...created.requests, ...deleted.requests });
-  watcher.stop();
-  await observer.stop();
   const lease = summarizeLeases(leases.renewals, from, to, 15_000, 40_000);
   const readySeconds = (allReady - created.startedAt) / 1000;
   const goneSeconds = (allGone - deleted.startedAt) / 1000;
