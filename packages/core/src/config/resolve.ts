@@ -93,8 +93,8 @@ export interface ResolvePodConfigResult {
 
 /**
  * Resolves a pod's env, command/args and volume files the way the kubelet does before it starts
- * containers. Throws {@link ConfigError} (reason in {@link ConfigReasons}) for what makes the kubelet
- * report `CreateContainerConfigError`/`FailedMount`, {@link UnsupportedError} for sources that cannot
+ * containers. Throws `ConfigError` (reason in {@link ConfigReasons}) for what makes the kubelet
+ * report `CreateContainerConfigError`/`FailedMount`, `UnsupportedError` for sources that cannot
  * be resolved before start (`fileKeyRef`, `podCertificate`), and passes source errors through.
  */
 export async function resolvePodConfig(
