@@ -11,7 +11,7 @@
  * basic auth, proxies, several files in `KUBECONFIG`) is handed to client-node's `KubeConfig`,
  * loaded only then.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
@@ -84,20 +84,11 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): KubeConfigS
     return fromFile(files[0] ?? "");
   }
   const home = join(env.HOME ?? homedir(), ".kube", "config");
-  if (readable(home)) return fromFile(home);
+  if (existsSync(home)) return fromFile(home);
   if (env.KUBERNETES_SERVICE_HOST) return inClusterConfig(env, options.serviceAccountDir);
   throw new InvalidInputError("no kubeconfig: set KUBECONFIG, create ~/.kube/config, or run in a pod", {
     field: "kubeconfig",
   });
-}
-
-function readable(path: string): boolean {
-  try {
-    readFileSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function inClusterConfig(
