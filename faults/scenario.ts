@@ -3,12 +3,11 @@
  * processes reaching the apiserver through their own proxy, and the closing secret scan.
  */
 import { CoreV1Api } from "@kubernetes/client-node";
-import type { ControlPlaneHandle, FaultProxy } from "@virtual-node/testing";
+import { grantHaAgentRbac, type ControlPlaneHandle, type FaultProxy } from "@virtual-node/testing";
 
 import {
   createNamespace,
   createSecret,
-  grantHaAgentRbac,
   proxiedKubeconfig,
   readAll,
   scanForSecrets,
@@ -69,7 +68,7 @@ export async function openScenario(
   let identity;
   if (options.highAvailability === true) {
     const user = `virtual-node-${namespace}`;
-    cleanUpRbac = await grantHaAgentRbac(cp.kubeConfig, user, namespace);
+    cleanUpRbac = await grantHaAgentRbac(cp.kubeConfig, { user, namespace });
     identity = await cp.mintClientIdentity({ user });
   } else {
     identity = await cp.nodeIdentity(nodeName);

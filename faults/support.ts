@@ -11,13 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import {
-  AppsV1Api,
-  CoreV1Api,
-  RbacAuthorizationV1Api,
-  type KubeConfig,
-  type V1Pod,
-} from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { MockCloud, startMockCloudServer, type MockCloudServer } from "@virtual-node/provider-mock";
 import { startFaultProxy, type FaultProxy } from "@virtual-node/testing";
 
@@ -558,77 +552,4 @@ export function restartedSince(before: Map<string, string>, after: Map<string, s
   return [...before]
     .filter(([uid, started]) => after.has(uid) && after.get(uid) !== started)
     .map(([uid]) => uid);
-}
-
-/**
- * The documented RBAC of an HA agent (docs/high-availability.md) for `user`: the group's ClusterRole
- * (node identities cannot hold Leases outside kube-node-lease: NodeRestriction) and the Leases of the HA
- * namespace. Returns the clean-up of the cluster-scoped objects.
- */
-export async function grantHaAgentRbac(
-  kc: KubeConfig,
-  user: string,
-  namespace: string,
-): Promise<() => Promise<void>> {
-  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-  const subjects = [{ kind: "User", name: user, apiGroup: "rbac.authorization.k8s.io" }];
-  await rbac.createClusterRole({
-    body: {
-      metadata: { name: user },
-      rules: [
-        {
-          apiGroups: [""],
-          resources: ["nodes"],
-          verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
-        },
-        { apiGroups: [""], resources: ["nodes/status"], verbs: ["get", "update", "patch"] },
-        { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
-        { apiGroups: [""], resources: ["pods/status"], verbs: ["get", "update", "patch"] },
-        { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "update"] },
-        {
-          apiGroups: [""],
-          resources: ["configmaps", "secrets", "services"],
-          verbs: ["get", "list", "watch"],
-        },
-        { apiGroups: [""], resources: ["serviceaccounts/token"], verbs: ["create"] },
-        {
-          apiGroups: ["coordination.k8s.io"],
-          resources: ["leases"],
-          verbs: ["get", "create", "update", "delete"],
-        },
-      ],
-    },
-  });
-  await rbac.createClusterRoleBinding({
-    body: {
-      metadata: { name: user },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: user },
-      subjects,
-    },
-  });
-  await rbac.createNamespacedRole({
-    namespace,
-    body: {
-      metadata: { name: "virtual-node-ha" },
-      rules: [
-        {
-          apiGroups: ["coordination.k8s.io"],
-          resources: ["leases"],
-          verbs: ["get", "list", "watch", "create", "update", "delete"],
-        },
-      ],
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: "virtual-node-ha" },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "virtual-node-ha" },
-      subjects,
-    },
-  });
-  return async () => {
-    await rbac.deleteClusterRoleBinding({ name: user }).catch(() => undefined);
-    await rbac.deleteClusterRole({ name: user }).catch(() => undefined);
-  };
 }

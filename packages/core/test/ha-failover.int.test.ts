@@ -10,8 +10,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { MockCloud, startMockCloudServer } from "@virtual-node/provider-mock";
+import { grantHaAgentRbac } from "@virtual-node/testing";
 import { describe, expect, it } from "vitest";
 import { apis, controlPlane, createNamespace, isReady, listPods, uniqueName, waitFor } from "./support.js";
 
@@ -74,62 +74,7 @@ describe("high availability: agent replicas as processes", () => {
 
     // The documented RBAC: the group's ClusterRole, plus the Leases of the HA namespace.
     const user = uniqueName("ha-agent");
-    const rbac = cp.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
-    await rbac.createClusterRole({
-      body: {
-        metadata: { name: user },
-        rules: [
-          {
-            apiGroups: [""],
-            resources: ["nodes"],
-            verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
-          },
-          { apiGroups: [""], resources: ["nodes/status"], verbs: ["get", "update", "patch"] },
-          { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
-          { apiGroups: [""], resources: ["pods/status"], verbs: ["get", "update", "patch"] },
-          { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "update"] },
-          {
-            apiGroups: [""],
-            resources: ["configmaps", "secrets", "services"],
-            verbs: ["get", "list", "watch"],
-          },
-          { apiGroups: [""], resources: ["serviceaccounts/token"], verbs: ["create"] },
-          {
-            apiGroups: ["coordination.k8s.io"],
-            resources: ["leases"],
-            verbs: ["get", "create", "update", "delete"],
-          },
-        ],
-      },
-    });
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: user },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: user },
-        subjects: [{ kind: "User", name: user, apiGroup: "rbac.authorization.k8s.io" }],
-      },
-    });
-    await rbac.createNamespacedRole({
-      namespace,
-      body: {
-        metadata: { name: "virtual-node-ha" },
-        rules: [
-          {
-            apiGroups: ["coordination.k8s.io"],
-            resources: ["leases"],
-            verbs: ["get", "list", "watch", "create", "update", "delete"],
-          },
-        ],
-      },
-    });
-    await rbac.createNamespacedRoleBinding({
-      namespace,
-      body: {
-        metadata: { name: "virtual-node-ha" },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "virtual-node-ha" },
-        subjects: [{ kind: "User", name: user, apiGroup: "rbac.authorization.k8s.io" }],
-      },
-    });
+    const cleanUpRbac = await grantHaAgentRbac(cp.kubeConfig, { user, namespace });
     const identity = await cp.mintClientIdentity({ user });
 
     const cloud = new MockCloud();
@@ -252,8 +197,7 @@ describe("high availability: agent replicas as processes", () => {
       await Promise.all(agents.map((x) => x.exited));
       await server.close();
       for (const name of names) await api.core.deleteNode({ name }).catch(() => undefined);
-      await rbac.deleteClusterRoleBinding({ name: user }).catch(() => undefined);
-      await rbac.deleteClusterRole({ name: user }).catch(() => undefined);
+      await cleanUpRbac();
       await api.core.deleteNamespace({ name: namespace }).catch(() => undefined);
     }
   }, 300_000);

@@ -118,6 +118,13 @@ export {
   type GoToolSpec,
   type GoToolStamp,
 } from "./go-tool.js";
+export {
+  HA_AGENT_CLUSTER_RULES,
+  HA_LEASE_ROLE_NAME,
+  HA_LEASE_RULES,
+  grantHaAgentRbac,
+  type HaAgentRbacOptions,
+} from "./ha-rbac.js";
 export { httpGet, waitForHealthy, type HttpResult, type HttpTls } from "./health.js";
 export {
   createIdentityMinter,
