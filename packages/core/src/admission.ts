@@ -5,12 +5,11 @@
  * fit what is left of the node's allocatable. A refused pod fails with the kubelet's reason
  * (`PodOSNotSupported`, `NodeAffinity`, `OutOf<resource>`) and a Warning Event of that reason.
  *
- * Pure: the node and the pods already admitted are passed in.
+ * Pure: the node and what its other pods hold are passed in.
  */
 import type { Node, Pod } from "./kube/types.js";
-import { podResources, type ResourceAmounts } from "./provider-kit/shapes.js";
 import { parseQuantity } from "./kube/quantity.js";
-import { isTerminalPhase } from "./status.js";
+import { podRequests, toMilli, type NodeResourceUsage } from "./node-usage.js";
 
 /** Why the node refuses a pod: the kubelet's reason and message. */
 export interface AdmissionRejection {
@@ -25,11 +24,11 @@ type NodeSelectorTerm = {
 };
 
 /**
- * The first reason `node` refuses `pod`, or `undefined` to admit it. `admitted` are the node's other
- * pods that hold resources (terminal ones are ignored).
+ * The first reason `node` refuses `pod`, or `undefined` to admit it. `usage` is what the node's other
+ * pods hold (`node-usage.ts`: `NodeUsage` in the controller, `resourceUsageOf` for a list of pods).
  */
-export function admitPod(pod: Pod, node: Node, admitted: readonly Pod[]): AdmissionRejection | undefined {
-  return checkOS(pod, node) ?? checkResources(pod, node, admitted) ?? checkNodeAffinity(pod, node);
+export function admitPod(pod: Pod, node: Node, usage: NodeResourceUsage): AdmissionRejection | undefined {
+  return checkOS(pod, node) ?? checkResources(pod, node, usage) ?? checkNodeAffinity(pod, node);
 }
 
 function checkOS(pod: Pod, node: Node): AdmissionRejection | undefined {
@@ -52,29 +51,21 @@ function checkOS(pod: Pod, node: Node): AdmissionRejection | undefined {
   return undefined;
 }
 
-function checkResources(pod: Pod, node: Node, admitted: readonly Pod[]): AdmissionRejection | undefined {
+function checkResources(pod: Pod, node: Node, usage: NodeResourceUsage): AdmissionRejection | undefined {
   const allocatable = node.status?.allocatable ?? {};
-  const others = admitted.filter(
-    (p) => p.metadata?.uid !== pod.metadata?.uid && !isTerminalPhase(p.status?.phase),
-  );
   const podsLimit = allocatable.pods === undefined ? undefined : parseQuantity(allocatable.pods);
-  if (podsLimit !== undefined && others.length + 1 > podsLimit) {
-    return insufficient("pods", 1, others.length, podsLimit);
+  if (podsLimit !== undefined && usage.pods + 1 > podsLimit) {
+    return insufficient("pods", 1, usage.pods, podsLimit);
   }
-  const requested = podResources(pod).requests;
-  const used: ResourceAmounts = {};
-  for (const other of others) {
-    for (const [name, amount] of Object.entries(podResources(other).requests)) {
-      if (amount !== undefined) used[name] = (used[name] ?? 0) + amount;
-    }
-  }
-  for (const [name, amount] of Object.entries(requested)) {
+  for (const [name, amount] of Object.entries(podRequests(pod))) {
     if (amount === undefined || amount === 0) continue;
     const capacityText = allocatable[name];
     // An extended resource the node does not advertise cannot be satisfied at all.
     const capacity = capacityText === undefined ? 0 : parseQuantity(capacityText);
-    const inUse = used[name] ?? 0;
-    if (amount + inUse > capacity) return insufficient(name, amount, inUse, capacity);
+    const inUse = usage.requested(name);
+    if (toMilli(amount) + inUse > toMilli(capacity)) {
+      return insufficient(name, amount, Number(inUse) / 1000, capacity);
+    }
   }
   return undefined;
 }

@@ -23,6 +23,7 @@ import { paths } from "./kube/api.js";
 import type { Node, Pod, PodStatus } from "./kube/types.js";
 import type { Logger } from "./logger.js";
 import { admitPod, type AdmissionRejection } from "./admission.js";
+import { NodeUsage, ReportingMap, ReportingSet } from "./node-usage.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { ResolvePodConfigResult } from "./config/resolve.js";
 import { podKey, podRefOf, type PodRef, type Provider, type ProviderPodStatus } from "./provider.js";
@@ -128,7 +129,13 @@ export class PodController {
   private readonly options: PodControllerOptions;
   private readonly clock: Clock;
   private readonly queue: WorkQueue;
-  private readonly tracked = new Map<string, Tracked>();
+  /** What the tracked and admitting pods request, for admission (`node-usage.ts`). */
+  private readonly usage = new NodeUsage((key) =>
+    this.tracked.has(key) || this.admitting.has(key) ? this.options.getPod(key) : undefined,
+  );
+  private readonly tracked = new ReportingMap<string, Tracked>((key) => {
+    this.usage.markChanged(key);
+  });
   /** `key@uid` → when the provider pod was first listed without an API pod (`pod-reconcile.ts`). */
   private orphanSince: ReadonlyMap<string, number> = new Map<string, number>();
   /** API pods seen deleted whose provider pod must still go. */
@@ -140,7 +147,9 @@ export class PodController {
   /** Pods whose IPs were reserved in the provider (`allocatePodIPs`), until the API pod is gone. */
   private readonly ipReservations = new Map<string, PodRef>();
   /** Keys admitted whose create is still running: they hold node resources for admission. */
-  private readonly admitting = new Set<string>();
+  private readonly admitting = new ReportingSet<string>((key) => {
+    this.usage.markChanged(key);
+  });
   private unsubscribe: (() => void) | undefined;
   /** Billed vCPU/GiB-seconds of Running pods (`billing.ts`), charged to the metrics. */
   private readonly billing: BillingMeter;
@@ -196,7 +205,9 @@ export class PodController {
 
   /** Informer handlers: enqueue only. */
   onPodUpsert(pod: Pod): void {
-    this.enqueue(podKey(podRefOf(pod)));
+    const key = podKey(podRefOf(pod));
+    this.usage.markChanged(key);
+    this.enqueue(key);
   }
 
   /** A ConfigMap or Secret these pods refer to changed (or appeared): re-resolve them. */
@@ -210,6 +221,7 @@ export class PodController {
 
   onPodDelete(pod: Pod): void {
     const key = podKey(podRefOf(pod));
+    this.usage.markChanged(key);
     this.finalDeletes.delete(pod.metadata?.uid ?? "");
     this.deletedPods.set(key, pod);
     this.enqueue(key);
@@ -454,14 +466,7 @@ export class PodController {
   private admit(pod: Pod, key: string): AdmissionRejection | undefined {
     const node = this.options.getNode?.();
     if (node === undefined) return undefined;
-    const holders = new Set([...this.tracked.keys(), ...this.admitting]);
-    holders.delete(key);
-    const admitted: Pod[] = [];
-    for (const k of holders) {
-      const other = this.options.getPod(k);
-      if (other !== undefined) admitted.push(other);
-    }
-    const rejection = admitPod(pod, node, admitted);
+    const rejection = admitPod(pod, node, this.usage.usage(key));
     if (rejection === undefined) this.admitting.add(key);
     return rejection;
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { admitPod } from "../src/admission.js";
+import { resourceUsageOf } from "../src/node-usage.js";
 import type { Node, Pod } from "../src/kube/types.js";
 
 const node: Node = {
@@ -101,27 +102,27 @@ describe("admitPod (the kubelet's admission for a pod bound with spec.nodeName)"
     ["an extended resource the node has", pod({}, { "nvidia.com/gpu": "1" }), undefined],
     ["an extended resource the node lacks", pod({}, { "example.com/fpga": "1" }), "OutOfexample.com/fpga"],
   ])("%s", (_title, candidate, reason) => {
-    expect(admitPod(candidate, node, [])?.reason).toBe(reason);
+    expect(admitPod(candidate, node, resourceUsageOf([]))?.reason).toBe(reason);
   });
 
   it("counts what the node's other pods already hold, and ignores finished ones", () => {
     const running = pod({}, { cpu: "3" });
     const finished: Pod = { ...pod({}, { cpu: "3" }), status: { phase: "Succeeded" } };
-    const rejection = admitPod(pod({}, { cpu: "2" }), node, [running, finished]);
+    const rejection = admitPod(pod({}, { cpu: "2" }), node, resourceUsageOf([running, finished]));
     expect(rejection).toEqual({
       reason: "OutOfcpu",
       message: "Node didn't have enough resource: cpu, requested: 2000m, used: 3000m, capacity: 4000m",
     });
-    expect(admitPod(pod({}, { cpu: "1" }), node, [running, finished])).toBeUndefined();
+    expect(admitPod(pod({}, { cpu: "1" }), node, resourceUsageOf([running, finished]))).toBeUndefined();
   });
 
   it("refuses a pod over the node's pod count", () => {
-    expect(admitPod(pod(), node, [pod(), pod(), pod()])?.reason).toBe("OutOfpods");
-    expect(admitPod(pod(), node, [pod(), pod()])).toBeUndefined();
+    expect(admitPod(pod(), node, resourceUsageOf([pod(), pod(), pod()]))?.reason).toBe("OutOfpods");
+    expect(admitPod(pod(), node, resourceUsageOf([pod(), pod()]))).toBeUndefined();
   });
 
   it("does not count the pod itself (a re-sync of an admitted pod)", () => {
     const self = pod({}, { cpu: "4" });
-    expect(admitPod(self, node, [self])).toBeUndefined();
+    expect(admitPod(self, node, resourceUsageOf([self], self))).toBeUndefined();
   });
 });
