@@ -6,6 +6,7 @@
  *
  * Usage: node faults/agent.ts '<AgentSpec JSON>'   (prints READY once its nodes are registered and synced)
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createWriteStream, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 
@@ -32,16 +33,20 @@ export interface AgentSpec {
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as AgentSpec;
 
-// Every request to the cloud says who sends it (the HA identity, else the process's name), so that the
-// cloud's call log shows which replica acted when. Same name as CALLER_HEADER in support.ts.
+// Every request to the cloud says who sends it (the HA identity, else the process's name) and for which
+// virtual node, so that the cloud's call log shows which replica acted for which node when. Same names
+// as CALLER_HEADER and NODE_HEADER in support.ts.
 const caller = spec.highAvailability?.identity ?? basename(spec.logFile, ".log");
 const cloudOrigin = new URL(spec.cloudUrl).origin;
+const callingFor = new AsyncLocalStorage<string>();
 const baseFetch = globalThis.fetch;
 globalThis.fetch = (input, init) => {
   const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
   if (!url.startsWith(cloudOrigin)) return baseFetch(input, init);
   const headers = new Headers(init?.headers);
   headers.set("x-vn-caller", caller);
+  const nodeName = callingFor.getStore();
+  if (nodeName !== undefined) headers.set("x-vn-node", nodeName);
   return baseFetch(input, { ...init, headers });
 };
 const kubeConfig = new KubeConfig();
@@ -49,11 +54,21 @@ kubeConfig.loadFromFile(spec.kubeconfig);
 const logStream = createWriteStream(spec.logFile, { flags: "a" });
 const logger = createConsoleLogger({ level: spec.logLevel ?? "info", stream: logStream });
 const cloud = connectMockCloud(spec.cloudUrl);
+/** The cloud client as one node's provider sees it: each call (and what it starts) runs as that node's. */
+const cloudFor = (nodeName: string): typeof cloud =>
+  new Proxy(cloud, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]): unknown =>
+        callingFor.run(nodeName, () => (value as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
 const node = { capacity: { pods: "5000" }, allocatable: { pods: "5000" } };
 const group = createVirtualNodeGroup({
   nodes: spec.nodeNames.map((nodeName) => ({
     nodeName,
-    provider: createMockProvider({ cloud, node }),
+    provider: createMockProvider({ cloud: cloudFor(nodeName), node }),
     internalIP: "127.0.0.1",
   })),
   kubeConfig,

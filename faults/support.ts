@@ -138,6 +138,8 @@ export function sumMetric(text: string, name: string, label?: string): number {
 
 /** Header the fault agent adds to every request to the cloud: who is calling (its HA identity). */
 export const CALLER_HEADER = "x-vn-caller";
+/** Header the fault agent adds to a cloud request made for one virtual node (its provider's calls). */
+export const NODE_HEADER = "x-vn-node";
 
 /** One HTTP request the cloud received, as the proxy in front of it saw it arrive. */
 export interface CloudCall {
@@ -146,6 +148,8 @@ export interface CloudCall {
   readonly path: string;
   /** The {@link CALLER_HEADER} value; undefined when the header was missing. */
   readonly caller: string | undefined;
+  /** The {@link NODE_HEADER} value: the virtual node the call was made for; undefined when missing. */
+  readonly node?: string | undefined;
 }
 
 /**
@@ -159,8 +163,16 @@ export function parseCloudCalls(chunk: string, at: number): CloudCall[] {
     const start = match.index;
     const end = chunk.indexOf("\r\n\r\n", start);
     const head = chunk.slice(start, end === -1 ? undefined : end);
-    const caller = new RegExp(`^${CALLER_HEADER}: *(\\S+)\r?$`, "im").exec(head)?.[1];
-    calls.push({ at, method: match[1] ?? "", path: match[2] ?? "", caller });
+    const header = (name: string) => new RegExp(`^${name}: *(\\S+)\r?$`, "im").exec(head)?.[1];
+    const caller = header(CALLER_HEADER);
+    const node = header(NODE_HEADER);
+    calls.push({
+      at,
+      method: match[1] ?? "",
+      path: match[2] ?? "",
+      caller,
+      ...(node === undefined ? {} : { node }),
+    });
   }
   return calls;
 }

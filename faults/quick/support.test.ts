@@ -30,6 +30,11 @@ describe("parseCloudCalls", () => {
       ],
     },
     {
+      name: "the node the call is for",
+      chunk: head("GET /pods?node=vn-3 HTTP/1.1", ["x-vn-caller: replica-a", "x-vn-node: vn-3"]),
+      want: [{ method: "GET", path: "/pods?node=vn-3", caller: "replica-a", node: "vn-3" }],
+    },
+    {
       name: "a request without the header",
       chunk: head("GET /events HTTP/1.1", ["host: x"]),
       want: [{ method: "GET", path: "/events", caller: undefined }],
