@@ -3,11 +3,26 @@
  * processes reaching the apiserver through their own proxy, and the closing secret scan.
  */
 import { CoreV1Api } from "@kubernetes/client-node";
-import { grantHaAgentRbac, type ControlPlaneHandle, type FaultProxy } from "@virtual-node/testing";
+import {
+  grantHaAgentRbac,
+  startControlPlane,
+  type ControlPlane,
+  type ControlPlaneHandle,
+  type FaultProxy,
+  type StartControlPlaneOptions,
+} from "@virtual-node/testing";
+import { afterAll, beforeAll, expect } from "vitest";
 
 import {
+  createDeployment,
   createNamespace,
   createSecret,
+  podStarts,
+  podTemplate,
+  recreatedPods,
+  restartedSince,
+  scaleDeployment,
+  waitConverged,
   proxiedKubeconfig,
   readAll,
   scanForSecrets,
@@ -17,6 +32,7 @@ import {
   uniqueName,
   withoutDesignatedSecretFields,
   type AgentProcess,
+  type Convergence,
   type LeakScan,
   type ProxiedCloud,
 } from "./support.js";
@@ -41,6 +57,72 @@ export interface Scenario extends AsyncDisposable {
   ): Promise<AgentProcess>;
   /** Scans every agent log and every cloud request so far for the Secret's values. */
   scan(): Promise<LeakScan & { designatedSecretFields: number }>;
+  /**
+   * Creates the Deployment `app` (pods on the scenario's node, with the Secret as env and volume), waits
+   * until its `replicas` pods are Ready and in step with the cloud, and returns their containers' start
+   * times (for {@link Scenario.podsKept}).
+   */
+  deployApp(replicas: number, timeoutMs: number): Promise<Map<string, string>>;
+  /** Scales the Deployment `app`. */
+  scaleApp(replicas: number): Promise<void>;
+  /** Cuts the agents off the apiserver: open connections blackholed for good, new ones held. Returns how many were blackholed. */
+  cutApiServer(): number;
+  /** Lets new connections (and the held ones) flow again. */
+  restoreApiServer(): void;
+  /**
+   * Waits until `want` pods converge (after `steps.before`, then `steps.after`, e.g. the node Ready), past
+   * the goal so that the figure is measured even when the goal is missed; never throws (see
+   * {@link expectRecovered}).
+   */
+  awaitRecovery(
+    want: number,
+    timeoutMs: number,
+    steps?: { before?: () => Promise<unknown>; after?: () => Promise<unknown> },
+  ): Promise<Recovery>;
+  /** The pods of `startsBefore` that restarted since, and the pods the cloud created twice. */
+  podsKept(startsBefore: Map<string, string>): Promise<{ restarted: string[]; recreated: string[] }>;
+}
+
+/** The outcome of {@link Scenario.awaitRecovery}: converged (at `at`), or the failure. */
+export interface Recovery {
+  readonly converged: Convergence | undefined;
+  readonly failure: unknown;
+  /** Date.now() when it had recovered (every step done). */
+  readonly at: number | undefined;
+}
+
+/** Throws the recovery's failure, if any; checks the converged pods have no duplicate, orphan, missing or restarted pod. */
+export function expectRecovered(recovery: Recovery): Convergence {
+  const { converged, failure } = recovery;
+  if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
+  expect(converged).toMatchObject({ duplicates: 0, orphans: 0, missing: 0, restarts: 0 });
+  return converged as Convergence;
+}
+
+/**
+ * The apiserver without its watch cache (and without request limits): watches read etcd, so an etcd
+ * compaction is what expires them (410 Gone).
+ */
+export const WITHOUT_WATCH_CACHE = {
+  apiServerRequestLimits: false,
+  extraArgs: { apiServer: ["--watch-cache=false"] },
+} as const satisfies StartControlPlaneOptions;
+
+/** A control plane of the test file's own: started before its tests, stopped after them. */
+export function ownControlPlane(
+  options: StartControlPlaneOptions | (() => Promise<StartControlPlaneOptions>),
+) {
+  let cp: ControlPlane | undefined;
+  beforeAll(async () => {
+    cp = await startControlPlane(typeof options === "function" ? await options() : options);
+  });
+  afterAll(async () => {
+    await cp?.stop();
+  });
+  return (): ControlPlane => {
+    if (cp === undefined) throw new Error("the file's control plane is not started (beforeAll failed?)");
+    return cp;
+  };
 }
 
 export interface ScenarioOptions {
@@ -100,6 +182,44 @@ export async function openScenario(
       );
       agents.push(agent);
       return agent;
+    },
+    async deployApp(replicas, timeoutMs) {
+      await createDeployment(
+        cp.kubeConfig,
+        namespace,
+        "app",
+        replicas,
+        podTemplate(nodeName, secretName, "app"),
+      );
+      await waitConverged(cp.kubeConfig, cloud.cloud, namespace, replicas, timeoutMs);
+      return podStarts(cp.kubeConfig, namespace);
+    },
+    async scaleApp(replicas) {
+      await scaleDeployment(cp.kubeConfig, namespace, "app", replicas);
+    },
+    cutApiServer() {
+      const blackholed = apiProxy.blackholeConnections();
+      apiProxy.setFaults({ stall: true });
+      return blackholed;
+    },
+    restoreApiServer() {
+      apiProxy.setFaults({});
+    },
+    async awaitRecovery(want, timeoutMs, steps = {}) {
+      try {
+        await steps.before?.();
+        const converged = await waitConverged(cp.kubeConfig, cloud.cloud, namespace, want, timeoutMs);
+        await steps.after?.();
+        return { converged, failure: undefined, at: Date.now() };
+      } catch (failure) {
+        return { converged: undefined, failure, at: undefined };
+      }
+    },
+    async podsKept(startsBefore) {
+      return {
+        restarted: restartedSince(startsBefore, await podStarts(cp.kubeConfig, namespace)),
+        recreated: await recreatedPods(cloud.cloud),
+      };
     },
     async scan() {
       const logs = await readAll(agents.map((a) => a.logFile));

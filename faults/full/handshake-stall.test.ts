@@ -9,35 +9,20 @@
 import { useControlPlane } from "@virtual-node/testing";
 import { describe, expect, inject, it } from "vitest";
 
-import { openScenario } from "../scenario.js";
-import {
-  createDeployment,
-  podTemplate,
-  scaleDeployment,
-  waitConverged,
-  waitFor,
-  writeResult,
-} from "../support.js";
+import { expectRecovered, openScenario } from "../scenario.js";
+import { waitFor, writeResult } from "../support.js";
 
 describe("fault: the agent's reconnection lands in a black hole (TLS handshake never answered)", () => {
   it("gives up on the hung handshake and reconnects: pods created meanwhile run", async () => {
     const cp = await useControlPlane(inject("controlPlane"));
     await using s = await openScenario(cp, "handshake-stall");
     await s.startAgent("agent");
-    await createDeployment(
-      cp.kubeConfig,
-      s.namespace,
-      "app",
-      3,
-      podTemplate(s.nodeName, s.secretName, "app"),
-    );
-    await waitConverged(cp.kubeConfig, s.cloud.cloud, s.namespace, 3, 90_000);
+    await s.deployApp(3, 90_000);
 
     const acceptedBefore = s.apiProxy.stats().accepted;
-    s.apiProxy.setFaults({ stall: true });
-    const blackholedOpen = s.apiProxy.blackholeConnections();
+    const blackholedOpen = s.cutApiServer();
     const stalledAt = Date.now();
-    await scaleDeployment(cp.kubeConfig, s.namespace, "app", 6);
+    await s.scaleApp(6);
     // The agent notices the dead connection (HTTP/2 ping timeout) and dials again: hold that attempt…
     const redialMs = await waitFor(
       "the agent dialling a new connection",
@@ -47,17 +32,11 @@ describe("fault: the agent's reconnection lands in a black hole (TLS handshake n
     );
     // …and blackhole it for good; every later connection works.
     const blackholedDial = s.apiProxy.blackholeConnections();
-    s.apiProxy.setFaults({});
+    s.restoreApiServer();
     const dialBlackholedAt = Date.now();
 
-    let converged: Awaited<ReturnType<typeof waitConverged>> | undefined;
-    let failure: unknown;
-    try {
-      converged = await waitConverged(cp.kubeConfig, s.cloud.cloud, s.namespace, 6, 150_000);
-    } catch (error) {
-      failure = error;
-    }
-    const recoveryMs = converged === undefined ? undefined : Date.now() - stalledAt;
+    const recovery = await s.awaitRecovery(6, 150_000);
+    const recoveryMs = recovery.at === undefined ? undefined : recovery.at - stalledAt;
     const scan = await s.scan();
     await writeResult("handshake-stall", {
       figures: {
@@ -65,15 +44,14 @@ describe("fault: the agent's reconnection lands in a black hole (TLS handshake n
         goalMs: 60_000,
         redialAfterMs: redialMs,
       },
-      afterDialBlackholedMs: converged === undefined ? undefined : Date.now() - dialBlackholedAt,
+      afterDialBlackholedMs: recovery.at === undefined ? undefined : recovery.at - dialBlackholedAt,
       blackholedConnections: { open: blackholedOpen, dial: blackholedDial },
       connectionsAccepted: s.apiProxy.stats().accepted - acceptedBefore,
-      convergence: converged ?? String(failure),
+      convergence: recovery.converged ?? String(recovery.failure),
       secretScan: scan,
     });
     expect(scan.found).toEqual([]);
-    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
-    expect(converged).toMatchObject({ duplicates: 0, orphans: 0, missing: 0, restarts: 0 });
+    expectRecovered(recovery);
     expect(recoveryMs).toBeLessThan(60_000);
   });
 });

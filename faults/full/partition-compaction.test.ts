@@ -7,66 +7,34 @@
  * Measured: time to Ready and time to reconcile after the partition ends.
  */
 import { CoreV1Api } from "@kubernetes/client-node";
-import { startControlPlane, type ControlPlane } from "@virtual-node/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { openScenario } from "../scenario.js";
-import {
-  compactEtcd,
-  createDeployment,
-  listPods,
-  nodeReady,
-  podStarts,
-  podTemplate,
-  recreatedPods,
-  restartedSince,
-  scaleDeployment,
-  scaled,
-  waitConverged,
-  waitFor,
-  writeResult,
-} from "../support.js";
+import { WITHOUT_WATCH_CACHE, expectRecovered, openScenario, ownControlPlane } from "../scenario.js";
+import { compactEtcd, listPods, nodeReady, podStarts, scaled, waitFor, writeResult } from "../support.js";
 
 const PARTITION_MS = 120_000;
 
 describe("fault: the agent partitioned from the apiserver for 2 minutes, etcd compacted meanwhile", () => {
-  let cp: ControlPlane;
-  beforeAll(async () => {
-    // Kubernetes' default node-monitor timings: the node is marked Unknown 50 s into the partition.
-    cp = await startControlPlane({
-      apiServerRequestLimits: false,
-      extraArgs: { apiServer: ["--watch-cache=false"] },
-    });
-  });
-  afterAll(async () => {
-    await cp.stop();
-  });
+  // Kubernetes' default node-monitor timings: the node is marked Unknown 50 s into the partition.
+  const controlPlane = ownControlPlane(WITHOUT_WATCH_CACHE);
 
   it("on return: Node Ready, statuses reconciled, no pod lost or recreated", async () => {
     const size = scaled(100, 10);
     const grown = Math.round(size * 1.5);
     const deleted = Math.max(2, Math.round(size * 0.2));
+    const cp = controlPlane();
     await using s = await openScenario(cp, "partition-compaction");
     await s.startAgent("agent");
-    await createDeployment(
-      cp.kubeConfig,
-      s.namespace,
-      "app",
-      size,
-      podTemplate(s.nodeName, s.secretName, "app"),
-    );
-    await waitConverged(cp.kubeConfig, s.cloud.cloud, s.namespace, size, 300_000);
-    const startsBefore = await podStarts(cp.kubeConfig, s.namespace);
+    const startsBefore = await s.deployApp(size, 300_000);
 
-    const blackholed = s.apiProxy.blackholeConnections();
-    s.apiProxy.setFaults({ stall: true });
+    const blackholed = s.cutApiServer();
     const partitionedAt = Date.now();
     const elapsed = () => Date.now() - partitionedAt;
     const sleepUntil = async (ms: number) => {
       if (elapsed() < ms) await new Promise((r) => setTimeout(r, ms - elapsed()));
     };
     // Pods created, pods deleted (the ReplicaSet replaces them), all while the agent cannot see it.
-    await scaleDeployment(cp.kubeConfig, s.namespace, "app", grown);
+    await s.scaleApp(grown);
     await sleepUntil(20_000);
     const core = cp.kubeConfig.makeApiClient(CoreV1Api);
     const victims = (await listPods(cp.kubeConfig, s.namespace))
@@ -87,29 +55,26 @@ describe("fault: the agent partitioned from the apiserver for 2 minutes, etcd co
     await sleepUntil(PARTITION_MS - 15_000);
     const compactedTo = await compactEtcd(cp.ports.etcdClient);
     await sleepUntil(PARTITION_MS);
-    s.apiProxy.setFaults({});
+    s.restoreApiServer();
     const returnedAt = Date.now();
 
     let readyAt: number | undefined;
-    let converged: Awaited<ReturnType<typeof waitConverged>> | undefined;
-    let failure: unknown;
-    try {
-      readyAt = await waitFor(
-        "node Ready after the partition",
-        async () => ((await nodeReady(cp.kubeConfig, s.nodeName)) === "True" ? Date.now() : undefined),
-        180_000,
-        250,
-      );
-      converged = await waitConverged(cp.kubeConfig, s.cloud.cloud, s.namespace, grown, 180_000);
-    } catch (error) {
-      failure = error;
-    }
-    const reconciledAt = converged === undefined ? undefined : Date.now();
+    const recovery = await s.awaitRecovery(grown, 180_000, {
+      before: async () => {
+        readyAt = await waitFor(
+          "node Ready after the partition",
+          async () => ((await nodeReady(cp.kubeConfig, s.nodeName)) === "True" ? Date.now() : undefined),
+          180_000,
+          250,
+        );
+      },
+    });
+    const { converged } = recovery;
+    const reconciledAt = recovery.at;
     const startsAfter = await podStarts(cp.kubeConfig, s.namespace);
     const survivors = new Map([...startsBefore].filter(([uid]) => !deletedUids.has(uid)));
     const lost = [...survivors.keys()].filter((uid) => !startsAfter.has(uid));
-    const restarted = restartedSince(survivors, startsAfter);
-    const recreated = await recreatedPods(s.cloud.cloud);
+    const { restarted, recreated } = await s.podsKept(survivors);
     const scan = await s.scan();
     await writeResult("partition-compaction", {
       figures: {
@@ -126,13 +91,12 @@ describe("fault: the agent partitioned from the apiserver for 2 minutes, etcd co
       podsDeletedDuringPartition: deletedUids.size,
       blackholedConnections: blackholed,
       compactedToRevision: compactedTo,
-      convergence: converged ?? String(failure),
+      convergence: converged ?? String(recovery.failure),
       secretScan: scan,
     });
     expect(scan.found).toEqual([]);
-    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
+    expectRecovered(recovery);
     expect(notReadyDuring).not.toBe("stayed Ready"); // the partition was real
-    expect(converged).toMatchObject({ duplicates: 0, orphans: 0, missing: 0, restarts: 0 });
     expect(lost).toEqual([]);
     expect(restarted).toEqual([]);
     expect(recreated).toEqual([]);

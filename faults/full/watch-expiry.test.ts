@@ -8,88 +8,51 @@
  * restart). Measured: recovery after the cut is lifted (goal < 60 s). No pod lost or recreated, every
  * status reconciled, no cloud group left for a deleted pod.
  */
-import { startControlPlane, type ControlPlane } from "@virtual-node/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { openScenario } from "../scenario.js";
-import {
-  compactEtcd,
-  createDeployment,
-  listPods,
-  nodeReady,
-  podStarts,
-  podTemplate,
-  recreatedPods,
-  restartedSince,
-  scaleDeployment,
-  scaled,
-  waitConverged,
-  waitFor,
-  writeResult,
-} from "../support.js";
+import { WITHOUT_WATCH_CACHE, expectRecovered, openScenario, ownControlPlane } from "../scenario.js";
+import { compactEtcd, listPods, nodeReady, scaled, waitFor, writeResult } from "../support.js";
 
 describe("fault: the agent's pod watch expires (410) after an etcd compaction", () => {
-  let cp: ControlPlane;
-  beforeAll(async () => {
-    cp = await startControlPlane({
-      apiServerRequestLimits: false,
-      extraArgs: { apiServer: ["--watch-cache=false"] },
-      nodeMonitorGracePeriod: "20s",
-      nodeMonitorPeriod: "2s",
-    });
-  });
-  afterAll(async () => {
-    await cp.stop();
+  const controlPlane = ownControlPlane({
+    ...WITHOUT_WATCH_CACHE,
+    nodeMonitorGracePeriod: "20s",
+    nodeMonitorPeriod: "2s",
   });
 
   it("re-lists after the 410 and reconciles: no pod lost or recreated, recovery < 60 s", async () => {
     const size = scaled(100, 10);
     const grown = size * 2;
     const final = Math.round(size * 1.5);
+    const cp = controlPlane();
     await using s = await openScenario(cp, "watch-expiry");
     const agent = await s.startAgent("agent");
-    await createDeployment(
-      cp.kubeConfig,
-      s.namespace,
-      "app",
-      size,
-      podTemplate(s.nodeName, s.secretName, "app"),
-    );
-    await waitConverged(cp.kubeConfig, s.cloud.cloud, s.namespace, size, 300_000);
-    const startsBefore = await podStarts(cp.kubeConfig, s.namespace);
+    const startsBefore = await s.deployApp(size, 300_000);
     const expiredBefore = await agent.metric("virtual_node_informer_restarts_total", 'reason="expired"');
 
     // The cut: open connections forward nothing any more, new ones are held.
-    const blackholed = s.apiProxy.blackholeConnections();
-    s.apiProxy.setFaults({ stall: true });
+    const blackholed = s.cutApiServer();
     const cutAt = Date.now();
-    await scaleDeployment(cp.kubeConfig, s.namespace, "app", grown);
+    await s.scaleApp(grown);
     await waitFor(
       `${String(grown)} pods created`,
       async () => (await listPods(cp.kubeConfig, s.namespace)).length >= grown,
       60_000,
       250,
     );
-    await scaleDeployment(cp.kubeConfig, s.namespace, "app", final);
+    await s.scaleApp(final);
     const compactedTo = await compactEtcd(cp.ports.etcdClient);
-    s.apiProxy.setFaults({});
+    s.restoreApiServer();
     const restoredAt = Date.now();
 
-    let converged: Awaited<ReturnType<typeof waitConverged>> | undefined;
-    let failure: unknown;
-    try {
-      // Waits past the goal so that the figure is measured even when the goal is missed.
-      converged = await waitConverged(cp.kubeConfig, s.cloud.cloud, s.namespace, final, 180_000);
-    } catch (error) {
-      failure = error;
-    }
-    const recoveryMs = converged === undefined ? undefined : Date.now() - restoredAt;
+    const recovery = await s.awaitRecovery(final, 180_000);
+    const { converged } = recovery;
+    const recoveryMs = recovery.at === undefined ? undefined : recovery.at - restoredAt;
     await waitFor("node Ready", async () => (await nodeReady(cp.kubeConfig, s.nodeName)) === "True", 30_000);
     await new Promise((r) => setTimeout(r, 1500)); // one more metrics snapshot
     const expired =
       (await agent.metric("virtual_node_informer_restarts_total", 'reason="expired"')) - expiredBefore;
-    const restarted = restartedSince(startsBefore, await podStarts(cp.kubeConfig, s.namespace));
-    const recreated = await recreatedPods(s.cloud.cloud);
+    const { restarted, recreated } = await s.podsKept(startsBefore);
     const scan = await s.scan();
     await writeResult("watch-expiry", {
       figures: {
@@ -103,13 +66,12 @@ describe("fault: the agent's pod watch expires (410) after an etcd compaction", 
       cutMs: restoredAt - cutAt,
       blackholedConnections: blackholed,
       compactedToRevision: compactedTo,
-      convergence: converged ?? String(failure),
+      convergence: converged ?? String(recovery.failure),
       secretScan: scan,
     });
     expect(scan.found).toEqual([]);
-    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
+    expectRecovered(recovery);
     expect(expired).toBeGreaterThan(0); // the 410 path, not a re-list after errors
-    expect(converged).toMatchObject({ duplicates: 0, orphans: 0, missing: 0, restarts: 0 });
     expect(restarted).toEqual([]);
     expect(recreated).toEqual([]);
     expect(recoveryMs).toBeLessThan(60_000);
