@@ -1,7 +1,14 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/cli.ts", "src/children/vn-agent.ts", "src/children/raw-writer.ts", "src/children/load.ts"],
+  entry: [
+    "src/cli.ts",
+    "src/children/vn-agent.ts",
+    "src/children/raw-writer.ts",
+    "src/children/load.ts",
+    "src/children/cloud-agent.ts",
+    "src/children/cloud-sim.ts",
+  ],
   format: ["esm"],
   dts: false,
   sourcemap: true,

@@ -15,6 +15,8 @@ import {
   type ControlPlane,
 } from "@virtual-node/testing";
 
+import { formatCloudCalls } from "./cloud-calls.js";
+import { cloudCallsSummaries, runCloudCalls } from "./cloud-scenario.js";
 import { clientFor } from "./kube.js";
 import { formatProfiles } from "./profile.js";
 import {
@@ -25,7 +27,7 @@ import {
   type ScenarioId,
   type SystemId,
 } from "./options.js";
-import { formatSummaries, metricValue, readyChart, SCENARIO_METRICS, summarize } from "./report.js";
+import { formatSummaries, metricValue, readyChart, SCENARIO_METRICS, summarize, table } from "./report.js";
 import { writeSnapshot } from "./snapshot.js";
 import { runOnce, type ControlPlaneConfig, type RunnerContext, type RunResult } from "./scenarios.js";
 import { ensureTools, KWOK_VERSION, VIRTUAL_KUBELET_VERSION, type BuiltTools } from "./tools.js";
@@ -131,6 +133,18 @@ async function runPlan(
     for (const scenario of p.scenarios) {
       const rounds = roundsFor(options, p.config, scenario);
       for (let round = 1; round <= rounds; round++) {
+        if (scenario === "cloud-calls") {
+          // One run per cloud provider (the agent is virtual-node's; the peers have no cloud providers here).
+          for (const provider of options.cloudProviders) {
+            const started = Date.now();
+            const run = await runCloudCalls(ctx, provider, round);
+            runs.push(run);
+            progress.line(
+              `[${p.config}] cloud-calls ${round}/${rounds} ${provider} (${Math.round((Date.now() - started) / 1000)} s): ${oneLine(run)}`,
+            );
+          }
+          continue;
+        }
         for (const system of options.systems) {
           const started = Date.now();
           const run = await runOnce(ctx, scenario, system, round);
@@ -181,7 +195,11 @@ async function main(argv: readonly string[]): Promise<number> {
   } finally {
     if (!options.keepLogs) await rm(logDir, { recursive: true, force: true });
   }
-  const summaries = summarize(runs, options.systems);
+  const summaries = summarize(
+    runs.filter((r) => r.scenario !== "cloud-calls"),
+    options.systems,
+  );
+  const cloudCalls = cloudCallsSummaries(runs);
   const machine = {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? "unknown",
@@ -199,7 +217,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const jsonPath = join(options.resultsDir, `bench-${stamp}.json`);
   await writeFile(
     jsonPath,
-    `${JSON.stringify({ startedAt: new Date(startedAt).toISOString(), durationSeconds: Math.round((Date.now() - startedAt) / 1000), machine, versions, options, summaries, runs }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt: new Date(startedAt).toISOString(), durationSeconds: Math.round((Date.now() - startedAt) / 1000), machine, versions, options, summaries, cloudCalls, runs }, null, 2)}\n`,
   );
   const svg = readyChart(
     runs,
@@ -209,6 +227,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const svgPath = join(options.resultsDir, `bench-${stamp}-churn-ready.svg`);
   if (svg !== undefined) await writeFile(svgPath, svg);
   print(formatSummaries(summaries));
+  if (cloudCalls.length > 0) print(formatCloudCalls(cloudCalls, table));
   print();
   print(
     `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}`,

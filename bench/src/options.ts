@@ -2,6 +2,8 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
+import { CLOUD_PROVIDERS, type CloudProviderId } from "./cloud-calls.js";
+
 export const SYSTEM_IDS = [
   "virtual-node",
   "virtual-node-before",
@@ -13,10 +15,15 @@ export type SystemId = (typeof SYSTEM_IDS)[number];
 /** Run when `--systems` is not given: `virtual-node-before` only on request (it needs a snapshot). */
 export const DEFAULT_SYSTEM_IDS: readonly SystemId[] = SYSTEM_IDS.filter((s) => s !== "virtual-node-before");
 
-export const SCENARIOS = ["churn", "latency", "scale", "many-nodes", "fleet"] as const;
+export const SCENARIOS = ["churn", "latency", "scale", "many-nodes", "fleet", "cloud-calls"] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
-/** Run when `--scenarios` is not given: the fleet (tens of thousands of pods) only on request (`--fleet`). */
-export const DEFAULT_SCENARIOS: readonly ScenarioId[] = SCENARIOS.filter((s) => s !== "fleet");
+/**
+ * Run when `--scenarios` is not given: the fleet (tens of thousands of pods, `--fleet`) and cloud-calls
+ * (minutes per cloud provider) only on request.
+ */
+export const DEFAULT_SCENARIOS: readonly ScenarioId[] = SCENARIOS.filter(
+  (s) => s !== "fleet" && s !== "cloud-calls",
+);
 /** The systems of `--fleet`: virtual-kubelet runs one node per process, the raw writer is no agent. */
 export const FLEET_SYSTEM_IDS: readonly SystemId[] = ["virtual-node", "kwok"];
 
@@ -43,6 +50,17 @@ export interface BenchOptions {
   readonly fleetPods: number;
   /** Observation window of the many-nodes scenario. */
   readonly manyNodesSeconds: number;
+  /** cloud-calls: pods per provider, made Ready, then held steady. */
+  readonly cloudPods: number;
+  /** cloud-calls: the steady window in which cloud calls are counted. */
+  readonly cloudSteadySeconds: number;
+  /**
+   * cloud-calls: wait this long after the last pod is Ready before the window opens, so every provider
+   * has left its fast status interval (2 s while something changes) for its slow one (15 s).
+   */
+  readonly cloudSettleSeconds: number;
+  /** cloud-calls: the providers, each against its simulator. */
+  readonly cloudProviders: readonly CloudProviderId[];
   /** virtual-kubelet runs one node per process: at most this many processes. */
   readonly vkMaxProcesses: number;
   /** Client-side QPS given to every agent; 0 = unlimited (KWOK's own setting; the raw writer has none). */
@@ -88,6 +106,9 @@ export const FULL_DEFAULTS = {
   manyNodesSeconds: 30,
   fleetNodes: 500,
   fleetPods: 50_000,
+  cloudPods: 1000,
+  cloudSteadySeconds: 120,
+  cloudSettleSeconds: 30,
   vkMaxProcesses: 50,
   deleteGraceSeconds: undefined,
 } as const;
@@ -107,6 +128,9 @@ export const QUICK_DEFAULTS = {
   manyNodesSeconds: 6,
   fleetNodes: 5,
   fleetPods: 200,
+  cloudPods: 20,
+  cloudSteadySeconds: 20,
+  cloudSettleSeconds: 30,
   vkMaxProcesses: 3,
   deleteGraceSeconds: 2,
 } as const;
@@ -120,12 +144,16 @@ export const USAGE = `Usage: npm run bench -- [build] [options]
 Options (sizes default to the full run, about 20 minutes on 2 cores):
   --quick                   a smoke run: one round, tiny sizes, 2 s delete grace, no limits-on pass (about 2 minutes)
   --systems a,b             of ${SYSTEM_IDS.join(", ")} (default: all but virtual-node-before)
-  --scenarios a,b           of ${SCENARIOS.join(", ")} (default: all but fleet)
+  --scenarios a,b           of ${SCENARIOS.join(", ")} (default: all but fleet and cloud-calls)
   --fleet                   the fleet scenario only (not part of CI): --fleet-nodes virtual nodes in one
                             process, --fleet-pods pods spread over them, created and deleted; systems
                             ${FLEET_SYSTEM_IDS.join(", ")} unless --systems says otherwise
   --fleet-nodes N           (default ${FULL_DEFAULTS.fleetNodes})
   --fleet-pods N            (default ${FULL_DEFAULTS.fleetPods})
+  --cloud-pods N            cloud-calls: pods per provider, made Ready then held steady (default ${FULL_DEFAULTS.cloudPods})
+  --cloud-steady-seconds N  cloud-calls: the steady window whose cloud calls are counted (default ${FULL_DEFAULTS.cloudSteadySeconds})
+  --cloud-settle-seconds N  cloud-calls: wait after the last pod is Ready before the window (default ${FULL_DEFAULTS.cloudSettleSeconds})
+  --cloud-providers a,b     cloud-calls: of ${CLOUD_PROVIDERS.join(", ")} (default: all), each against its simulator
   --rounds N                churn rounds, A B A B alternation (default ${FULL_DEFAULTS.rounds})
   --long-rounds N           rounds of latency, scale and many-nodes (default ${FULL_DEFAULTS.longRounds})
   --churn-pods N            (default ${FULL_DEFAULTS.churnPods})
@@ -201,6 +229,10 @@ export function parseOptions(argv: readonly string[], defaultResultsDir: string)
       fleet: { type: "boolean", default: false },
       "fleet-nodes": { type: "string" },
       "fleet-pods": { type: "string" },
+      "cloud-pods": { type: "string" },
+      "cloud-steady-seconds": { type: "string" },
+      "cloud-providers": { type: "string" },
+      "cloud-settle-seconds": { type: "string" },
       "many-nodes-seconds": { type: "string" },
       "vk-max-processes": { type: "string" },
       "client-qps": { type: "string" },
@@ -231,6 +263,13 @@ export function parseOptions(argv: readonly string[], defaultResultsDir: string)
     scenarios: values.fleet ? ["fleet"] : list(values.scenarios, SCENARIOS, "scenarios", DEFAULT_SCENARIOS),
     fleetNodes: Math.max(1, int(values["fleet-nodes"], d.fleetNodes, "fleet-nodes")),
     fleetPods: Math.max(1, int(values["fleet-pods"], d.fleetPods, "fleet-pods")),
+    cloudPods: Math.max(1, int(values["cloud-pods"], d.cloudPods, "cloud-pods")),
+    cloudSteadySeconds: Math.max(
+      1,
+      int(values["cloud-steady-seconds"], d.cloudSteadySeconds, "cloud-steady-seconds"),
+    ),
+    cloudSettleSeconds: int(values["cloud-settle-seconds"], d.cloudSettleSeconds, "cloud-settle-seconds"),
+    cloudProviders: list(values["cloud-providers"], CLOUD_PROVIDERS, "cloud-providers"),
     rounds: Math.max(1, int(values.rounds, d.rounds, "rounds")),
     longRounds: Math.max(1, int(values["long-rounds"], d.longRounds, "long-rounds")),
     churnPods: Math.max(1, int(values["churn-pods"], d.churnPods, "churn-pods")),

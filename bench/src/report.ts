@@ -49,6 +49,12 @@ export const SCENARIO_METRICS: Readonly<Record<ScenarioId, readonly MetricSpec[]
     { key: "expiredLeases", label: "expired", better: "lower" },
     { key: "requestsPerPod", label: "requests/pod", better: "lower" },
   ],
+  "cloud-calls": [
+    { key: "readyFraction", label: "Ready share", better: "higher" },
+    { key: "readsPerPodPerMinute", label: "reads/pod/min", better: "lower" },
+    { key: "fewerTimes", label: "× fewer than upstream", better: "higher" },
+    { key: "writesInWindow", label: "writes in window", better: "lower" },
+  ],
   "many-nodes": [
     { key: "nodes", label: "nodes", better: "none" },
     { key: "processes", label: "processes", better: "none" },
@@ -151,7 +157,7 @@ export function summarize(runs: readonly RunResult[], systems: readonly SystemId
   return out;
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]): string =>
     cells

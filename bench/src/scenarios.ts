@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { spawnComponent, type HttpTls } from "@virtual-node/testing";
 
 import type { LoadJob, LoadReport } from "./children/load.js";
+import type { CloudCallFigures, CloudProviderId } from "./cloud-calls.js";
 import {
   createNamespace,
   deleteNodes,
@@ -51,6 +52,9 @@ export interface RunResult {
   readonly metrics: Record<string, number>;
   readonly readyCurve?: [number, number][];
   readonly lease?: LeaseSummary;
+  /** cloud-calls: the provider the agent ran, and its cloud calls in the steady window. */
+  readonly provider?: CloudProviderId;
+  readonly cloudCalls?: CloudCallFigures;
 }
 
 export interface RunnerContext extends SystemContext {
@@ -105,7 +109,7 @@ async function end(ctx: RunnerContext, agent: RunningAgent, m: Measured, harness
   };
 }
 
-async function runLoad(
+export async function runLoad(
   ctx: RunnerContext,
   label: string,
   job: Omit<LoadJob, "kubeconfig" | "out">,
@@ -183,6 +187,7 @@ export async function runOnce(
   let nodeNames: string[] = [`bench-${shortId(system)}-${id}`];
   let agent: RunningAgent | undefined;
   try {
+    if (scenario === "cloud-calls") throw new Error("cloud-calls runs per provider: runCloudCalls");
     if (scenario === "many-nodes") {
       const count =
         system === "virtual-kubelet"

@@ -24,7 +24,7 @@ import { kwokStagesConfig, type BuiltTools } from "./tools.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Compiled child entry points live in dist/children (also when this module runs from src/, as in tests). */
-export const childScript = (name: "vn-agent" | "raw-writer" | "load"): string =>
+export const childScript = (name: "vn-agent" | "raw-writer" | "load" | "cloud-agent" | "cloud-sim"): string =>
   join(here, basename(here) === "src" ? join("..", "dist") : ".", "children", `${name}.js`);
 
 export interface SystemContext {

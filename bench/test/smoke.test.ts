@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { inject, describe, expect, it, beforeAll, afterAll } from "vitest";
 import { useControlPlane, type ControlPlaneHandle } from "@virtual-node/testing";
 
+import { CLOUD_PROVIDERS } from "../src/cloud-calls.js";
+import { runCloudCalls } from "../src/cloud-scenario.js";
 import { clientFor, parseRequestTotals, diffCounts } from "../src/kube.js";
 import { summarizeLeases } from "../src/observer.js";
 import { parseOptions, SYSTEM_IDS, type SystemId } from "../src/options.js";
@@ -111,7 +113,7 @@ describe("harness against the shared control plane", () => {
   let logDir: string;
 
   beforeAll(async () => {
-    for (const child of ["vn-agent", "raw-writer", "load"] as const) {
+    for (const child of ["vn-agent", "raw-writer", "load", "cloud-agent", "cloud-sim"] as const) {
       if (!existsSync(childScript(child)))
         throw new Error(`${childScript(child)} is missing: run npm run build first`);
     }
@@ -197,6 +199,27 @@ describe("harness against the shared control plane", () => {
       expect(run.metrics.gonePodsPerSecond).toBeGreaterThan(0);
       expect(run.lease?.expired).toBe(0);
       expect(run.apiRequests["DELETE pods"]).toBeGreaterThanOrEqual(9);
+    },
+  );
+
+  it.each(CLOUD_PROVIDERS)(
+    "cloud-calls: the agent on %s gets 5 pods Ready on its simulator; the steady window has reads only, the delete one cloud write per pod",
+    async (provider) => {
+      const cloudCtx = {
+        ...ctx,
+        options: { ...ctx.options, cloudPods: 5, cloudSteadySeconds: 10, cloudSettleSeconds: 5 },
+      };
+      const run = await runCloudCalls(cloudCtx, provider, 1);
+      expect(run.error).toBeUndefined();
+      expect([run.ok, run.provider, run.pods, run.metrics.readyFraction]).toEqual([true, provider, 5, 1]);
+      const figures = run.cloudCalls;
+      expect(figures?.windowSeconds).toBeGreaterThanOrEqual(10);
+      expect(figures?.writes).toBe(0);
+      expect(figures?.violations).toBe(0);
+      expect(figures?.operations.every((o) => o.kind === "read")).toBe(true);
+      expect(figures?.reads).toBe(figures?.operations.reduce((a, o) => a + o.calls, 0));
+      // The calls are counted from the simulator's log: the deletes reach the cloud, one (or more) per pod.
+      expect(run.metrics.deletePhaseWrites).toBeGreaterThanOrEqual(5);
     },
   );
 
