@@ -102,7 +102,7 @@ export interface SystemUnderTest {
  * The node flags the shipped agent image runs with (deploy/Dockerfile's ENTRYPOINT): the benchmark
  * measures the agent as deployed. Both virtual-node systems get them; `--vn-node-arg` adds to them.
  */
-export const AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=8"];
+export const AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=8", "--heap-growing-percent=50"];
 
 const nodeScript = (
   script: string,

@@ -39,7 +39,10 @@ const group = createVirtualNodeGroup({
 });
 // Memory breakdown for heap investigations: one JSON line per second on stderr (the process log).
 if (process.env.VIRTUAL_NODE_BENCH_MEMORY === "1") {
+  // With --expose-gc (`--vn-node-arg=--expose-gc`) every line is taken after a full GC: live data only.
+  const collect = (globalThis as { gc?: () => void }).gc;
   setInterval(() => {
+    collect?.();
     const m = process.memoryUsage();
     const mib = (b: number) => Math.round(b / 104857.6) / 10;
     process.stderr.write(
