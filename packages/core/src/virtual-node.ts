@@ -15,6 +15,7 @@ import { createTokenRequester, createTrustBundleReader } from "./kube/config-sou
 import { ObjectWatchCache, type References } from "./kube/object-cache.js";
 import { Reflector } from "./kube/reflector.js";
 import { withoutManagedFields } from "./kube/trim.js";
+import { StringInterner } from "./kube/intern.js";
 import type { Node, Pod, Taint } from "./kube/types.js";
 import type { ResolvedPersistentVolume } from "./pod-config.js";
 import { NodeLease } from "./lease.js";
@@ -227,13 +228,15 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
   const single = options.nodes.length === 1 ? options.nodes[0]?.nodeName : undefined;
   const runtimes = new Map<string, NodeRuntime>();
 
+  // The pod cache is the agent's largest: one copy of each repeated string in it (`kube/intern.ts`).
+  const podStrings = new StringInterner();
   const podReflector = new Reflector<Pod>({
     client,
     path: paths.pods,
     // One node: only its pods. Many: every bound pod, dispatched by nodeName (one watch, not N).
     fieldSelector: single === undefined ? "spec.nodeName!=" : `spec.nodeName=${single}`,
     logger: logger.child({ watch: "pods" }),
-    transform: withoutManagedFields,
+    transform: (pod) => podStrings.intern(withoutManagedFields(pod)),
     onRestart: (reason) => {
       metrics.informerRestarts.inc({ resource: "pods", reason });
     },
