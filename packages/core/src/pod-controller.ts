@@ -659,7 +659,7 @@ export class PodController {
           gracePeriodSeconds: 0,
           preconditions: { uid: pod.metadata?.uid },
         },
-        { signal },
+        { signal, discardBody: true },
       );
       this.finalDeletes.add(uid);
     } catch (error) {
@@ -681,7 +681,10 @@ export class PodController {
     const patch = podStatusPatch(pod, status, annotations);
     if (patch === undefined) return;
     try {
-      await this.options.client.patch(paths.podStatus(ns, name), patch, MERGE_PATCH, { signal });
+      await this.options.client.patch(paths.podStatus(ns, name), patch, MERGE_PATCH, {
+        signal,
+        discardBody: true,
+      });
       publish?.written();
       this.options.metrics.statusWrites.inc({ result: "ok" });
     } catch (error) {
@@ -697,7 +700,10 @@ export class PodController {
         const merged = mergePodStatus(fresh.status, status, { spec: fresh.spec });
         const again = podStatusPatch(fresh, merged, annotations);
         if (again === undefined) return;
-        await this.options.client.patch(paths.podStatus(ns, name), again, MERGE_PATCH, { signal });
+        await this.options.client.patch(paths.podStatus(ns, name), again, MERGE_PATCH, {
+          signal,
+          discardBody: true,
+        });
         publish?.written();
         this.options.metrics.statusWrites.inc({ result: "ok" });
         return;

@@ -34,6 +34,11 @@ export interface RequestOptions {
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;
+  /**
+   * The caller does not read a successful answer (a status patch, a final delete), so it is not decoded:
+   * the API server answers those with the whole object, and decoding it made garbage on the hot path.
+   */
+  discardBody?: boolean;
 }
 
 /** An error answer from the API server, with its `Status` reason (`NotFound`, `Conflict`, `Expired`, ...). */
@@ -151,7 +156,9 @@ export class KubeClient {
       status,
       durationMs: performance.now() - started,
     });
-    if (status >= 200 && status < 300) return (body.length === 0 ? undefined : JSON.parse(body)) as T;
+    if (status >= 200 && status < 300) {
+      return (body.length === 0 || options.discardBody === true ? undefined : JSON.parse(body)) as T;
+    }
     throw toApiError(status, body, headers);
   }
 

@@ -9,6 +9,8 @@ import type { Pod, PodStatus } from "./types.js";
 /** What the pod controller passes with every call: the sync's abort signal. */
 export interface PodApiCallOptions {
   signal?: AbortSignal;
+  /** The answer is not read: not decoded either (`RequestOptions.discardBody`). */
+  discardBody?: boolean;
 }
 
 /**
