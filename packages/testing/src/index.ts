@@ -122,6 +122,7 @@ export {
   HA_AGENT_CLUSTER_RULES,
   HA_LEASE_ROLE_NAME,
   HA_LEASE_RULES,
+  NODE_LEASE_RULES,
   grantHaAgentRbac,
   type HaAgentRbacOptions,
 } from "./ha-rbac.js";

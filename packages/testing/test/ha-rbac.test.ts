@@ -1,7 +1,8 @@
 /**
- * The HA agent RBAC helper grants exactly what the docs give an HA agent group: the ClusterRole of
- * docs/options.md ("Identity and RBAC") and the Role of docs/high-availability.md ("RBAC"), read from
- * the YAML blocks of those pages.
+ * The HA agent RBAC helper grants exactly what the docs and the deployment give an HA agent group: the
+ * ClusterRole and kube-node-lease Role of docs/options.md ("Identity and RBAC") and the Role of
+ * docs/high-availability.md ("RBAC"), read from the YAML blocks of those pages, and the same objects of
+ * deploy/base/rbac.yaml (proven minimal by the deployment test).
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -13,6 +14,7 @@ import {
   HA_AGENT_CLUSTER_RULES,
   HA_LEASE_ROLE_NAME,
   HA_LEASE_RULES,
+  NODE_LEASE_RULES,
   grantHaAgentRbac,
 } from "../src/index.js";
 
@@ -29,8 +31,16 @@ function documentedObjects(page: string): RbacObject[] {
   return blocks.flatMap((block) => parseAllDocuments(block).map((doc) => doc.toJS() as RbacObject));
 }
 
+/** Every RBAC object of a manifest of the repository. */
+function manifestObjects(path: string): RbacObject[] {
+  const text = readFileSync(fileURLToPath(new URL(`../../../${path}`, import.meta.url)), "utf8");
+  return parseAllDocuments(text).map((doc) => doc.toJS() as RbacObject);
+}
+
 const documented = (page: string, kind: string, name: string): RbacObject | undefined =>
-  documentedObjects(page).find((o) => o.kind === kind && o.metadata?.name === name);
+  (page.endsWith(".yaml") ? manifestObjects(page) : documentedObjects(page)).find(
+    (o) => o.kind === kind && o.metadata?.name === name,
+  );
 
 describe("HA agent RBAC", () => {
   it.each([
@@ -42,15 +52,43 @@ describe("HA agent RBAC", () => {
       rules: HA_AGENT_CLUSTER_RULES,
     },
     {
+      what: "the node heartbeats' Role",
+      page: "options.md",
+      kind: "Role",
+      name: "virtual-node-node-lease",
+      rules: NODE_LEASE_RULES,
+    },
+    {
+      what: "the deployment's ClusterRole",
+      page: "deploy/base/rbac.yaml",
+      kind: "ClusterRole",
+      name: "virtual-node",
+      rules: HA_AGENT_CLUSTER_RULES,
+    },
+    {
+      what: "the deployment's node-lease Role",
+      page: "deploy/base/rbac.yaml",
+      kind: "Role",
+      name: "virtual-node-node-lease",
+      rules: NODE_LEASE_RULES,
+    },
+    {
+      what: "the deployment's HA Role",
+      page: "deploy/base/rbac.yaml",
+      kind: "Role",
+      name: HA_LEASE_ROLE_NAME,
+      rules: HA_LEASE_RULES,
+    },
+    {
       what: "the HA namespace's Lease Role",
       page: "high-availability.md",
       kind: "Role",
       name: HA_LEASE_ROLE_NAME,
       rules: HA_LEASE_RULES,
     },
-  ])("grants exactly $what of docs/$page", ({ page, kind, name, rules }) => {
+  ])("grants exactly $what ($page)", ({ page, kind, name, rules }) => {
     const object = documented(page, kind, name);
-    expect(object, `${kind} ${name} in docs/${page}`).toBeDefined();
+    expect(object, `${kind} ${name} in ${page}`).toBeDefined();
     expect(rules).toEqual(object?.rules);
   });
 
