@@ -10,7 +10,7 @@
  * `SimTally` (cloud-calls.ts).
  */
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { registerHooks } from "node:module";
@@ -139,7 +139,9 @@ const ready: SimReady = {
   ...(sim.caPem === undefined ? {} : { caPem: sim.caPem }),
   control: `http://127.0.0.1:${String((control.address() as AddressInfo).port)}`,
 };
-await writeFile(job.out, JSON.stringify(ready));
+// Written whole, then renamed: the harness polls for the file and must never read it half written.
+await writeFile(`${job.out}.tmp`, JSON.stringify(ready));
+await rename(`${job.out}.tmp`, job.out);
 process.stdout.write(`READY ${ready.endpoint} (control ${ready.control})\n`);
 const stop = () => {
   process.exit(0);
