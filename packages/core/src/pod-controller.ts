@@ -125,6 +125,9 @@ interface Tracked extends PublishState {
   refreshAt?: number;
 }
 
+/** How long a pod waits for its node's first status write before admission is tried again. */
+const NODE_STATUS_WAIT_MS = 500;
+
 export class PodController {
   private readonly options: PodControllerOptions;
   private readonly clock: Clock;
@@ -442,6 +445,13 @@ export class PodController {
   }
 
   private async createInProvider(pod: Pod, key: string, signal: AbortSignal): Promise<void> {
+    const node = this.options.getNode?.();
+    if (node !== undefined && node.status?.allocatable === undefined) {
+      // Registered but its status not written yet: a kubelet never admits before it knows its
+      // capacity, and against none every pod would be refused OutOfcpu. Look again shortly.
+      this.queue.addAfter(key, NODE_STATUS_WAIT_MS);
+      return;
+    }
     const rejection = this.admit(pod, key);
     if (rejection !== undefined) {
       // The kubelet's rejectPod: a Warning Event and phase Failed, the message prefixed like the kubelet's.

@@ -299,7 +299,11 @@ class Harness {
   readonly #abort = new AbortController();
   #running: Promise<void> | undefined;
 
+  /** The Node as the controller sees it (`getNode`); tests may change it. */
+  node: Node | undefined;
+
   constructor(node: Node | undefined = linuxNode) {
+    this.node = node;
     this.controller = new PodController({
       client: this.api,
       nodeName: NODE,
@@ -318,7 +322,7 @@ class Harness {
       orphanGraceMs: ORPHAN_GRACE_MS,
       hostIP: HOST_IP,
       maxRetryDelayMs: 60_000,
-      getNode: () => node,
+      getNode: () => this.node,
       clock: this.clock,
     });
     this.api.onChange = (pod, deleted) => {
@@ -821,6 +825,22 @@ describe("admission", () => {
     expect(h.phase("default/b")).toBe("Running");
     expect(h.api.status("default/c")?.reason).toBe("OutOfcpu");
     expect(h.creates("uid-c")).toBe(0);
+  });
+});
+
+describe("admission before the node's first status", () => {
+  it("waits for the node's capacity instead of refusing every pod against none", async () => {
+    const h = setup({ metadata: linuxNode.metadata });
+    await h.start();
+    h.api.put(apiPod("early"));
+    await h.advance(2_000);
+    expect(h.creates("uid-early")).toBe(0);
+    expect(h.phase("default/early")).not.toBe("Failed"); // not refused: waiting, status untouched
+
+    h.node = linuxNode; // the first status write landed
+    await h.advance(1_000);
+    expect(h.creates("uid-early")).toBe(1);
+    expect(h.phase("default/early")).toBe("Running");
   });
 });
 
