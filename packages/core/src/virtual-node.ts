@@ -559,14 +559,19 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
         await Promise.allSettled(tasks);
         return;
       }
+      // A signal per node: every sleep and request adds an abort listener to the signal it is given,
+      // and adding one walks the signal's list — one shared signal made that O(nodes) per call
+      // (4 % of the agent's CPU with 500 nodes in the fleet benchmark's profile).
+      const nodeSignal = new Map([...runtimes.keys()].map((name) => [name, AbortSignal.any([work.signal])]));
+      const signalOf = (r: NodeRuntime): AbortSignal => nodeSignal.get(r.nodeName) ?? work.signal;
       for (const r of runtimes.values()) {
-        tasks.push(r.nodeController.run(work.signal));
+        tasks.push(r.nodeController.run(signalOf(r)));
       }
       await Promise.all([...runtimes.values()].map((r) => r.nodeController.registeredOnce()));
-      for (const r of runtimes.values()) tasks.push(r.lease.run(work.signal));
+      for (const r of runtimes.values()) tasks.push(r.lease.run(signalOf(r)));
       tasks.push(podReflector.run(work.signal));
       await podReflector.waitForSync(work.signal);
-      for (const r of runtimes.values()) tasks.push(r.pods.run(work.signal));
+      for (const r of runtimes.values()) tasks.push(r.pods.run(signalOf(r)));
       logger.info({ nodes: runtimes.size }, "virtual node(s) ready");
       resolveReady();
       await Promise.allSettled(tasks);
