@@ -119,7 +119,7 @@ export class NodeUsage {
   }
 }
 
-/** A `Map` that reports each key it sets or deletes. */
+/** A `Map` that reports each key it sets or deletes (a set of keys is a `ReportingMap<K, true>`). */
 export class ReportingMap<K, V> extends Map<K, V> {
   constructor(private readonly changed: (key: K) => void) {
     super();
@@ -140,31 +140,6 @@ export class ReportingMap<K, V> extends Map<K, V> {
 
   override clear(): void {
     const keys = [...this.keys()];
-    super.clear();
-    for (const key of keys) this.changed(key);
-  }
-}
-
-/** A `Set` that reports each key it adds or deletes. */
-export class ReportingSet<K> extends Set<K> {
-  constructor(private readonly changed: (key: K) => void) {
-    super();
-  }
-
-  override add(key: K): this {
-    super.add(key);
-    (this.changed as ((key: K) => void) | undefined)?.(key);
-    return this;
-  }
-
-  override delete(key: K): boolean {
-    const had = super.delete(key);
-    if (had) this.changed(key);
-    return had;
-  }
-
-  override clear(): void {
-    const keys = [...this.values()];
     super.clear();
     for (const key of keys) this.changed(key);
   }

@@ -23,7 +23,7 @@ import { paths } from "./kube/api.js";
 import type { Node, Pod, PodStatus } from "./kube/types.js";
 import type { Logger } from "./logger.js";
 import { admitPod, type AdmissionRejection } from "./admission.js";
-import { NodeUsage, ReportingMap, ReportingSet } from "./node-usage.js";
+import { NodeUsage, ReportingMap } from "./node-usage.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { ResolvePodConfigResult } from "./config/resolve.js";
 import { podKey, podRefOf, type PodRef, type Provider, type ProviderPodStatus } from "./provider.js";
@@ -150,7 +150,7 @@ export class PodController {
   /** Pods whose IPs were reserved in the provider (`allocatePodIPs`), until the API pod is gone. */
   private readonly ipReservations = new Map<string, PodRef>();
   /** Keys admitted whose create is still running: they hold node resources for admission. */
-  private readonly admitting = new ReportingSet<string>((key) => {
+  private readonly admitting = new ReportingMap<string, true>((key) => {
     this.usage.markChanged(key);
   });
   private unsubscribe: (() => void) | undefined;
@@ -445,19 +445,16 @@ export class PodController {
   }
 
   private async createInProvider(pod: Pod, key: string, signal: AbortSignal): Promise<void> {
-    const node = this.options.getNode?.();
-    if (node !== undefined && node.status?.allocatable === undefined) {
-      // Registered but its status not written yet: a kubelet never admits before it knows its
-      // capacity, and against none every pod would be refused OutOfcpu. Look again shortly.
+    const admission = this.admit(pod, key);
+    if (admission === "node-status-pending") {
       this.queue.addAfter(key, NODE_STATUS_WAIT_MS);
       return;
     }
-    const rejection = this.admit(pod, key);
-    if (rejection !== undefined) {
+    if (admission !== undefined) {
       // The kubelet's rejectPod: a Warning Event and phase Failed, the message prefixed like the kubelet's.
-      await this.failPod(pod, rejection.reason, signal, {
-        status: `Pod was rejected: ${rejection.message}`,
-        event: rejection.message,
+      await this.failPod(pod, admission.reason, signal, {
+        status: `Pod was rejected: ${admission.message}`,
+        event: admission.message,
       });
       return;
     }
@@ -471,13 +468,16 @@ export class PodController {
   /**
    * The kubelet's admission (`admission.ts`) against the node and the pods it already runs. The
    * check and the reservation happen in one synchronous step, so concurrent creates cannot both
-   * take the last free resources.
+   * take the last free resources. A node registered but whose status is not written yet cannot
+   * admit: a kubelet never admits before it knows its capacity, and against none every pod would
+   * be refused OutOfcpu.
    */
-  private admit(pod: Pod, key: string): AdmissionRejection | undefined {
+  private admit(pod: Pod, key: string): AdmissionRejection | "node-status-pending" | undefined {
     const node = this.options.getNode?.();
     if (node === undefined) return undefined;
+    if (node.status?.allocatable === undefined) return "node-status-pending";
     const rejection = admitPod(pod, node, this.usage.usage(key));
-    if (rejection === undefined) this.admitting.add(key);
+    if (rejection === undefined) this.admitting.set(key, true);
     return rejection;
   }
 
