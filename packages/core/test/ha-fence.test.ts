@@ -3,7 +3,6 @@
  * on the injected clock — even before any lapse timer fired), reads always pass, and a refused
  * write is a NotOwnerError, which is an AbortedError (cancelled work, never a failed pod).
  */
-import { KubeConfig } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../src/clock.js";
 import { AbortedError } from "../src/errors.js";
@@ -12,6 +11,7 @@ import { fenceKubeClient, fenceProvider } from "../src/ha/fenced-ports.js";
 import { KubeClient } from "../src/kube/client.js";
 import type { Provider } from "../src/provider.js";
 import { minimalCapabilities } from "../src/provider.js";
+import { kubeConfigFor } from "./kube-config.js";
 
 describe("fence", () => {
   it("is held from renewal start until the renew deadline, and revoked at once", () => {
@@ -97,14 +97,7 @@ describe("fenced ports", () => {
   it("the API client's writes need the fence, every verb; GETs do not", async () => {
     const clock = new FakeClock();
     const fence = new Fence("vn-1", clock, 10_000);
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: "c", server: "https://127.0.0.1:1" }],
-      users: [{ name: "u" }],
-      contexts: [{ name: "x", cluster: "c", user: "u" }],
-      currentContext: "x",
-    });
-    const client = new KubeClient({ kubeConfig });
+    const client = new KubeClient({ kubeConfig: kubeConfigFor("https://127.0.0.1:1") });
     const sent: string[] = [];
     client.request = async <T>(method: string, path: string): Promise<T> => {
       await Promise.resolve();

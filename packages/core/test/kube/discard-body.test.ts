@@ -5,9 +5,9 @@
  */
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { KubeApiError, KubeClient } from "../../src/kube/client.js";
+import { kubeConfigFor } from "../kube-config.js";
 
 let server: http2.Http2Server | undefined;
 let client: KubeClient | undefined;
@@ -38,14 +38,7 @@ async function start(): Promise<KubeClient> {
   server = http;
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
   const port = (http.address() as AddressInfo).port;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server: `http://127.0.0.1:${String(port)}`, skipTLSVerify: true }],
-    users: [{ name: "u" }],
-    contexts: [{ name: "ctx", cluster: "c", user: "u" }],
-    currentContext: "ctx",
-  });
-  client = new KubeClient({ kubeConfig: kc });
+  client = new KubeClient({ kubeConfig: kubeConfigFor(`http://127.0.0.1:${String(port)}`) });
   return client;
 }
 

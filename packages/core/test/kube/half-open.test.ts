@@ -6,10 +6,10 @@
  */
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
 import { startFaultProxy, type FaultProxy } from "@virtual-node/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { KubeClient } from "../../src/kube/client.js";
+import { kubeConfigFor } from "../kube-config.js";
 
 let server: http2.Http2Server | undefined;
 let proxy: FaultProxy | undefined;
@@ -28,17 +28,6 @@ afterEach(async () => {
   server = proxy = client = undefined;
 });
 
-function kubeConfigFor(port: number): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server: `http://127.0.0.1:${String(port)}`, skipTLSVerify: true }],
-    users: [{ name: "u" }],
-    contexts: [{ name: "ctx", cluster: "c", user: "u" }],
-    currentContext: "ctx",
-  });
-  return kc;
-}
-
 describe("KubeClient on a half-open connection", () => {
   it("drops the silent session after the PING timeout, survives the next PING tick, and reconnects", async () => {
     server = http2.createServer((_req, res) => {
@@ -48,7 +37,10 @@ describe("KubeClient on a half-open connection", () => {
     await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
     const upstream = (server.address() as AddressInfo).port;
     proxy = await startFaultProxy({ target: { port: upstream } });
-    client = new KubeClient({ kubeConfig: kubeConfigFor(proxy.port), pingIntervalMs: 50 });
+    client = new KubeClient({
+      kubeConfig: kubeConfigFor(`http://127.0.0.1:${String(proxy.port)}`),
+      pingIntervalMs: 50,
+    });
 
     await expect(client.get("/api/v1/namespaces/default")).resolves.toMatchObject({ kind: "Namespace" });
     expect(proxy.blackholeConnections()).toBe(1);
