@@ -30,7 +30,13 @@ import {
 } from "./kube.js";
 import { PodObserver } from "./observer.js";
 import { sampleProcesses } from "./procstat.js";
-import { runLoad, type RunnerContext, type RunResult } from "./scenarios.js";
+import {
+  createUntilReady,
+  deleteUntilGone,
+  type LoadPhase,
+  type RunnerContext,
+  type RunResult,
+} from "./scenarios.js";
 import { round } from "./stats.js";
 import { childScript } from "./systems.js";
 
@@ -89,7 +95,6 @@ export async function runCloudCalls(
   const namespace = `bench-${id}`;
   const nodeName = `bench-cc-${provider}-${id}`;
   const n = ctx.options.cloudPods;
-  const timeout = ctx.options.phaseTimeoutSeconds * 1000;
   const base = {
     scenario: "cloud-calls" as const,
     config: ctx.config,
@@ -125,22 +130,15 @@ export async function runCloudCalls(
     const observer = new PodObserver(ctx.admin, namespace);
     await observer.start();
     try {
-      const created = await runLoad(ctx, label, {
+      const load: LoadPhase = {
         namespace,
         nodeName,
         prefix: "p",
         count: n,
         rate: 0,
         concurrency: ctx.options.loadConcurrency,
-        mode: "create",
-      });
-      await observer.until(
-        "all pods Ready",
-        () => observer.readyAt.size >= n,
-        timeout,
-        () => `${observer.readyAt.size}/${n} Ready`,
-        alive,
-      );
+      };
+      const created = await createUntilReady(ctx, label, observer, load, alive);
       const readySeconds = (Math.max(...observer.readyAt.values()) - created.startedAt) / 1000;
       ctx.progress(
         `  ${provider}: ${n} pods Ready in ${round(readySeconds, 1)} s; settling ${ctx.options.cloudSettleSeconds} s, then a ${ctx.options.cloudSteadySeconds} s steady window`,
@@ -157,25 +155,7 @@ export async function runCloudCalls(
       const readyAtEnd = await countReady(ctx, namespace);
       if (!alive()) throw new Error("the agent or the simulator exited during the steady window");
       const figures = cloudCallFigures(provider, before, after, n, windowSeconds);
-      const deleted = await runLoad(ctx, label, {
-        namespace,
-        nodeName,
-        prefix: "p",
-        count: n,
-        rate: 0,
-        concurrency: ctx.options.loadConcurrency,
-        mode: "delete",
-        ...(ctx.options.deleteGraceSeconds === undefined
-          ? {}
-          : { graceSeconds: ctx.options.deleteGraceSeconds }),
-      });
-      await observer.until(
-        "all pods gone",
-        () => observer.goneAt.size >= n,
-        timeout,
-        () => `${observer.goneAt.size}/${n} gone`,
-        alive,
-      );
+      const deleted = await deleteUntilGone(ctx, label, observer, load, alive);
       const goneSeconds = (Math.max(...observer.goneAt.values()) - deleted.startedAt) / 1000;
       const afterDelete = await simTally(control);
       const deletePhase = cloudCallFigures(provider, after, afterDelete, n, Math.max(goneSeconds, 0.001));

@@ -133,6 +133,53 @@ export async function runLoad(
   return report;
 }
 
+/** What one load process does, apart from what the runner fills in. */
+export type LoadPhase = Omit<LoadJob, "kubeconfig" | "out" | "mode">;
+
+/** Creates `load.count` pods and waits (the phase timeout) until `observer` has seen every one Ready. */
+export async function createUntilReady(
+  ctx: RunnerContext,
+  label: string,
+  observer: PodObserver,
+  load: LoadPhase,
+  alive: () => boolean,
+): Promise<LoadReport> {
+  const n = load.count;
+  const created = await runLoad(ctx, label, { ...load, mode: "create" });
+  await observer.until(
+    "all pods Ready",
+    () => observer.readyAt.size >= n,
+    ctx.options.phaseTimeoutSeconds * 1000,
+    () => `${observer.readyAt.size}/${n} Ready`,
+    alive,
+  );
+  return created;
+}
+
+/** Deletes `load.count` pods (the run's grace period) and waits until `observer` has seen every one gone. */
+export async function deleteUntilGone(
+  ctx: RunnerContext,
+  label: string,
+  observer: PodObserver,
+  load: LoadPhase,
+  alive: () => boolean,
+): Promise<LoadReport> {
+  const n = load.count;
+  const deleted = await runLoad(ctx, label, {
+    ...load,
+    mode: "delete",
+    ...(ctx.options.deleteGraceSeconds === undefined ? {} : { graceSeconds: ctx.options.deleteGraceSeconds }),
+  });
+  await observer.until(
+    "all pods gone",
+    () => observer.goneAt.size >= n,
+    ctx.options.phaseTimeoutSeconds * 1000,
+    () => `${observer.goneAt.size}/${n} gone`,
+    alive,
+  );
+  return deleted;
+}
+
 function shortId(system: SystemId): string {
   const ids: Record<SystemId, string> = {
     "virtual-node": "vn",
@@ -261,40 +308,16 @@ type Body = Omit<RunResult, "scenario" | "config" | "system" | "round" | "starte
  * Creates `load.count` pods at full speed, waits until all are Ready, deletes them, waits until all are
  * gone; the agent measured over the whole window (churn and fleet).
  */
-async function createThenDelete(
-  ctx: RunnerContext,
-  agent: RunningAgent,
-  label: string,
-  load: Omit<LoadJob, "kubeconfig" | "out" | "mode">,
-) {
-  const n = load.count;
-  const timeout = ctx.options.phaseTimeoutSeconds * 1000;
+async function createThenDelete(ctx: RunnerContext, agent: RunningAgent, label: string, load: LoadPhase) {
   const observer = new PodObserver(ctx.admin, load.namespace);
   await observer.start();
   const watcher = new ProcWatcher(() => agent.pids());
   const m = await begin(ctx, agent);
-  const created = await runLoad(ctx, label, { ...load, mode: "create" });
-  await observer.until(
-    "all pods Ready",
-    () => observer.readyAt.size >= n,
-    timeout,
-    () => `${observer.readyAt.size}/${n} Ready`,
-    () => agent.alive(),
-  );
+  const alive = () => agent.alive();
+  const created = await createUntilReady(ctx, label, observer, load, alive);
   const readyAt = [...observer.readyAt.values()];
   const allReady = Math.max(...readyAt);
-  const deleted = await runLoad(ctx, label, {
-    ...load,
-    mode: "delete",
-    ...(ctx.options.deleteGraceSeconds === undefined ? {} : { graceSeconds: ctx.options.deleteGraceSeconds }),
-  });
-  await observer.until(
-    "all pods gone",
-    () => observer.goneAt.size >= n,
-    timeout,
-    () => `${observer.goneAt.size}/${n} gone`,
-    () => agent.alive(),
-  );
+  const deleted = await deleteUntilGone(ctx, label, observer, load, alive);
   const allGone = Math.max(...observer.goneAt.values());
   const result = await end(ctx, agent, m, { ...created.requests, ...deleted.requests });
   watcher.stop();
@@ -354,24 +377,21 @@ async function latency(
   label: string,
 ): Promise<Body> {
   const n = Math.round(ctx.options.latencyRate * ctx.options.latencySeconds);
-  const timeout = ctx.options.phaseTimeoutSeconds * 1000;
   const observer = new PodObserver(ctx.admin, namespace);
   await observer.start();
   const m = await begin(ctx, agent);
-  const created = await runLoad(ctx, label, {
-    namespace,
-    nodeName,
-    prefix: "p",
-    count: n,
-    rate: ctx.options.latencyRate,
-    concurrency: ctx.options.loadConcurrency,
-    mode: "create",
-  });
-  await observer.until(
-    "all pods Ready",
-    () => observer.readyAt.size >= n,
-    timeout,
-    () => `${observer.readyAt.size}/${n} Ready`,
+  const created = await createUntilReady(
+    ctx,
+    label,
+    observer,
+    {
+      namespace,
+      nodeName,
+      prefix: "p",
+      count: n,
+      rate: ctx.options.latencyRate,
+      concurrency: ctx.options.loadConcurrency,
+    },
     () => agent.alive(),
   );
   const result = await end(ctx, agent, m, created.requests);
