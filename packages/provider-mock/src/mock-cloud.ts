@@ -112,6 +112,11 @@ export class MockCloud implements MockCloudApi {
   readonly #hostIP: string;
   readonly #settings: GroupSettings;
   readonly #groups = new Map<string, Entry>();
+  /**
+   * The same groups by node: `listPods` and `watch` for one node read only its groups (a fleet of 500
+   * nodes lists its own pods, not all 50,000, on every reconcile).
+   */
+  readonly #groupsByNode = new Map<string, Map<string, Entry>>();
   readonly #failedCreates = new Map<string, number>();
   /** Pod IPs handed out before create (by pod UID), like a cloud that pre-allocates a NIC. */
   readonly #reservedIPs = new Map<string, string>();
@@ -169,7 +174,7 @@ export class MockCloud implements MockCloudApi {
         timer: undefined,
         waiters: [],
       };
-      this.#groups.set(key, entry);
+      this.#add(entry);
       this.#tick(entry, true);
       const rate = this.#faults.crashOnCreateRate ?? 0;
       if (rate > 0 && this.#faultRandom() < rate) {
@@ -188,7 +193,9 @@ export class MockCloud implements MockCloudApi {
       if (entry === undefined)
         throw errorFromCode("VN_NOT_FOUND", `mock cloud: no group ${keyOf(spec)} with uid ${spec.uid}`);
       entry.sim.advance(this.clock.now());
+      this.#unindex(entry);
       entry.sim.update(clone(spec), this.clock.now());
+      this.#index(entry);
       this.#tick(entry, true);
       return entry.sim.snapshot();
     });
@@ -220,9 +227,7 @@ export class MockCloud implements MockCloudApi {
 
   listPods(nodeName: string | undefined, options: MockCallOptions = {}): Promise<MockGroupState[]> {
     return this.#call("listPods", undefined, options.signal, () =>
-      this.#entries()
-        .filter((e) => nodeName === undefined || e.sim.spec.nodeName === nodeName)
-        .map((e) => this.#current(e)),
+      this.#entries(nodeName).map((e) => this.#current(e)),
     );
   }
 
@@ -322,9 +327,7 @@ export class MockCloud implements MockCloudApi {
   watch(nodeName: string | undefined, listener: MockCloudListener): () => void {
     // The sync is taken now but delivered asynchronously (never inside the caller's `watch`);
     // events published meanwhile wait behind it so the listener never sees them out of order.
-    const states = this.#entries()
-      .filter((e) => nodeName === undefined || e.sim.spec.nodeName === nodeName)
-      .map((e) => this.#current(e));
+    const states = this.#entries(nodeName).map((e) => this.#current(e));
     const subscription: Subscription = { nodeName, listener, backlog: [{ type: "sync", states }] };
     this.#subscriptions.add(subscription);
     queueMicrotask(() => {
@@ -404,6 +407,7 @@ export class MockCloud implements MockCloudApi {
   dispose(): void {
     for (const entry of this.#groups.values()) this.clock.clearTimeout(entry.timer);
     this.#groups.clear();
+    this.#groupsByNode.clear();
     this.#subscriptions.clear();
   }
 
@@ -463,8 +467,31 @@ export class MockCloud implements MockCloudApi {
     throw new RetryableError(`mock cloud: ${op} failed, service unavailable (injected fault)`);
   }
 
-  #entries(): Entry[] {
-    return [...this.#groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+  /** The groups (of `nodeName` when given) in key order. */
+  #entries(nodeName?: string): Entry[] {
+    const groups = nodeName === undefined ? this.#groups : this.#groupsByNode.get(nodeName);
+    if (groups === undefined) return [];
+    return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+  }
+
+  #add(entry: Entry): void {
+    this.#groups.set(keyOf(entry.sim.spec), entry);
+    this.#index(entry);
+  }
+
+  #index(entry: Entry): void {
+    const { nodeName } = entry.sim.spec;
+    let groups = this.#groupsByNode.get(nodeName);
+    if (groups === undefined) this.#groupsByNode.set(nodeName, (groups = new Map<string, Entry>()));
+    groups.set(keyOf(entry.sim.spec), entry);
+  }
+
+  #unindex(entry: Entry): void {
+    const { nodeName } = entry.sim.spec;
+    const groups = this.#groupsByNode.get(nodeName);
+    if (groups?.get(keyOf(entry.sim.spec)) !== entry) return;
+    groups.delete(keyOf(entry.sim.spec));
+    if (groups.size === 0) this.#groupsByNode.delete(nodeName);
   }
 
   #find(ref: MockRef): Entry | undefined {
@@ -520,6 +547,7 @@ export class MockCloud implements MockCloudApi {
     this.clock.clearTimeout(entry.timer);
     entry.sim.removed = true;
     this.#groups.delete(keyOf(spec));
+    this.#unindex(entry);
     this.#pool.release(entry.sim.podIP);
     this.#publish(
       {

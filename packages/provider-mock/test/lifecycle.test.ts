@@ -324,6 +324,30 @@ describe("lifecycle", () => {
     expect(corePhase(mine, list[0]?.status)).toBe("Running");
   });
 
+  it("keeps each node's list right through creates, deletes and a re-created pod", async () => {
+    const a = testPod({ nodeName: "vn-a" });
+    const b = testPod({ nodeName: "vn-b" });
+    const c = testPod({ nodeName: "vn-a" });
+    for (const pod of [a, b, c]) await provider.createPod(pod, signal());
+    const names = async (node: string | undefined) => (await cloud.listPods(node)).map((g) => g.name);
+    expect(await names("vn-a")).toEqual([a.ref.name, c.ref.name].sort());
+    expect(await names(undefined)).toEqual([a.ref.name, b.ref.name, c.ref.name].sort());
+    await cloud.deletePod(a.ref, 0);
+    expect(await names("vn-a")).toEqual([c.ref.name]);
+    // The same name re-created for another node (a new UID) leaves the first node's list.
+    const moved = testPod({ nodeName: "vn-b", name: c.ref.name });
+    await provider.createPod(moved, signal());
+    expect(await names("vn-a")).toEqual([]);
+    expect(await names("vn-b")).toEqual([b.ref.name, c.ref.name].sort());
+    expect(await names("vn-none")).toEqual([]);
+    // An update that names another node moves the group to that node's list.
+    const info = await cloud.getGroup("default", b.ref.name);
+    if (info === undefined) throw new Error("no group");
+    await cloud.updatePod({ ...info.spec, nodeName: "vn-c" });
+    expect(await names("vn-b")).toEqual([c.ref.name]);
+    expect(await names("vn-c")).toEqual([b.ref.name]);
+  });
+
   it("batch status agrees with single status, keyed by namespace/name", async () => {
     const a = testPod();
     await provider.createPod(a, signal());
