@@ -35,4 +35,5 @@ export {
   type InvolvedObject,
 } from "../events.js";
 export { createMetrics, type NodeMetrics, type NodeMetricsSource } from "../metrics.js";
+export type { ProviderApiMetrics } from "../provider-kit/rate-limit.js";
 export { LAST_APPLIED_ANNOTATION, mergeOwnedMap, mergeOwnedTaints } from "../node-controller.js";
