@@ -78,7 +78,6 @@ interface Entry {
 }
 
 interface Subscription {
-  nodeName: string | undefined;
   listener: MockCloudListener;
   /** Events waiting for the initial sync to be delivered. */
   backlog: MockCloudEvent[] | undefined;
@@ -120,7 +119,8 @@ export class MockCloud implements MockCloudApi {
   readonly #failedCreates = new Map<string, number>();
   /** Pod IPs handed out before create (by pod UID), like a cloud that pre-allocates a NIC. */
   readonly #reservedIPs = new Map<string, string>();
-  readonly #subscriptions = new Set<Subscription>();
+  /** Watch subscriptions by the node they follow (undefined: every node), so an event reaches only its node's. */
+  readonly #subscriptions = new Map<string | undefined, Set<Subscription>>();
   readonly #counts = new Map<MockOperation, number>();
   readonly #log: MockCallRecord[] = [];
   readonly #logSize: number;
@@ -328,16 +328,22 @@ export class MockCloud implements MockCloudApi {
     // The sync is taken now but delivered asynchronously (never inside the caller's `watch`);
     // events published meanwhile wait behind it so the listener never sees them out of order.
     const states = this.#entries(nodeName).map((e) => this.#current(e));
-    const subscription: Subscription = { nodeName, listener, backlog: [{ type: "sync", states }] };
-    this.#subscriptions.add(subscription);
+    const subscription: Subscription = { listener, backlog: [{ type: "sync", states }] };
+    let subscriptions = this.#subscriptions.get(nodeName);
+    if (subscriptions === undefined)
+      this.#subscriptions.set(nodeName, (subscriptions = new Set<Subscription>()));
+    subscriptions.add(subscription);
+    let active = true;
     queueMicrotask(() => {
       const backlog = subscription.backlog ?? [];
       subscription.backlog = undefined;
-      for (const event of backlog)
-        if (this.#subscriptions.has(subscription)) this.#deliver(subscription, event);
+      for (const event of backlog) if (active) this.#deliver(subscription, event);
     });
     return () => {
-      this.#subscriptions.delete(subscription);
+      active = false;
+      const current = this.#subscriptions.get(nodeName);
+      current?.delete(subscription);
+      if (current?.size === 0) this.#subscriptions.delete(nodeName);
     };
   }
 
@@ -573,10 +579,11 @@ export class MockCloud implements MockCloudApi {
   }
 
   #publish(event: MockCloudEvent, nodeName: string): void {
-    for (const subscription of this.#subscriptions) {
-      if (subscription.nodeName !== undefined && subscription.nodeName !== nodeName) continue;
-      if (subscription.backlog !== undefined) subscription.backlog.push(event);
-      else this.#deliver(subscription, event);
+    for (const scope of [nodeName, undefined]) {
+      for (const subscription of this.#subscriptions.get(scope) ?? []) {
+        if (subscription.backlog !== undefined) subscription.backlog.push(event);
+        else this.#deliver(subscription, event);
+      }
     }
   }
 

@@ -2,7 +2,7 @@ import { FakeClock } from "@virtual-node/core";
 import type { ContainerStatus, ProviderPodStatus, ResolvedPod } from "@virtual-node/core";
 import { beforeEach, describe, expect, it } from "vitest";
 import { MockAnnotations, MockCloud, createMockProvider } from "../src/index.js";
-import type { MockCloudOptions, MockProvider } from "../src/index.js";
+import type { MockCloudEvent, MockCloudOptions, MockProvider } from "../src/index.js";
 import { corePhase, signal, testPod } from "./pods.js";
 
 let clock: FakeClock;
@@ -324,11 +324,23 @@ describe("lifecycle", () => {
     expect(corePhase(mine, list[0]?.status)).toBe("Running");
   });
 
-  it("keeps each node's list right through creates, deletes and a re-created pod", async () => {
+  it("keeps each node's list and watch right through creates, deletes and a re-created pod", async () => {
     const a = testPod({ nodeName: "vn-a" });
     const b = testPod({ nodeName: "vn-b" });
     const c = testPod({ nodeName: "vn-a" });
+    const seen = { a: new Set<string>(), all: new Set<string>(), gone: new Set<string>() };
+    const nameOf = (e: MockCloudEvent) =>
+      e.type === "sync" ? "" : e.type === "deleted" ? e.ref.name : e.state.name;
+    const stopA = cloud.watch("vn-a", (e) => seen.a.add(nameOf(e)));
+    const stopAll = cloud.watch(undefined, (e) => seen.all.add(nameOf(e)));
+    const stopGone = cloud.watch("vn-gone", (e) => seen.gone.add(nameOf(e)));
+    stopGone();
     for (const pod of [a, b, c]) await provider.createPod(pod, signal());
+    expect(seen.a).toEqual(new Set(["", a.ref.name, c.ref.name]));
+    expect(seen.all).toEqual(new Set(["", a.ref.name, b.ref.name, c.ref.name]));
+    expect(seen.gone, "unsubscribed before its sync was delivered").toEqual(new Set());
+    stopA();
+    stopAll();
     const names = async (node: string | undefined) => (await cloud.listPods(node)).map((g) => g.name);
     expect(await names("vn-a")).toEqual([a.ref.name, c.ref.name].sort());
     expect(await names(undefined)).toEqual([a.ref.name, b.ref.name, c.ref.name].sort());
