@@ -7,7 +7,14 @@ import { describe, expect, it } from "vitest";
 import { FakeClock } from "../src/clock.js";
 import { OwnershipCoordinator, type OwnershipChange } from "../src/ha/coordinator.js";
 import type { Fence } from "../src/ha/fence.js";
-import { ownerLeaseName } from "../src/ha/lease-api.js";
+import {
+  fleetDigest,
+  HA_FLEET_ANNOTATION,
+  HA_ROLE_LABEL,
+  memberLeaseName,
+  ownerLeaseName,
+} from "../src/ha/lease-api.js";
+import type { Lease } from "../src/kube/types.js";
 import { resolveHighAvailability, type HighAvailabilityOptions } from "../src/ha/options.js";
 import { rendezvousAssignment } from "../src/ha/sharding.js";
 import { noopLogger } from "../src/logger.js";
@@ -184,6 +191,51 @@ describe("ownership coordinator", () => {
       expect(lease?.spec?.holderIdentity).toBe("b");
       expect(lease?.spec?.leaseTransitions).toBe(1);
     }
+    await b.stop();
+  });
+
+  it("a replica whose ownership Leases expired is not ranked, even while its membership Lease is fresher", async () => {
+    // A dead replica renewed its membership up to a retry period after its ownership Leases (their
+    // renewals drift apart in phase). Its nodes must go at their own Leases' expiry, not wait for
+    // the membership's: a holder whose ownership Lease lapsed has fenced itself, it cannot act.
+    const clock = new FakeClock();
+    const server = new InMemoryLeaseServer();
+    const nodes = nodeNames(8);
+    const ghost = server.connect("ghost");
+    const lease = (name: string, role: string, extra: Record<string, string> = {}): Lease => ({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name, namespace: "ha", labels: { [HA_ROLE_LABEL]: role }, annotations: extra },
+      spec: {
+        holderIdentity: "x",
+        leaseDurationSeconds: 15,
+        renewTime: new Date(clock.now()).toISOString() as unknown as Date,
+      },
+    });
+    for (const node of nodes) await ghost.create(lease(ownerLeaseName(node), "owner"));
+    const member = await ghost.create(
+      lease(memberLeaseName("x"), "member", { [HA_FLEET_ANNOTATION]: fleetDigest(nodes) }),
+    );
+    const ownedSince = clock.now();
+    const b = startReplica(server, clock, "b", nodes);
+    await b.coordinator.firstRound();
+    expect(b.coordinator.ownedNodes()).toEqual([]);
+    await clock.advanceAsync(1_900);
+    // The ghost's last membership renewal, 1.9 s after its ownership Leases' last.
+    await ghost.replace({
+      ...member,
+      spec: { ...member.spec, renewTime: new Date(clock.now()).toISOString() as unknown as Date },
+    });
+    const want = rendezvousAssignment(nodes, ["x", "b"]);
+    expect([...want.values()], "some nodes prefer the dead replica").toContain("x");
+    const acquiredAt = new Map<string, number>();
+    b.coordinator.onOwnershipChange((c) => {
+      if (c.owned) acquiredAt.set(c.nodeName, clock.now());
+    });
+    await advanceChecking(clock, 20_000, [b], 50);
+    expect(b.coordinator.ownedNodes()).toEqual(nodes);
+    for (const node of nodes)
+      expect((acquiredAt.get(node) ?? Infinity) - ownedSince).toBeLessThanOrEqual(15_100);
     await b.stop();
   });
 

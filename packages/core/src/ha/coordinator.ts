@@ -221,11 +221,12 @@ export class OwnershipCoordinator {
     const now = clock.now();
     const live: LiveMember[] = [];
     const seen = new Set<string>();
+    const lapsed = this.#lapsedHolders(now);
     for (const lease of this.#o.api.observed().values()) {
       if (lease.metadata?.labels?.[HA_ROLE_LABEL] !== "member") continue;
       if (lease.metadata.annotations?.[HA_FLEET_ANNOTATION] !== this.#fleet) continue;
       const identity = lease.spec?.holderIdentity ?? "";
-      if (identity === "" || identity === ha.identity) continue;
+      if (identity === "" || identity === ha.identity || lapsed.has(identity)) continue;
       if (this.#expired(lease, now)) continue;
       // Only for ranking, never for safety: a member whose own renewTime is a lease duration old is
       // dead, even if this replica (just started) has not yet watched it go stale. Clock skew can
@@ -241,6 +242,21 @@ export class OwnershipCoordinator {
       if (!seen.has(identity)) this.#memberSince.delete(identity);
     live.push({ identity: ha.identity, liveForMs: now - this.#startedAt });
     return live;
+  }
+
+  /**
+   * Holders of one of this fleet's ownership Leases that has expired as this replica observes it.
+   * Such a holder fenced itself before that expiry, so it is not acting; ranking it would leave its
+   * nodes waiting for its membership Lease, which it may have renewed up to a retry period later.
+   */
+  #lapsedHolders(now: number): Set<string> {
+    const lapsed = new Set<string>();
+    for (const node of this.#o.nodes) {
+      const lease = this.#o.api.observed().get(ownerLeaseName(node));
+      const holder = lease?.spec?.holderIdentity ?? "";
+      if (lease !== undefined && holder !== "" && this.#expired(lease, now)) lapsed.add(holder);
+    }
+    return lapsed;
   }
 
   #holdings(): Map<string, NodeHolding> {
