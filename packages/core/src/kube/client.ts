@@ -9,6 +9,7 @@
  */
 import * as http2 from "node:http2";
 import type { KubeConfigSource } from "./kubeconfig.js";
+import { StreamSlots } from "./stream-slots.js";
 import { AbortedError, RetryableError, redactSecrets } from "../errors.js";
 import { AdaptiveRateLimiter } from "../provider-kit/rate-limit.js";
 import { ApiReachability, isApiServerAnswer } from "./reachability.js";
@@ -86,6 +87,10 @@ const CREDENTIAL_REFRESH_MS = 60_000;
 const STREAM_WINDOW_BYTES = 4 << 20;
 /** Receive window of the whole connection (client-go's `transportDefaultConnFlow`). */
 const CONNECTION_WINDOW_BYTES = 2 ** 30;
+/** Concurrent streams assumed before the peer's SETTINGS arrive, or when it sets no limit (RFC 9113's floor). */
+const DEFAULT_MAX_STREAMS = 100;
+/** Requests always get at least this many streams, however many watches are open. */
+const MIN_REQUEST_STREAMS = 8;
 
 export class KubeClient {
   readonly kubeConfig: KubeConfigSource;
@@ -99,6 +104,10 @@ export class KubeClient {
   private readonly options: KubeClientOptions;
   private pingTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Watches open now: each holds one of the connection's streams for as long as it runs. */
+  private openWatches = 0;
+  /** Requests wait for a free stream here rather than queue inside the session (`stream-slots.ts`). */
+  private readonly slots = new StreamSlots(() => this.requestStreamLimit());
   /** Whether the API server answers; tells listeners the moment it answers again after an outage. */
   readonly reachability: ApiReachability;
 
@@ -188,6 +197,7 @@ export class KubeClient {
       stream.close(http2.constants.NGHTTP2_CANCEL);
     };
     signal.addEventListener("abort", abort, { once: true });
+    this.openWatches++;
     try {
       await new Promise<void>((resolve, reject) => {
         let ended = false;
@@ -238,7 +248,17 @@ export class KubeClient {
       });
     } finally {
       signal.removeEventListener("abort", abort);
+      this.openWatches--;
+      this.slots.recheck();
     }
+  }
+
+  /** Streams requests may use: the peer's concurrent-stream limit less the open watches. */
+  private requestStreamLimit(): number {
+    const peer = this.session?.remoteSettings.maxConcurrentStreams;
+    // Node reports 2^32 - 1 (RFC 9113's "unlimited") until the peer's SETTINGS arrive.
+    const max = peer === undefined || peer >= 2 ** 31 ? DEFAULT_MAX_STREAMS : peer;
+    return Math.max(MIN_REQUEST_STREAMS, max - this.openWatches);
   }
 
   /**
@@ -267,6 +287,21 @@ export class KubeClient {
   ): Promise<{ status: number; body: string; headers: http2.IncomingHttpHeaders }> {
     if (options.signal?.aborted === true) throw new AbortedError();
     const session = await this.connect();
+    // After connect: the limit is the peer's, whose SETTINGS `openSession` waited for.
+    const release = await this.slots.acquire(options.signal);
+    try {
+      return await this.send(session, method, path, options);
+    } finally {
+      release();
+    }
+  }
+
+  private async send(
+    session: http2.ClientHttp2Session,
+    method: string,
+    path: string,
+    options: RequestOptions,
+  ): Promise<{ status: number; body: string; headers: http2.IncomingHttpHeaders }> {
     const creds = await this.creds();
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: http2.OutgoingHttpHeaders = {
@@ -371,9 +406,21 @@ export class KubeClient {
         reject(error);
       }, handshakeMs);
       timer.unref();
-      session.once("connect", () => {
+      // Connected and the peer's SETTINGS read: requests are sized to its stream limit from the first.
+      let connected = false;
+      let settled = false;
+      const ready = (): void => {
+        if (!connected || !settled) return;
         clearTimeout(timer);
         resolve();
+      };
+      session.once("connect", () => {
+        connected = true;
+        ready();
+      });
+      session.once("remoteSettings", () => {
+        settled = true;
+        ready();
       });
       session.once("error", (error: Error) => {
         clearTimeout(timer);
@@ -381,6 +428,9 @@ export class KubeClient {
       });
     });
     session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+    session.on("remoteSettings", () => {
+      this.slots.recheck();
+    });
     session.on("error", () => {
       // The 'close' that follows clears the session; callers see their stream errors.
     });
