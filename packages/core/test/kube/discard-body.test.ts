@@ -7,20 +7,14 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { KubeApiError, KubeClient } from "../../src/kube/client.js";
-import { kubeConfigFor } from "../kube-config.js";
+import { closeServer, kubeConfigFor } from "../kube-config.js";
 
 let server: http2.Http2Server | undefined;
 let client: KubeClient | undefined;
 
 afterEach(async () => {
   client?.close();
-  await new Promise<void>((resolve) => {
-    if (server === undefined) resolve();
-    else
-      server.close(() => {
-        resolve();
-      });
-  });
+  await closeServer(server);
   server = client = undefined;
 });
 

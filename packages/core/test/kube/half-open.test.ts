@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { startFaultProxy, type FaultProxy } from "@virtual-node/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { KubeClient } from "../../src/kube/client.js";
-import { kubeConfigFor } from "../kube-config.js";
+import { closeServer, kubeConfigFor } from "../kube-config.js";
 
 let server: http2.Http2Server | undefined;
 let proxy: FaultProxy | undefined;
@@ -18,13 +18,7 @@ let client: KubeClient | undefined;
 afterEach(async () => {
   client?.close();
   await proxy?.close();
-  await new Promise<void>((resolve) => {
-    if (server === undefined) resolve();
-    else
-      server.close(() => {
-        resolve();
-      });
-  });
+  await closeServer(server);
   server = proxy = client = undefined;
 });
 

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AbortedError } from "../../src/errors.js";
 import { KubeClient } from "../../src/kube/client.js";
 import { StreamSlots } from "../../src/kube/stream-slots.js";
-import { kubeConfigFor } from "../kube-config.js";
+import { closeServer, kubeConfigFor } from "../kube-config.js";
 
 describe("StreamSlots", () => {
   it("grants up to the limit, then in order as slots are released", async () => {
@@ -62,13 +62,7 @@ let client: KubeClient | undefined;
 
 afterEach(async () => {
   client?.close();
-  await new Promise<void>((resolve) => {
-    if (server === undefined) resolve();
-    else
-      server.close(() => {
-        resolve();
-      });
-  });
+  await closeServer(server);
   server = client = undefined;
 });
 
