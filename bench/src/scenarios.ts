@@ -144,16 +144,7 @@ export async function createUntilReady(
   load: LoadPhase,
   alive: () => boolean,
 ): Promise<LoadReport> {
-  const n = load.count;
-  const created = await runLoad(ctx, label, { ...load, mode: "create" });
-  await observer.until(
-    "all pods Ready",
-    () => observer.readyAt.size >= n,
-    ctx.options.phaseTimeoutSeconds * 1000,
-    () => `${observer.readyAt.size}/${n} Ready`,
-    alive,
-  );
-  return created;
+  return loadUntil(ctx, label, observer, { ...load, mode: "create" }, alive);
 }
 
 /** Deletes `load.count` pods (the run's grace period) and waits until `observer` has seen every one gone. */
@@ -164,20 +155,36 @@ export async function deleteUntilGone(
   load: LoadPhase,
   alive: () => boolean,
 ): Promise<LoadReport> {
-  const n = load.count;
-  const deleted = await runLoad(ctx, label, {
-    ...load,
-    mode: "delete",
-    ...(ctx.options.deleteGraceSeconds === undefined ? {} : { graceSeconds: ctx.options.deleteGraceSeconds }),
-  });
-  await observer.until(
-    "all pods gone",
-    () => observer.goneAt.size >= n,
-    ctx.options.phaseTimeoutSeconds * 1000,
-    () => `${observer.goneAt.size}/${n} gone`,
+  const grace = ctx.options.deleteGraceSeconds;
+  return loadUntil(
+    ctx,
+    label,
+    observer,
+    { ...load, mode: "delete", ...(grace === undefined ? {} : { graceSeconds: grace }) },
     alive,
   );
-  return deleted;
+}
+
+/** Runs one load process, then waits (the phase timeout) until `observer` has seen its effect on every pod. */
+async function loadUntil(
+  ctx: RunnerContext,
+  label: string,
+  observer: PodObserver,
+  job: LoadPhase & Pick<LoadJob, "mode">,
+  alive: () => boolean,
+): Promise<LoadReport> {
+  const n = job.count;
+  const report = await runLoad(ctx, label, job);
+  const seen = job.mode === "create" ? observer.readyAt : observer.goneAt;
+  const what = job.mode === "create" ? "Ready" : "gone";
+  await observer.until(
+    `all pods ${what}`,
+    () => seen.size >= n,
+    ctx.options.phaseTimeoutSeconds * 1000,
+    () => `${seen.size}/${n} ${what}`,
+    alive,
+  );
+  return report;
 }
 
 function shortId(system: SystemId): string {
