@@ -50,6 +50,42 @@ if (process.env.VIRTUAL_NODE_BENCH_MEMORY === "1") {
     );
   }, 1000).unref();
 }
+// Where a backlog sits (fleet investigations): every 10 s one JSON line on stderr with the work queues'
+// depth, pod syncs and status writes so far, and the API requests so far (from core's own metrics).
+if (process.env.VIRTUAL_NODE_BENCH_METRICS === "1") {
+  const sum = async (name: string, pick: (labels: Record<string, unknown>) => string = () => "all") => {
+    const metric = group.metricsRegistry.getSingleMetric(name);
+    const out: Record<string, number> = {};
+    // Histograms list _bucket, _sum and _count series: count them by _count.
+    const values = ((await metric?.get())?.values ?? []) as {
+      value: number;
+      labels: Record<string, unknown>;
+      metricName?: string;
+    }[];
+    for (const v of values) {
+      if (v.metricName !== undefined && v.metricName !== name && !v.metricName.endsWith("_count")) continue;
+      const key = pick(v.labels);
+      out[key] = (out[key] ?? 0) + v.value;
+    }
+    return out;
+  };
+  setInterval(() => {
+    void (async () => {
+      const line = {
+        t: Date.now(),
+        queueDepth: (await sum("virtual_node_queue_depth")).all ?? 0,
+        syncs: await sum("virtual_node_pod_sync_duration_seconds", (l) => String(l.result)),
+        statusWrites: await sum("virtual_node_pod_status_writes_total", (l) => String(l.result)),
+        api: await sum("virtual_node_api_requests_total", (l) => `${String(l.verb)} ${String(l.resource)}`),
+        pendingOldestSeconds: Math.max(
+          0,
+          ...Object.values(await sum("virtual_node_pod_pending_oldest_seconds", (l) => String(l.node))),
+        ),
+      };
+      process.stderr.write(`${JSON.stringify(line)}\n`);
+    })();
+  }, 10_000).unref();
+}
 const controller = new AbortController();
 process.on("SIGTERM", () => {
   controller.abort();
