@@ -127,6 +127,11 @@ export class NodeController {
   /** NodeRestriction refused a taint change: the Node's own taints are written back unchanged. */
   private taintsFromNode = false;
   private readonly readyWaiters: (() => void)[] = [];
+  private markExists: () => void = () => undefined;
+  /** Resolves once the Node object exists (created or adopted), before its first status write. */
+  private readonly exists = new Promise<void>((resolve) => {
+    this.markExists = resolve;
+  });
   private registered = false;
   /** `Ready` as we last wrote it; a watched Node with another value was overwritten by someone else. */
   private lastReadyStatus: string | undefined;
@@ -152,6 +157,14 @@ export class NodeController {
 
   get current(): Node | undefined {
     return this.node;
+  }
+
+  /**
+   * Resolves once the Node object exists: its lease may start (with the owner reference), like the
+   * kubelet's lease controller, which does not wait for the node's first status either.
+   */
+  async existsOnce(): Promise<void> {
+    await this.exists;
   }
 
   /** Resolves once the Node is registered and its first status written. */
@@ -223,6 +236,7 @@ export class NodeController {
     if (this.node === undefined) {
       await this.register(signal);
       this.lastReported = ""; // a new Node object has no status yet
+      this.markExists();
     }
     const status = this.desiredStatus(new Date(this.clock.now()));
     const fingerprint = JSON.stringify({

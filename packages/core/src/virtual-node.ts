@@ -8,7 +8,7 @@ import { createSystemClock, type Clock } from "./clock.js";
 import { ConfigError, InvalidInputError, describeError } from "./errors.js";
 import { createEventRecorder, type EventRecorder } from "./events.js";
 import { loadKubeConfig, type KubeConfigSource } from "./kube/kubeconfig.js";
-import { KubeClient } from "./kube/client.js";
+import { heartbeatClient, KubeClient } from "./kube/client.js";
 import { paths } from "./kube/api.js";
 import { createKubeEventSink } from "./kube/event-sink.js";
 import { createTokenRequester, createTrustBundleReader } from "./kube/config-source.js";
@@ -302,6 +302,8 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
   function buildRuntime(n: NodeOptions, fence: Fence | undefined): NodeRuntime {
     const nodeLogger = logger.child({ node: n.nodeName });
     const nodeClient = fence === undefined ? client : fenceKubeClient(client, fence);
+    // The Node and its lease are the node's heartbeat: they never wait behind pod traffic.
+    const heartbeats = heartbeatClient(nodeClient);
     const provider = fence === undefined ? n.provider : fenceProvider(n.provider, fence);
     const events = createEventRecorder({
       sink: createKubeEventSink(nodeClient),
@@ -311,7 +313,7 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
     });
     const internalIP = n.internalIP ?? defaultIP;
     const nodeController = new NodeController({
-      client: nodeClient,
+      client: heartbeats,
       nodeName: n.nodeName,
       provider,
       logger: nodeLogger,
@@ -330,7 +332,7 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       declaredFeatures: declaredNodeFeatures(kubeletApiOptions),
     });
     const lease = new NodeLease({
-      client: nodeClient,
+      client: heartbeats,
       nodeName: n.nodeName,
       durationSeconds: options.leaseDurationSeconds ?? 40,
       renewIntervalMs: options.leaseRenewIntervalMs ?? 10_000,
@@ -475,12 +477,20 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       entry.runtime.unregisterMetrics();
     },
   };
+  /**
+   * The lease from the moment the Node exists, like the kubelet's lease controller: with 2,000 nodes
+   * registering at once, waiting for every node's first status write left leases missing for 20 s
+   * after the nodes were Ready.
+   */
+  async function runLease(r: NodeRuntime, signal: AbortSignal): Promise<void> {
+    await Promise.race([r.nodeController.existsOnce(), untilAborted(signal)]);
+    if (!signal.aborted) await r.lease.run(signal);
+  }
   /** A node just gained: like a fresh agent start, so the pod controller adopts what the provider runs. */
   async function runOwnedNode(r: NodeRuntime, signal: AbortSignal): Promise<void> {
-    const tasks: Promise<unknown>[] = [r.nodeController.run(signal)];
+    const tasks: Promise<unknown>[] = [r.nodeController.run(signal), runLease(r, signal)];
     await Promise.race([r.nodeController.registeredOnce(), untilAborted(signal)]);
     if (!signal.aborted) {
-      tasks.push(r.lease.run(signal));
       // The shared pod watch is already synced: hand the node's pods to its new controller.
       for (const pod of podReflector.store.values())
         if (pod.spec?.nodeName === r.nodeName) r.pods.onPodUpsert(pod);
@@ -565,10 +575,9 @@ export function createVirtualNodeGroup(options: VirtualNodeGroupOptions): Virtua
       const nodeSignal = new Map([...runtimes.keys()].map((name) => [name, AbortSignal.any([work.signal])]));
       const signalOf = (r: NodeRuntime): AbortSignal => nodeSignal.get(r.nodeName) ?? work.signal;
       for (const r of runtimes.values()) {
-        tasks.push(r.nodeController.run(signalOf(r)));
+        tasks.push(r.nodeController.run(signalOf(r)), runLease(r, signalOf(r)));
       }
       await Promise.all([...runtimes.values()].map((r) => r.nodeController.registeredOnce()));
-      for (const r of runtimes.values()) tasks.push(r.lease.run(signalOf(r)));
       tasks.push(podReflector.run(work.signal));
       await podReflector.waitForSync(work.signal);
       for (const r of runtimes.values()) tasks.push(r.pods.run(signalOf(r)));

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../src/clock.js";
 import { createEventRecorder } from "../src/events.js";
 import { paths } from "../src/kube/api.js";
+import { KubeApiError } from "../src/kube/client.js";
 import type { Node, NodeCondition, Taint } from "../src/kube/types.js";
 import { noopLogger } from "../src/logger.js";
 import {
@@ -34,7 +35,9 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((h) => h.stop()));
 });
 
-async function start(options: { seed?: (api: FakeNodeApi) => void } = {}): Promise<Harness> {
+async function start(
+  options: { seed?: (api: FakeNodeApi) => void; awaitRegistered?: boolean } = {},
+): Promise<Harness> {
   const clock = new FakeClock();
   const api = new FakeNodeApi(clock);
   options.seed?.(api);
@@ -90,7 +93,7 @@ async function start(options: { seed?: (api: FakeNodeApi) => void } = {}): Promi
   };
   running.push(harness);
   await clock.advanceAsync(0);
-  await controller.registeredOnce();
+  if (options.awaitRegistered !== false) await controller.registeredOnce();
   return harness;
 }
 
@@ -119,6 +122,20 @@ function markUnknown(api: FakeNodeApi): Node {
 }
 
 describe("NodeController", () => {
+  it("says the Node exists as soon as it is created, before its first status write succeeds", async () => {
+    const { api, controller } = await start({
+      awaitRegistered: false,
+      seed: (fake) => {
+        fake.patch = async () => Promise.reject(new KubeApiError(500, "InternalError", "etcd is slow"));
+      },
+    });
+    let registered = false;
+    void controller.registeredOnce().then(() => (registered = true));
+    await controller.existsOnce(); // the lease starts here, with the Node's UID for its owner reference
+    expect(controller.uid).toBe(stored(api).metadata?.uid);
+    expect(registered).toBe(false);
+  });
+
   it("registers the Node and reports Ready with its labels, taints and address", async () => {
     const { api } = await start();
     const node = stored(api);

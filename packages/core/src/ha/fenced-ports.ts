@@ -3,7 +3,7 @@
  * the provider. Wrapping the ports keeps the fencing rule in one place instead of in every
  * controller; reads pass through (they change nothing and keep the kubelet API useful).
  */
-import type { KubeClient } from "../kube/client.js";
+import { interceptRequests, type KubeClient } from "../kube/client.js";
 import type { Provider } from "../provider.js";
 import type { Fence } from "./fence.js";
 
@@ -15,15 +15,9 @@ const PROVIDER_WRITES = new Set<string>(["createPod", "updatePod", "deletePod", 
  * through `request`, so gating that one method gates them all; watches are reads.
  */
 export function fenceKubeClient(client: KubeClient, fence: Fence): KubeClient {
-  const request: KubeClient["request"] = async (method, path, options) => {
+  return interceptRequests(client, async (method, path, options) => {
     if (method !== "GET") fence.check();
     return client.request(method, path, options);
-  };
-  return new Proxy(client, {
-    get(target, property, receiver) {
-      if (property === "request") return request;
-      return Reflect.get(target, property, receiver) as unknown;
-    },
   });
 }
 

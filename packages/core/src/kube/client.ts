@@ -9,7 +9,7 @@
  */
 import * as http2 from "node:http2";
 import type { KubeConfigSource } from "./kubeconfig.js";
-import { StreamSlots } from "./stream-slots.js";
+import { type StreamLane, StreamSlots } from "./stream-slots.js";
 import { AbortedError, RetryableError, redactSecrets } from "../errors.js";
 import { AdaptiveRateLimiter } from "../provider-kit/rate-limit.js";
 import { ApiReachability, isApiServerAnswer } from "./reachability.js";
@@ -40,6 +40,12 @@ export interface RequestOptions {
    * the API server answers those with the whole object, and decoding it made garbage on the hot path.
    */
   discardBody?: boolean;
+  /**
+   * `heartbeat` (node lease, node status): skips the client-side QPS bucket and waits for a stream
+   * ahead of other requests, so pod traffic never delays a renewal (`stream-slots.ts`). Set by
+   * {@link heartbeatClient}, not by callers.
+   */
+  lane?: StreamLane;
 }
 
 /** An error answer from the API server, with its `Status` reason (`NotFound`, `Conflict`, `Expired`, ...). */
@@ -68,6 +74,29 @@ export function isAlreadyExists(error: unknown): boolean {
 }
 export function isGone(error: unknown): boolean {
   return error instanceof KubeApiError && (error.status === 410 || error.reason === "Expired");
+}
+
+/**
+ * A view of `client` with `request` replaced. Every verb (and nothing else) goes through `request`,
+ * so one function changes them all; watches, the connection and the credentials stay the client's.
+ */
+export function interceptRequests(client: KubeClient, request: KubeClient["request"]): KubeClient {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === "request") return request;
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+}
+
+/**
+ * A view of `client` whose requests travel in the heartbeat lane: for the node lease and the node
+ * controller, like the kubelet's separate heartbeat client. Same connection, same credentials.
+ */
+export function heartbeatClient(client: KubeClient): KubeClient {
+  return interceptRequests(client, async (method, path, options) =>
+    client.request(method, path, { ...options, lane: "heartbeat" }),
+  );
 }
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
@@ -151,7 +180,8 @@ export class KubeClient {
 
   /** One JSON request. Throws {@link KubeApiError} for non-2xx answers. */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    await this.bucket.acquire();
+    // The kubelet's heartbeat client has no client-side limit either (QPS -1).
+    if (options.lane !== "heartbeat") await this.bucket.acquire(options.signal);
     const started = performance.now();
     const { status, body, headers } = await this.exchange(method, path, options).catch((error: unknown) => {
       if (!(error instanceof AbortedError)) this.reachability.failed();
@@ -288,7 +318,7 @@ export class KubeClient {
     if (options.signal?.aborted === true) throw new AbortedError();
     const session = await this.connect();
     // After connect: the limit is the peer's, whose SETTINGS `openSession` waited for.
-    const release = await this.slots.acquire(options.signal);
+    const release = await this.slots.acquire(options.signal, options.lane);
     try {
       return await this.send(session, method, path, options);
     } finally {

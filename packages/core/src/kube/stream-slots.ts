@@ -5,18 +5,73 @@
  * stream is refused with `NGHTTP2_ENHANCE_YOUR_CALM` — the fleet benchmark (500 nodes, one connection)
  * had 21,722 such refusals. Requests wait here instead, in order, for the cost of a closure each. (Go's
  * transport opens another connection at the limit; one connection keeps one ping and one reconnect.)
+ *
+ * Heartbeats (node leases, node status) wait in a lane of their own that is served first: in one
+ * FIFO they queued behind thousands of pod writes — the fleet benchmark's 500 nodes renewed their
+ * leases up to 100 s late and 3,987 renewals came after the lease had expired, which is how a node
+ * is marked NotReady and its pods evicted. The kubelet keeps heartbeats apart for the same reason (its
+ * own heartbeat client, no client-side rate limit), and the API server's priority and fairness puts
+ * leases in `node-high`.
  */
 import { AbortedError } from "../errors.js";
+
+/** Which queue a request waits in: `heartbeat` is served before `normal`. */
+export type StreamLane = "normal" | "heartbeat";
 
 interface Waiter {
   grant: () => void;
   cancelled: boolean;
 }
 
+/** FIFO of waiters with O(1) removal from the head; cancelled waiters are skipped, not spliced out. */
+class WaiterQueue {
+  #items: Waiter[] = [];
+  #head = 0;
+
+  get empty(): boolean {
+    return this.#head === this.#items.length;
+  }
+
+  get waiting(): number {
+    let n = 0;
+    for (let i = this.#head; i < this.#items.length; i++) if (this.#items[i]?.cancelled === false) n++;
+    return n;
+  }
+
+  push(waiter: Waiter): void {
+    this.#items.push(waiter);
+  }
+
+  /** The next waiter still waiting, or undefined. */
+  shift(): Waiter | undefined {
+    while (this.#head < this.#items.length) {
+      const waiter = this.#items[this.#head++];
+      if (waiter !== undefined && !waiter.cancelled) {
+        this.#compact();
+        return waiter;
+      }
+    }
+    this.#compact();
+    return undefined;
+  }
+
+  #compact(): void {
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}
+
 export class StreamSlots {
   #active = 0;
-  #queue: Waiter[] = [];
-  #head = 0;
+  readonly #lanes: Record<StreamLane, WaiterQueue> = {
+    heartbeat: new WaiterQueue(),
+    normal: new WaiterQueue(),
+  };
 
   /** `limit()` is read at every decision: it follows the peer's settings and the open watches. */
   constructor(private readonly limit: () => number) {}
@@ -26,17 +81,20 @@ export class StreamSlots {
     return this.#active;
   }
 
-  /** Requests waiting for a slot. */
+  /** Requests waiting for a slot, in both lanes. */
   get waiting(): number {
-    let n = 0;
-    for (let i = this.#head; i < this.#queue.length; i++) if (this.#queue[i]?.cancelled === false) n++;
-    return n;
+    return this.#lanes.heartbeat.waiting + this.#lanes.normal.waiting;
   }
 
   /** Waits for a slot; call the returned function once when the stream has closed. */
-  async acquire(signal?: AbortSignal): Promise<() => void> {
+  async acquire(signal?: AbortSignal, lane: StreamLane = "normal"): Promise<() => void> {
     if (signal?.aborted === true) throw new AbortedError();
-    if (this.#head === this.#queue.length && this.#active < this.limit()) {
+    // A normal request may not pass anyone waiting; a heartbeat only waits behind heartbeats.
+    const ahead =
+      lane === "heartbeat"
+        ? this.#lanes.heartbeat.empty
+        : this.#lanes.heartbeat.empty && this.#lanes.normal.empty;
+    if (ahead && this.#active < this.limit()) {
       this.#active++;
       return this.#releaser();
     }
@@ -54,7 +112,7 @@ export class StreamSlots {
         this.#grant(); // the waiters behind it may fit now
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#queue.push(waiter);
+      this.#lanes[lane].push(waiter);
     });
     return this.#releaser();
   }
@@ -75,18 +133,11 @@ export class StreamSlots {
   }
 
   #grant(): void {
-    while (this.#head < this.#queue.length && this.#active < this.limit()) {
-      const waiter = this.#queue[this.#head++];
-      if (waiter === undefined || waiter.cancelled) continue;
+    while (this.#active < this.limit()) {
+      const waiter = this.#lanes.heartbeat.shift() ?? this.#lanes.normal.shift();
+      if (waiter === undefined) return;
       this.#active++;
       waiter.grant();
-    }
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
     }
   }
 }
